@@ -1,0 +1,42 @@
+// workbench: the Image GPT experiment host. See README.md and docs/.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include <workbench/error.hpp>
+
+#include "commands.hpp"
+
+namespace wb::cli {
+namespace {
+std::string g_command_line;
+}
+std::string command_line() { return g_command_line; }
+std::string default_db() {
+  if (const char* env = std::getenv("WORKBENCH_DB")) return env;
+  return "results/results.db";
+}
+}  // namespace wb::cli
+
+int main(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+  if (const char* lvl = std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::from_str(lvl));
+
+  CLI::App app{"workbench: pretrain and probe Image GPT models from TOML experiment files"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  wb::cli::add_run(app, exit_code);
+  wb::cli::add_plugins(app, exit_code);
+  wb::cli::add_results(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    // wb::Error messages already name the file, line and key.
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

@@ -1,0 +1,17 @@
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include <workbench/export.hpp>
+
+namespace wb {
+
+// Every error a plugin or the host reports to a user. The message must name what
+// is wrong and where (file, line, key, record); the CLI prints it and exits non-zero.
+class WB_API Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+  ~Error() override;
+};
+
+}  // namespace wb

@@ -1,0 +1,50 @@
+#pragma once
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <workbench/plugin.hpp>
+
+namespace wb {
+
+// What the data determine about a model; the host fills it before build().
+struct ModelSpec {
+  int64_t vocab_size = 0;  // palette size
+  int64_t context = 0;     // tokens per image (H*W)
+};
+
+// How the model sees one batch. The objective fills it; the model does not know
+// which objective it serves.
+struct ForwardInput {
+  torch::Tensor tokens;      // int64 (N, S)
+  torch::Tensor masked;      // bool (N, S) or undefined: zero token embedding there (BERT)
+  bool causal = true;        // causal self-attention (AR) or bidirectional (BERT)
+  bool shift_sos = true;     // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
+  bool want_features = false;  // also return per-layer features for probes
+};
+
+struct ForwardOutput {
+  torch::Tensor logits;  // float (N, S, vocab)
+  // When asked: L+1 tensors (N, d), layer l's normalised hidden state averaged over
+  // positions (l = 0 is the embedding), from the same pass as the logits.
+  std::vector<torch::Tensor> features;
+};
+
+class WB_API Model : public Plugin {
+ public:
+  ~Model() override;
+  virtual void build(const ModelSpec& spec) = 0;
+  virtual ForwardOutput forward(const ForwardInput& input) = 0;
+  // Parameters, train/eval mode, device moves and (de)serialisation go through it.
+  virtual torch::nn::Module& module() = 0;
+  virtual int64_t num_layers() const = 0;
+  virtual int64_t width() const = 0;
+};
+
+template <>
+constexpr const char* kind_name<Model>() {
+  return "model";
+}
+
+}  // namespace wb

@@ -1,0 +1,11 @@
+#pragma once
+// The whole plugin SDK. A plugin includes this (or the one kind header it needs).
+#include <workbench/config.hpp>
+#include <workbench/context.hpp>
+#include <workbench/dataset.hpp>
+#include <workbench/error.hpp>
+#include <workbench/evaluator.hpp>
+#include <workbench/model.hpp>
+#include <workbench/objective.hpp>
+#include <workbench/plugin.hpp>
+#include <workbench/quantizer.hpp>

@@ -1,0 +1,68 @@
+#include "run_context.hpp"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "hash.hpp"
+#include "progress.hpp"
+
+namespace wb {
+
+uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream) {
+  std::string h = sha256_hex(fmt::format("{}/{}/{}", run_seed, owner, stream));
+  // 63 bits: torch and std generators take them all without sign surprises.
+  return std::stoull(h.substr(0, 16), nullptr, 16) >> 1;
+}
+
+void log_message(LogLevel level, const std::string& message) {
+  switch (level) {
+    case LogLevel::Debug: spdlog::debug(message); break;
+    case LogLevel::Info: spdlog::info(message); break;
+    case LogLevel::Warn: spdlog::warn(message); break;
+  }
+}
+
+std::string StoreArtifacts::dir(const std::string& kind, const std::string& key) {
+  auto d = std::filesystem::path(root_) / kind / key;
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+
+void StoreArtifacts::record(const std::string& kind, const std::string& key, const std::string& path) {
+  auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+  store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha256_file(path), bytes);
+}
+
+void StoreResults::metric(int64_t step, const std::string& name, double value) {
+  store_->metric(run_, step, plugin_ + "/" + name, value);
+}
+
+void StoreResults::result(const std::string& metric, int64_t layer, const std::string& split,
+                          double value) {
+  store_->result(run_, plugin_, hash_, metric, layer, split, value);
+}
+
+HostContext::HostContext(Section section, uint64_t run_seed, torch::Device device,
+                         ArtifactCache* artifacts, ResultSink* results)
+    : section_(std::move(section)),
+      run_seed_(run_seed),
+      device_(device),
+      artifacts_(artifacts),
+      results_(results) {
+  owner_ = section_.name() + ":" + (section_.has("plugin") ? section_.get_string("plugin") : "");
+}
+
+void HostContext::log(LogLevel level, const std::string& message) const {
+  log_message(level, fmt::format("[{}] {}", section_.get_string("plugin"), message));
+}
+
+std::unique_ptr<Progress> HostContext::progress(const std::string& label, int64_t total) const {
+  return make_progress(label, total);
+}
+
+uint64_t HostContext::seed(const std::string& stream) const {
+  return derive_seed(run_seed_, owner_, stream);
+}
+
+}  // namespace wb

@@ -1,0 +1,66 @@
+#pragma once
+// The host's side of the plugin services: config, logging, progress, seeds, device,
+// artifacts and results, bound to one run and one plugin.
+#include <string>
+
+#include <workbench/context.hpp>
+
+#include "store.hpp"
+
+namespace wb {
+
+// A seed for `stream` of `owner`, derived from the run's seed by hashing, so streams
+// are independent and stable across versions.
+uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream);
+
+void log_message(LogLevel level, const std::string& message);
+
+// Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum.
+class StoreArtifacts : public ArtifactCache {
+ public:
+  StoreArtifacts(std::string root, Store* store, int64_t run) : root_(std::move(root)), store_(store), run_(run) {}
+  std::string dir(const std::string& kind, const std::string& key) override;
+  void record(const std::string& kind, const std::string& key, const std::string& path) override;
+
+ private:
+  std::string root_;
+  Store* store_;
+  int64_t run_;
+};
+
+// Results of one plugin of one run: rows name the plugin and its config hash.
+class StoreResults : public ResultSink {
+ public:
+  StoreResults(Store* store, int64_t run, std::string plugin, std::string config_hash)
+      : store_(store), run_(run), plugin_(std::move(plugin)), hash_(std::move(config_hash)) {}
+  void metric(int64_t step, const std::string& name, double value) override;
+  void result(const std::string& metric, int64_t layer, const std::string& split, double value) override;
+
+ private:
+  Store* store_;
+  int64_t run_;
+  std::string plugin_, hash_;
+};
+
+class HostContext : public PluginContext {
+ public:
+  HostContext(Section section, uint64_t run_seed, torch::Device device, ArtifactCache* artifacts,
+              ResultSink* results);
+  const Section& config() const override { return section_; }
+  void log(LogLevel level, const std::string& message) const override;
+  std::unique_ptr<Progress> progress(const std::string& label, int64_t total) const override;
+  uint64_t seed(const std::string& stream) const override;
+  torch::Device device() const override { return device_; }
+  ArtifactCache& artifacts() const override { return *artifacts_; }
+  ResultSink& results() const override { return *results_; }
+
+ private:
+  Section section_;
+  std::string owner_;  // "model:igpt": the plugin's place, for seeds and log lines
+  uint64_t run_seed_;
+  torch::Device device_;
+  ArtifactCache* artifacts_;
+  ResultSink* results_;
+};
+
+}  // namespace wb

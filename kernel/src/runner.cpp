@@ -1,0 +1,241 @@
+#include "runner.hpp"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/cuda.h>
+#include <torch/serialize.h>
+#include <workbench/workbench.hpp>
+
+#include "hash.hpp"
+#include "interrupt.hpp"
+#include "progress.hpp"
+#include "provenance.hpp"
+#include "resize.hpp"
+#include "run_context.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace wb {
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  bool cuda = torch::cuda::is_available();
+  if (name == "cuda" && !cuda)
+    throw Error("experiment.device = \"cuda\" but this LibTorch sees no CUDA device "
+                "(use \"auto\" or \"cpu\")");
+  return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+int64_t set_threads(int64_t threads) {
+  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  // Debian's LibTorch starts with one thread on a 2-core machine: always set it.
+  at::set_num_threads(static_cast<int>(threads));
+  return threads;
+}
+
+void print_runs(const Experiment& exp, std::ostream& out) {
+  out << fmt::format("experiment '{}' from {}: {} run(s)\n", exp.name, exp.file, exp.runs.size());
+  for (size_t i = 0; i < exp.runs.size(); ++i) {
+    const auto& r = exp.runs[i];
+    out << fmt::format("\n# run {} of {}: {}  (config {}, checkpoint {}, tokens {})\n", i + 1,
+                       exp.runs.size(), r.label, r.hash, r.pretrain_hash, r.data_hash);
+    out << r.canonical;
+  }
+}
+
+namespace {
+
+struct TokenData {
+  std::map<std::string, TokenSplit> splits;
+  int64_t height = 0, width = 0, num_classes = 0;
+};
+
+const std::vector<std::string> kSplits = {"train", "val", "test"};
+
+// Dataset -> resize -> quantizer, cached under tokens/<data_hash>. The quantizer is
+// fitted (or its palette loaded) either way, so evaluators and sampling can decode.
+TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
+                      Quantizer& quantizer, ArtifactCache& artifacts) {
+  TokenData td;
+  const std::string dir = artifacts.dir("tokens", rc.data_hash);
+  const std::string tokens_path = (fs::path(dir) / "tokens.pt").string();
+  const std::string palette_path = (fs::path(dir) / "palette.pt").string();
+  if (fs::exists(tokens_path) && fs::exists(palette_path)) {
+    torch::serialize::InputArchive ar;
+    ar.load_from(tokens_path);
+    for (const auto& s : kSplits) {
+      ar.read(s + "_tokens", td.splits[s].tokens);
+      ar.read(s + "_labels", td.splits[s].labels);
+    }
+    torch::Tensor meta;
+    ar.read("meta", meta);  // height, width, num_classes
+    td.height = meta[0].item<int64_t>();
+    td.width = meta[1].item<int64_t>();
+    td.num_classes = meta[2].item<int64_t>();
+    quantizer.load(palette_path);
+    log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
+    return td;
+  }
+
+  auto dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dctx);
+  const auto& ds = rc.at("dataset");
+  std::map<std::string, ImageSplit> images;
+  for (const auto& s : kSplits) {
+    ImageSplit split = dataset->load(s);
+    int64_t limit = ds.get_int(s == "train" ? "max_train" : "max_eval");
+    if (limit > 0 && split.images.size(0) > limit) {
+      split.images = split.images.slice(0, 0, limit);
+      split.labels = split.labels.slice(0, 0, limit);
+    }
+    if (ds.get_int("resolution") > 0) split.images = resize_area(split.images, ds.get_int("resolution"));
+    images[s] = split;
+  }
+  td.num_classes = static_cast<int64_t>(dataset->class_names().size());
+  td.height = images["train"].images.size(1);
+  td.width = images["train"].images.size(2);
+  log_message(LogLevel::Info,
+              fmt::format("data: {} train / {} val / {} test images of {}x{}x{}, {} classes",
+                          images["train"].images.size(0), images["val"].images.size(0),
+                          images["test"].images.size(0), td.height, td.width,
+                          images["train"].images.size(3), td.num_classes));
+  quantizer.fit(images["train"].images);
+  torch::serialize::OutputArchive ar;
+  for (const auto& s : kSplits) {
+    td.splits[s] = TokenSplit{quantizer.encode(images[s].images), images[s].labels};
+    ar.write(s + "_tokens", td.splits[s].tokens);
+    ar.write(s + "_labels", td.splits[s].labels);
+  }
+  ar.write("meta", torch::tensor({td.height, td.width, td.num_classes}, torch::kLong));
+  quantizer.save(palette_path + ".tmp");
+  fs::rename(palette_path + ".tmp", palette_path);
+  ar.save_to(tokens_path + ".tmp");
+  fs::rename(tokens_path + ".tmp", tokens_path);  // written last: its presence means complete
+  artifacts.record("palette", rc.data_hash, palette_path);
+  artifacts.record("tokens", rc.data_hash, tokens_path);
+  return td;
+}
+
+void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
+             const RunOptions& opt, torch::Device device) {
+  const uint64_t seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
+  StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
+  StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
+  StoreResults none(&store, run_id, "host", rc.hash);
+
+  HostContext dctx(rc.at("dataset"), seed, device, &artifacts, &none);
+  HostContext qctx(rc.at("quantizer"), seed, device, &artifacts, &none);
+  auto quantizer = reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), qctx);
+  TokenData td = load_tokens(rc, reg, dctx, *quantizer, artifacts);
+
+  HostContext mctx(rc.at("model"), seed, device, &artifacts, &none);
+  HostContext octx(rc.at("objective"), seed, device, &artifacts, &none);
+  auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);
+  auto objective = reg.create<Objective>(rc.at("objective").get_string("plugin"), octx);
+  model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
+  model->module().to(device);
+  int64_t params = 0;
+  for (const auto& p : model->module().parameters()) params += p.numel();
+  log_message(LogLevel::Info, fmt::format("model: {} layers, width {}, {} parameters",
+                                          model->num_layers(), model->width(), params));
+  store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
+
+  // The pretrained checkpoint is an artifact of everything that determines it.
+  const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
+  const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
+  if (fs::exists(final_path)) {
+    torch::serialize::InputArchive ar;
+    ar.load_from(final_path, device);
+    model->module().load(ar);
+    log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
+  } else {
+    Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
+    double val = trainer.run(td.splits["train"].tokens, td.splits["val"].tokens);
+    log_message(LogLevel::Info, fmt::format("pretrain: final validation loss {:.4f}", val));
+    torch::serialize::OutputArchive ar;
+    model->module().save(ar);
+    ar.save_to(final_path + ".tmp");
+    fs::rename(final_path + ".tmp", final_path);
+    artifacts.record("checkpoint", rc.pretrain_hash, final_path);
+  }
+
+  EvalInputs inputs;
+  inputs.model = model.get();
+  inputs.objective = objective.get();
+  inputs.splits = td.splits;
+  inputs.num_classes = td.num_classes;
+  inputs.checkpoint_key = rc.pretrain_hash;
+  model->module().eval();
+  for (const auto& section : rc.evaluators) {
+    const std::string name = section.get_string("plugin");
+    const std::string hash = short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash);
+    StoreResults sink(&store, run_id, name, hash);
+    HostContext ectx(section, seed, device, &artifacts, &sink);
+    auto evaluator = reg.create<Evaluator>(name, ectx);
+    auto t0 = std::chrono::steady_clock::now();
+    evaluator->evaluate(inputs);
+    if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log_message(LogLevel::Info, fmt::format("evaluator {} done in {}", name, format_duration(secs)));
+  }
+}
+
+}  // namespace
+
+RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
+                          const RunOptions& options) {
+  RunSummary summary;
+  RunOptions opt = options;
+  if (opt.artifacts_root.empty())
+    opt.artifacts_root = (fs::absolute(store.path()).parent_path() / "artifacts").string();
+  store.mark_dead_runs(host_name());
+  const int64_t exp_id = store.experiment(exp.name, exp.file);
+  install_interrupt_handler();
+  for (size_t i = 0; i < exp.runs.size(); ++i) {
+    const RunConfig& rc = exp.runs[i];
+    const std::string tag = fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
+    if (!opt.force) {
+      if (auto done = store.finished_run(rc.hash)) {
+        log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
+                                                "(--force to redo)", tag, *done));
+        ++summary.skipped;
+        continue;
+      }
+    }
+    const auto& e = rc.at("experiment");
+    torch::Device device = resolve_device(e.get_string("device"));
+    Provenance prov = collect_provenance(opt.command_line);
+    prov.device = device.str();
+    prov.threads = set_threads(e.get_int("threads"));
+    const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash, rc.canonical,
+                                           e.get_int("seed"), prov);
+    log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
+                                            run_id, prov.device, prov.threads));
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      torch::manual_seed(derive_seed(static_cast<uint64_t>(e.get_int("seed")), "host", "torch"));
+      execute(rc, store, run_id, registry, opt, device);
+      store.end_run(run_id, "finished");
+      ++summary.finished;
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      log_message(LogLevel::Info, fmt::format("{}: finished in {}", tag, format_duration(secs)));
+    } catch (const Interrupted& ex) {
+      store.end_run(run_id, "interrupted", ex.what());
+      ++summary.interrupted;
+      log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
+      break;  // the user asked to stop: no further runs
+    } catch (const std::exception& ex) {
+      store.end_run(run_id, "failed", ex.what());
+      ++summary.failed;
+      log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, ex.what()));
+    }
+  }
+  return summary;
+}
+
+}  // namespace wb

@@ -1,0 +1,35 @@
+#pragma once
+// Runs the expanded runs of an experiment: data -> tokens -> pretraining -> evaluators,
+// recording everything in the store and reusing every cached artifact.
+#include <ostream>
+#include <string>
+
+#include "experiment.hpp"
+#include "plugin_registry.hpp"
+#include "store.hpp"
+
+namespace wb {
+
+struct RunOptions {
+  bool force = false;          // redo runs whose config hash already finished
+  std::string artifacts_root;  // default: <db folder>/artifacts
+  std::string command_line;
+};
+
+struct RunSummary {
+  int finished = 0, skipped = 0, failed = 0, interrupted = 0;
+  bool ok() const { return failed == 0 && interrupted == 0; }
+};
+
+RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
+                          const RunOptions& options);
+
+// `--dry-run`: each run's label, hash and resolved config.
+void print_runs(const Experiment& exp, std::ostream& out);
+
+// "auto" -> cuda when LibTorch has a GPU, else cpu; "cuda" without one is an error.
+torch::Device resolve_device(const std::string& name);
+// threads = 0 -> one per core. Sets LibTorch's intra-op threads; returns the count.
+int64_t set_threads(int64_t threads);
+
+}  // namespace wb

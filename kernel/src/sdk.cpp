@@ -1,0 +1,24 @@
+// Out-of-line destructors: they anchor the SDK classes' vtables and type info in
+// libworkbench, so host and plugins agree on one copy.
+#include <workbench/workbench.hpp>
+
+namespace wb {
+
+Error::~Error() = default;
+Plugin::~Plugin() = default;
+Dataset::~Dataset() = default;
+Quantizer::~Quantizer() = default;
+Model::~Model() = default;
+Objective::~Objective() = default;
+Evaluator::~Evaluator() = default;
+Progress::~Progress() = default;
+ArtifactCache::~ArtifactCache() = default;
+ResultSink::~ResultSink() = default;
+PluginContext::~PluginContext() = default;
+
+torch::Generator PluginContext::generator(const std::string& stream) const {
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed(stream));
+  return gen;
+}
+
+}  // namespace wb

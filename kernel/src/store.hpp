@@ -1,0 +1,84 @@
+#pragma once
+// The results store: one SQLite file (results/results.db by default), WAL mode,
+// foreign keys on, a busy timeout so concurrent writers wait instead of failing,
+// and a schema versioned with PRAGMA user_version and upgraded by forward migrations.
+// docs/results-schema.md describes every table.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace wb {
+
+// Where a run came from: enough to trace any number to the code and machine.
+struct Provenance {
+  std::string git_commit;
+  bool git_dirty = false;
+  std::string workbench_version;
+  std::string torch_version;
+  std::string device;
+  int64_t threads = 0;
+  std::string host;
+  int64_t pid = 0;
+  std::string command_line;
+};
+
+struct RunRow {
+  int64_t id = 0;
+  std::string experiment, label, config_hash, pretrain_hash, config, status, error;
+  std::string started_at, ended_at, git_commit, device, host;
+  int64_t seed = 0;
+};
+
+class Store {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+  int schema_version();
+
+  int64_t experiment(const std::string& name, const std::string& file);
+  // The id of a finished run with this config hash, if any (a sweep resumes past it).
+  std::optional<int64_t> finished_run(const std::string& config_hash);
+  int64_t begin_run(int64_t experiment_id, const std::string& label, const std::string& config_hash,
+                    const std::string& pretrain_hash, const std::string& config, int64_t seed,
+                    const Provenance& prov);
+  // status: "finished", "failed" or "interrupted".
+  void end_run(int64_t run, const std::string& status, const std::string& error = "");
+  // Runs left "running" by a process of this host that no longer exists: interrupted.
+  int mark_dead_runs(const std::string& host);
+
+  void metric(int64_t run, int64_t step, const std::string& name, double value);
+  void result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,
+              const std::string& metric, int64_t layer, const std::string& split, double value);
+  void artifact(int64_t run, const std::string& kind, const std::string& key,
+                const std::string& path, const std::string& sha256, int64_t bytes);
+
+  std::vector<RunRow> runs(const std::string& experiment = "");
+  std::optional<RunRow> run(int64_t id);
+
+  // Runs a query, calling `row` with the column names and text values of each row.
+  void query(const std::string& sql, const std::vector<std::string>& args,
+             const std::function<void(const std::vector<std::string>& columns,
+                                      const std::vector<std::string>& values)>& row);
+  void exec(const std::string& sql);
+
+ private:
+  void migrate();
+  sqlite3_stmt* prepare(const std::string& sql);
+  std::string path_;
+  sqlite3* db_ = nullptr;
+};
+
+std::string utc_now();
+
+}  // namespace wb

@@ -1,0 +1,191 @@
+#include "trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize.h>
+
+#include <workbench/error.hpp>
+
+#include "interrupt.hpp"
+#include "progress.hpp"
+#include "run_context.hpp"
+
+namespace wb {
+
+namespace fs = std::filesystem;
+
+double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps) {
+  if (step < warmup) return peak * double(step + 1) / double(warmup);
+  if (steps <= warmup) return peak;
+  double progress = double(step - warmup) / double(steps - warmup);
+  return peak * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+}
+
+Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
+                 torch::Device device, uint64_t seed, std::string dir, ResultSink& sink)
+    : cfg_(training),
+      model_(model),
+      objective_(objective),
+      device_(device),
+      seed_(seed),
+      dir_(std::move(dir)),
+      sink_(sink),
+      objective_gen_(torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
+  auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
+  optimizer_ = std::make_unique<torch::optim::Adam>(model_.module().parameters(), opts);
+}
+
+// The sample order is a function of the step alone: epoch e is a permutation seeded by
+// (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
+torch::Tensor Trainer::batch_indices(int64_t step, int64_t n) {
+  const int64_t b = cfg_.get_int("batch_size");
+  std::vector<int64_t> idx(b);
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t g = step * b + i;
+    int64_t epoch = g / n;
+    if (epoch != perm_epoch_) {
+      auto gen = torch::make_generator<at::CPUGeneratorImpl>(
+          derive_seed(seed_, "trainer", fmt::format("epoch{}", epoch)));
+      perm_ = torch::randperm(n, gen, torch::kLong);
+      perm_epoch_ = epoch;
+    }
+    idx[i] = perm_[g % n].item<int64_t>();
+  }
+  return torch::tensor(idx, torch::kLong);
+}
+
+double Trainer::validate(const torch::Tensor& val, double* bits) {
+  torch::NoGradGuard no_grad;
+  model_.module().eval();
+  const int64_t b = cfg_.get_int("batch_size");
+  const int64_t batches = std::min<int64_t>(cfg_.get_int("val_batches"), (val.size(0) + b - 1) / b);
+  // The same masks at every validation, so the curve compares like with like.
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "trainer", "validation"));
+  double total = 0, total_bits = 0;
+  for (int64_t i = 0; i < batches; ++i) {
+    auto x = val.slice(0, i * b, std::min(val.size(0), (i + 1) * b)).to(device_);
+    auto in = objective_.prepare(x, gen);
+    auto out = objective_.loss(in, model_.forward(in));
+    total += out.loss.item<double>();
+    if (out.metrics.count("bits_per_token")) total_bits += out.metrics.at("bits_per_token");
+  }
+  model_.module().train();
+  if (bits) *bits = total_bits / std::max<int64_t>(1, batches);
+  return total / std::max<int64_t>(1, batches);
+}
+
+void Trainer::save(const std::string& path, int64_t step, double best_val) {
+  torch::serialize::OutputArchive ar, model_ar, opt_ar;
+  model_.module().save(model_ar);
+  optimizer_->save(opt_ar);
+  ar.write("model", model_ar);
+  ar.write("optimizer", opt_ar);
+  ar.write("step", torch::tensor(step, torch::kLong));
+  ar.write("best_val", torch::tensor(best_val, torch::kDouble));
+  ar.write("objective_rng", objective_gen_.get_state());
+  // Written beside, then renamed: a run killed mid-write never leaves a torn file.
+  std::string tmp = path + ".tmp";
+  ar.save_to(tmp);
+  fs::rename(tmp, path);
+}
+
+int64_t Trainer::resume(const std::string& path, double* best_val) {
+  torch::serialize::InputArchive ar, model_ar, opt_ar;
+  try {
+    ar.load_from(path, device_);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path,
+                            e.what()));
+  }
+  ar.read("model", model_ar);
+  ar.read("optimizer", opt_ar);
+  model_.module().load(model_ar);
+  optimizer_->load(opt_ar);
+  torch::Tensor step, best, rng;
+  ar.read("step", step);
+  ar.read("best_val", best);
+  ar.read("objective_rng", rng);
+  objective_gen_.set_state(rng.cpu());
+  *best_val = best.item<double>();
+  return step.item<int64_t>();
+}
+
+double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
+  const int64_t steps = cfg_.get_int("steps"), b = cfg_.get_int("batch_size");
+  const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
+  const double peak = cfg_.get_float("lr"), clip = cfg_.get_float("grad_clip");
+  const int64_t warmup = cfg_.get_int("warmup_steps");
+  const std::string last = (fs::path(dir_) / "last.pt").string();
+
+  model_.module().train();
+  int64_t step = 0;
+  double best_val = INFINITY;
+  if (fs::exists(last)) {
+    step = resume(last, &best_val);
+    log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
+  }
+  double val_loss = NAN;
+  auto progress = make_progress("pretrain", steps);
+  progress->advance(step, "");
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t tokens_done = 0;
+  for (; step < steps; ++step) {
+    const double lr = learning_rate(peak, step, warmup, steps);
+    for (auto& group : optimizer_->param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    optimizer_->zero_grad();
+    auto idx = batch_indices(step, train.size(0));
+    double loss_sum = 0, bits_sum = 0;
+    for (auto chunk : idx.chunk(accumulate)) {
+      auto x = train.index_select(0, chunk).to(device_);
+      auto in = objective_.prepare(x, objective_gen_);
+      auto out = objective_.loss(in, model_.forward(in));
+      // Each micro-batch's mean weighted by its share of the batch: the gradient of the
+      // whole batch's mean.
+      double share = double(chunk.size(0)) / double(b);
+      (out.loss * share).backward();
+      loss_sum += out.loss.item<double>() * share;
+      if (out.metrics.count("bits_per_token")) bits_sum += out.metrics.at("bits_per_token") * share;
+      tokens_done += x.numel();
+    }
+    if (!std::isfinite(loss_sum))
+      throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
+                              loss_sum));
+    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
+    optimizer_->step();
+
+    const int64_t done = step + 1;
+    if (done % cfg_.get_int("log_every") == 0 || done == steps) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      sink_.metric(done, "loss", loss_sum);
+      sink_.metric(done, "bits_per_token", bits_sum);
+      sink_.metric(done, "lr", lr);
+      if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
+    }
+    if (done % cfg_.get_int("val_every") == 0 || done == steps) {
+      double bits = 0;
+      val_loss = validate(val, &bits);
+      sink_.metric(done, "val_loss", val_loss);
+      sink_.metric(done, "val_bits_per_token", bits);
+      if (val_loss < best_val) best_val = val_loss;
+    }
+    progress->advance(1, std::isnan(val_loss) ? fmt::format("loss {:.4f}", loss_sum)
+                                              : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
+    if (done % cfg_.get_int("checkpoint_every") == 0 || done == steps) save(last, done, best_val);
+    if (interrupted()) {
+      save(last, done, best_val);
+      progress->finish("interrupted");
+      throw Interrupted(fmt::format("interrupted at step {}; checkpoint {}", done, last));
+    }
+  }
+  progress->finish("");
+  if (std::isnan(val_loss)) val_loss = validate(val);
+  return val_loss;
+}
+
+}  // namespace wb

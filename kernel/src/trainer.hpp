@@ -1,0 +1,53 @@
+#pragma once
+// Pretraining loop: Adam (beta1 0.9, beta2 0.95, no weight decay), linear warm-up then
+// cosine decay to 0, optional gradient clipping and accumulation, periodic validation
+// loss, and atomic, resumable checkpoints.
+#include <string>
+
+#include <workbench/config.hpp>
+#include <workbench/context.hpp>
+#include <workbench/model.hpp>
+#include <workbench/objective.hpp>
+
+namespace wb {
+
+// Thrown when Ctrl-C or SIGTERM stopped training after its checkpoint was written.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Learning rate at `step` (0-based) of `steps`: linear warm-up, then cosine to 0.
+double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps);
+
+class Trainer {
+ public:
+  // `dir` holds last.pt (resumable) and final.pt; metrics go to `sink`.
+  Trainer(const Section& training, Model& model, const Objective& objective, torch::Device device,
+          uint64_t seed, std::string dir, ResultSink& sink);
+
+  // Trains to the configured step count, resuming from dir/last.pt when present.
+  // tokens: int64 (N, S) on the CPU. Returns the final validation loss.
+  double run(const torch::Tensor& train, const torch::Tensor& val);
+
+  // The validation loss of the model as it is (fixed batches and mask seed).
+  double validate(const torch::Tensor& val, double* bits = nullptr);
+
+ private:
+  torch::Tensor batch_indices(int64_t step, int64_t n);
+  void save(const std::string& path, int64_t step, double best_val);
+  int64_t resume(const std::string& path, double* best_val);
+
+  Section cfg_;
+  Model& model_;
+  const Objective& objective_;
+  torch::Device device_;
+  uint64_t seed_;
+  std::string dir_;
+  ResultSink& sink_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  torch::Generator objective_gen_;  // masks and other objective randomness; checkpointed
+  int64_t perm_epoch_ = -1;
+  torch::Tensor perm_;
+};
+
+}  // namespace wb

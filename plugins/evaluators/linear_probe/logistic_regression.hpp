@@ -1,0 +1,19 @@
+#pragma once
+// Multinomial logistic regression fitted full-batch with L-BFGS (the paper used
+// scikit-learn's lbfgs) on standardised features.
+#include <torch/types.h>
+
+namespace probe {
+
+struct Fit {
+  torch::Tensor weight;  // (d, classes)
+  torch::Tensor bias;    // (classes)
+  torch::Tensor mean, std;  // of the training features, applied to every split
+};
+
+// x: float (N, d), y: int64 (N). Minimises mean cross-entropy + l2/2 * |W|^2.
+Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double l2,
+                 int64_t max_iter);
+double accuracy(const Fit& fit, const torch::Tensor& x, const torch::Tensor& y);
+
+}  // namespace probe

@@ -1,0 +1,87 @@
+// The iGPT model family with the paper's sizes and small ones that train on a CPU.
+#include <map>
+
+#include <workbench/workbench.hpp>
+
+#include "igpt_module.hpp"
+
+namespace {
+
+struct Size {
+  int64_t layers, width, heads;
+};
+// Paper (§2): S 24x512, M 36x1024, L 48x1536 (16 heads), XL 60x3072 (heads not
+// published: 24 assumed, 128 per head). tiny/mini/xs are for CPU runs and tests.
+const std::map<std::string, Size> kSizes = {
+    {"tiny", {2, 32, 2}},  {"mini", {4, 64, 4}},    {"xs", {8, 128, 4}},      {"s", {24, 512, 8}},
+    {"m", {36, 1024, 8}}, {"l", {48, 1536, 16}}, {"xl", {60, 3072, 24}},
+};
+
+class Igpt : public wb::Model {
+ public:
+  static void declare(wb::Schema& s) {
+    s.string("size", "mini", "named size; layers/width/heads override it")
+        .one_of({"tiny", "mini", "xs", "s", "m", "l", "xl"});
+    s.integer("layers", 0, "transformer blocks (0 = from size)").at_least(0);
+    s.integer("width", 0, "model width d (0 = from size)").at_least(0);
+    s.integer("heads", 0, "attention heads, must divide width (0 = from size)").at_least(0);
+  }
+
+  explicit Igpt(wb::PluginContext& ctx) : ctx_(ctx) {
+    const auto& c = ctx.config();
+    Size s = kSizes.at(c.get_string("size"));
+    if (c.get_int("layers")) s.layers = c.get_int("layers");
+    if (c.get_int("width")) s.width = c.get_int("width");
+    if (c.get_int("heads")) s.heads = c.get_int("heads");
+    if (s.width % s.heads != 0)
+      throw wb::Error(fmt::format("[model] width {} is not divisible by heads {}", s.width, s.heads));
+    size_ = s;
+  }
+
+  void build(const wb::ModelSpec& spec) override {
+    // Initialisation draws from torch's default generator; seed it from the run's seed
+    // so the same config gives the same initial weights.
+    torch::manual_seed(ctx_.seed("init"));
+    net_ = igpt::Transformer(igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size,
+                                        spec.context});
+  }
+
+  wb::ForwardOutput forward(const wb::ForwardInput& in) override {
+    const auto& net = *net_;
+    const int64_t n = in.tokens.size(0), s = in.tokens.size(1);
+    if (s > net.dims.context)
+      throw wb::Error(fmt::format("igpt: {} tokens exceed the context of {}", s, net.dims.context));
+    auto h = net_->wte(in.tokens);  // (N, S, d)
+    if (in.masked.defined()) h = h * (~in.masked).unsqueeze(-1).to(h.dtype());  // BERT: zero embedding
+    if (in.shift_sos)
+      h = torch::cat({net_->sos.view({1, 1, -1}).expand({n, 1, -1}), h.slice(1, 0, s - 1)}, 1);
+    h = h + net_->wpe.slice(0, 0, s);
+    wb::ForwardOutput out;
+    // Layer l's feature: the normalised input of block l+1 (the final norm after the
+    // last block), averaged over positions (paper §5).
+    auto feature = [&](int64_t l, const torch::Tensor& x) {
+      auto& norm = l < size_.layers ? net_->block_list[l]->ln_1 : net_->ln_f;
+      out.features.push_back(norm(x).mean(1));  // (N, d)
+    };
+    if (in.want_features) feature(0, h);
+    for (int64_t l = 0; l < size_.layers; ++l) {
+      h = net_->block_list[l](h, in.causal);
+      if (in.want_features) feature(l + 1, h);
+    }
+    out.logits = net_->head(net_->ln_f(h));  // (N, S, vocab)
+    return out;
+  }
+
+  torch::nn::Module& module() override { return *net_; }
+  int64_t num_layers() const override { return size_.layers; }
+  int64_t width() const override { return size_.width; }
+
+ private:
+  wb::PluginContext& ctx_;
+  Size size_{};
+  igpt::Transformer net_{nullptr};
+};
+
+}  // namespace
+
+WB_PLUGIN(Model, "igpt", "1.0.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)", Igpt)

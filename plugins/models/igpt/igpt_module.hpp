@@ -1,0 +1,49 @@
+#pragma once
+// The iGPT transformer (paper §2): a GPT-2 decoder with pre-norm blocks, an RMS-style
+// norm (no mean subtraction, no bias), no biases anywhere, quick GELU in a 4d MLP,
+// learned position embeddings, a learned start-of-sequence vector, and an untied,
+// zero-initialised output head.
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+namespace igpt {
+
+struct Dims {
+  int64_t layers, width, heads, vocab, context;
+};
+
+// x * rsqrt(mean(x^2) + 1e-5) * g, g starting at 1.
+struct RmsNormImpl : torch::nn::Module {
+  explicit RmsNormImpl(int64_t d);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor g;
+};
+TORCH_MODULE(RmsNorm);
+
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(const Dims& dims);
+  torch::Tensor forward(const torch::Tensor& x, bool causal);  // (N, S, d) -> (N, S, d)
+  int64_t heads;
+  RmsNorm ln_1{nullptr}, ln_2{nullptr};
+  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr}, fc{nullptr}, fc_out{nullptr};
+};
+TORCH_MODULE(Block);
+
+struct TransformerImpl : torch::nn::Module {
+  explicit TransformerImpl(const Dims& dims);
+  Dims dims;
+  torch::nn::Embedding wte{nullptr};
+  torch::Tensor wpe;  // (context, d)
+  torch::Tensor sos;  // (d)
+  torch::nn::ModuleList blocks;
+  std::vector<Block> block_list;
+  RmsNorm ln_f{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace igpt

@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <workbench/workbench.hpp>
+
+#include "test_support.hpp"
+
+using wb::PluginRegistry;
+
+namespace {
+const std::string kFixtures = WB_TEST_FIXTURE_PLUGIN_DIR;
+
+const wb::RefusedPlugin* refusal(const PluginRegistry& reg, const std::string& file_part) {
+  for (const auto& r : reg.refused())
+    if (r.path.find(file_part) != std::string::npos) return &r;
+  return nullptr;
+}
+}  // namespace
+
+TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
+  const auto& reg = wbtest::plugins();
+  EXPECT_TRUE(reg.refused().empty());
+  EXPECT_EQ(reg.names("dataset"), std::vector<std::string>{"fashion_mnist"});
+  EXPECT_EQ(reg.names("quantizer"), std::vector<std::string>{"grey"});
+  EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
+  EXPECT_EQ(reg.names("objective"), std::vector<std::string>{"ar"});
+  EXPECT_EQ(reg.names("evaluator"), std::vector<std::string>{"linear_probe"});
+  const auto& igpt = reg.get("model", "igpt");
+  EXPECT_NE(igpt.schema.find("layers"), nullptr);
+  EXPECT_STREQ(igpt.manifest->version, "1.0.0");
+}
+
+TEST(PluginRegistry, RefusesAPluginBuiltAgainstAnotherAbi) {
+  PluginRegistry reg;
+  reg.scan({kFixtures + "/bad"});
+  const auto* r = refusal(reg, "wrong_abi");
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r->reason.find("built against plugin SDK ABI 999, this workbench has ABI 1"),
+            std::string::npos) << r->reason;
+  EXPECT_TRUE(reg.plugins().empty());
+}
+
+TEST(PluginRegistry, RefusesALibraryWithoutTheManifestSymbol) {
+  PluginRegistry reg;
+  reg.scan({kFixtures + "/bad"});
+  const auto* r = refusal(reg, "no_manifest");
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r->reason.find("exports no 'workbench_plugin_manifest' symbol"), std::string::npos)
+      << r->reason;
+}
+
+TEST(PluginRegistry, RefusesAFileThatIsNoLibrary) {
+  wbtest::TempDir dir;
+  std::ofstream(dir / "libwb_junk.so") << "not an ELF file";
+  PluginRegistry reg;
+  reg.scan({dir.path});
+  ASSERT_EQ(reg.refused().size(), 1u);
+  EXPECT_NE(reg.refused()[0].reason.find("cannot be loaded"), std::string::npos);
+}
+
+TEST(PluginRegistry, RefusesTwoPluginsOfOneNameAndSaysWhichWhenUsed) {
+  PluginRegistry reg;
+  reg.scan({kFixtures + "/dup_a", kFixtures + "/dup_b"});
+  ASSERT_EQ(reg.plugins().size(), 1u);
+  ASSERT_EQ(reg.refused().size(), 1u);
+  EXPECT_NE(reg.refused()[0].reason.find("second plugin named 'fixture_dup'"), std::string::npos);
+  try {
+    reg.get("objective", "fixture_dup");
+    FAIL();
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("was refused"), std::string::npos) << e.what();
+  }
+}
+
+TEST(PluginRegistry, UnknownOrMiskindedNamesAreClearErrors) {
+  const auto& reg = wbtest::plugins();
+  try {
+    reg.get("model", "igtp");
+    FAIL();
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'igpt'"), std::string::npos) << e.what();
+  }
+  try {
+    reg.get("model", "ar");
+    FAIL();
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("plugin 'ar' is a objective, not a model"), std::string::npos);
+  }
+}
+
+TEST(PluginRegistry, ObjectsKeepTheirLibraryLoaded) {
+  std::shared_ptr<wb::Objective> objective;
+  auto rc = wbtest::run_config(R"(
+[dataset]
+plugin = "fashion_mnist"
+[quantizer]
+plugin = "grey"
+[model]
+plugin = "igpt"
+[objective]
+plugin = "ar"
+)");
+  wbtest::HostFixture host(rc.at("objective"));
+  {
+    PluginRegistry reg;
+    reg.scan({WB_TEST_PLUGIN_DIR});
+    objective = reg.create<wb::Objective>("ar", *host.context);
+  }  // the registry, and its handles, are gone
+  torch::Generator gen = torch::make_generator<at::CPUGeneratorImpl>(0);
+  auto in = objective->prepare(torch::zeros({1, 4}, torch::kLong), gen);  // code still mapped
+  EXPECT_TRUE(in.causal);
+  EXPECT_TRUE(in.shift_sos);
+}

@@ -1,0 +1,124 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <workbench/error.hpp>
+
+#include "test_support.hpp"
+
+using wb::Store;
+
+namespace {
+int64_t count(Store& s, const std::string& sql) {
+  int64_t n = -1;
+  s.query(sql, {}, [&](auto&, const auto& v) { n = std::stoll(v[0]); });
+  return n;
+}
+}  // namespace
+
+TEST(Store, CreatesTheCurrentSchema) {
+  wbtest::TempDir dir;
+  Store s(dir / "sub/results.db");  // parent folders are created
+  EXPECT_EQ(s.schema_version(), Store::kSchemaVersion);
+  std::string mode;
+  s.query("PRAGMA journal_mode", {}, [&](auto&, const auto& v) { mode = v[0]; });
+  EXPECT_EQ(mode, "wal");
+  for (const char* table : {"experiments", "runs", "metrics", "results", "artifacts"})
+    EXPECT_EQ(count(s, fmt::format("SELECT COUNT(*) FROM sqlite_master WHERE name = '{}'", table)), 1)
+        << table;
+}
+
+TEST(Store, RefusesAStoreFromANewerWorkbench) {
+  wbtest::TempDir dir;
+  { Store s(dir / "r.db"); s.exec("PRAGMA user_version = 99"); }
+  try {
+    Store again(dir / "r.db");
+    FAIL();
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this workbench's 1"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(Store, RunLifecycleAndSummaries) {
+  wbtest::TempDir dir;
+  Store s(dir / "r.db");
+  int64_t exp = s.experiment("e", "e.toml");
+  EXPECT_EQ(s.experiment("e", "e.toml"), exp);  // one row per name
+  wb::Provenance p;
+  p.git_commit = "abc";
+  p.host = "h";
+  int64_t run = s.begin_run(exp, "ar", "hash1", "pre1", "[x]", 7, p);
+  EXPECT_FALSE(s.finished_run("hash1"));  // running is not finished
+  s.metric(run, 10, "train/loss", 3.0);
+  s.metric(run, 20, "train/loss", 1.0);
+  s.metric(run, 30, "train/loss", 2.0);
+  s.result(run, "linear_probe", "ev1", "accuracy", 2, "test", 0.8);
+  s.result(run, "linear_probe", "ev1", "accuracy", 2, "test", 0.9);  // replaced, not doubled
+  s.end_run(run, "finished");
+  EXPECT_EQ(s.finished_run("hash1"), run);
+  auto row = s.run(run);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->status, "finished");
+  EXPECT_EQ(row->git_commit, "abc");
+  EXPECT_EQ(row->seed, 7);
+  EXPECT_FALSE(row->ended_at.empty());
+  std::vector<std::string> summary;
+  s.query("SELECT first, first_step, last, last_step, min, min_step, max, max_step FROM "
+          "metric_summaries WHERE run_id = ?",
+          {std::to_string(run)}, [&](auto&, const auto& v) { summary = v; });
+  EXPECT_EQ(summary, (std::vector<std::string>{"3.0", "10", "2.0", "30", "1.0", "20", "3.0", "10"}));
+  EXPECT_EQ(count(s, "SELECT COUNT(*) FROM results"), 1);
+  EXPECT_EQ(count(s, "SELECT value * 10 FROM run_results WHERE experiment = 'e'"), 9);
+}
+
+TEST(Store, RunsOfDeadProcessesAreMarkedInterrupted) {
+  wbtest::TempDir dir;
+  Store s(dir / "r.db");
+  int64_t exp = s.experiment("e", "");
+  wb::Provenance dead, alive;
+  dead.host = alive.host = "here";
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);  // a pid that surely ended
+  dead.pid = child;
+  alive.pid = getpid();
+  int64_t r1 = s.begin_run(exp, "a", "h1", "p", "", 0, dead);
+  int64_t r2 = s.begin_run(exp, "b", "h2", "p", "", 0, alive);
+  EXPECT_EQ(s.mark_dead_runs("here"), 1);
+  EXPECT_EQ(s.run(r1)->status, "interrupted");
+  EXPECT_NE(s.run(r1)->error.find("ended without closing"), std::string::npos);
+  EXPECT_EQ(s.run(r2)->status, "running");
+}
+
+TEST(Store, TwoProcessesWriteOneStoreAtOnce) {
+  wbtest::TempDir dir;
+  const std::string path = dir / "r.db";
+  const int kWrites = 300;
+  std::vector<pid_t> kids;
+  for (int k = 0; k < 2; ++k) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        Store s(path);  // both may create the schema at the same moment
+        int64_t exp = s.experiment("shared", "");
+        int64_t run = s.begin_run(exp, std::to_string(k), "h" + std::to_string(k), "p", "", 0, {});
+        for (int i = 0; i < kWrites; ++i) s.metric(run, i, "m", i);
+        s.end_run(run, "finished");
+      } catch (...) {
+        _exit(1);
+      }
+      _exit(0);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  Store s(path);
+  EXPECT_EQ(count(s, "SELECT COUNT(*) FROM metrics"), 2 * kWrites);
+  EXPECT_EQ(count(s, "SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 2);
+  EXPECT_EQ(count(s, "SELECT COUNT(*) FROM experiments"), 1);
+}

@@ -1,0 +1,95 @@
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+
+#include <workbench/workbench.hpp>
+
+#include "interrupt.hpp"
+#include "test_support.hpp"
+#include "trainer.hpp"
+
+namespace {
+
+const char* kToml = R"(
+[dataset]
+plugin = "fashion_mnist"
+[quantizer]
+plugin = "grey"
+[model]
+plugin = "igpt"
+size = "tiny"
+[objective]
+plugin = "ar"
+[training]
+steps = 6
+batch_size = 8
+warmup_steps = 2
+log_every = 1
+val_every = 3
+checkpoint_every = 3
+)";
+
+// Records losses; raises SIGINT once `stop_at` is logged, as Ctrl-C would.
+struct Recorder : wb::ResultSink {
+  std::map<int64_t, double> loss;
+  int64_t stop_at = -1;
+  void metric(int64_t step, const std::string& name, double value) override {
+    if (name != "loss") return;
+    loss[step] = value;
+    if (step == stop_at) std::raise(SIGINT);
+  }
+  void result(const std::string&, int64_t, const std::string&, double) override {}
+};
+
+// Trains a fresh tiny model (same seed, same init) in `dir`; returns the losses.
+std::map<int64_t, double> train(const std::string& dir, int64_t stop_at, bool* interrupted) {
+  auto rc = wbtest::run_config(kToml);
+  wbtest::HostFixture mhost(rc.at("model")), ohost(rc.at("objective"));
+  auto model = wbtest::plugins().create<wb::Model>("igpt", *mhost.context);
+  auto objective = wbtest::plugins().create<wb::Objective>("ar", *ohost.context);
+  model->build({8, 16});
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(5);
+  auto data = torch::randint(0, 8, {40, 16}, gen, torch::kLong);
+  Recorder rec;
+  rec.stop_at = stop_at;
+  wb::Trainer trainer(rc.at("training"), *model, *objective, torch::kCPU, 11, dir, rec);
+  *interrupted = false;
+  try {
+    trainer.run(data.slice(0, 0, 32), data.slice(0, 32));
+  } catch (const wb::Interrupted&) {
+    *interrupted = true;
+  }
+  return rec.loss;
+}
+
+}  // namespace
+
+TEST(Trainer, WarmupThenCosineToZero) {
+  EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 0, 4, 10), 0.25);
+  EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 3, 4, 10), 1.0);
+  EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 4, 4, 10), 1.0);
+  EXPECT_NEAR(wb::learning_rate(1.0, 7, 4, 10), 0.5, 1e-12);
+  EXPECT_NEAR(wb::learning_rate(1.0, 10, 4, 10), 0.0, 1e-12);
+}
+
+TEST(Trainer, ResumeAfterInterruptGivesTheSameLossesBitForBit) {
+  wbtest::TempDir a, b;
+  bool stopped = false;
+  auto whole = train(a.path, -1, &stopped);
+  ASSERT_FALSE(stopped);
+  ASSERT_EQ(whole.size(), 6u);
+  EXPECT_LT(whole[6], whole[1]);  // it learns
+
+  wb::install_interrupt_handler();
+  auto first = train(b.path, 2, &stopped);
+  wb::clear_interrupt();
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(first.size(), 2u);
+  ASSERT_TRUE(std::filesystem::exists(b / "last.pt"));
+  auto rest = train(b.path, -1, &stopped);
+  ASSERT_FALSE(stopped);
+  for (int64_t step = 1; step <= 2; ++step) EXPECT_EQ(first[step], whole[step]) << step;
+  for (int64_t step = 3; step <= 6; ++step) EXPECT_EQ(rest.at(step), whole[step]) << step;
+  EXPECT_EQ(rest.count(1), 0u);  // resumed, not restarted
+}

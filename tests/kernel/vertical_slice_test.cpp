@@ -1,0 +1,170 @@
+// The quickstart's whole path on a tiny setting: IDX files -> resize -> grey palette ->
+// AR pretraining -> linear probe at every layer -> results store; and the CLI's
+// refusals of bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "runner.hpp"
+#include "hash.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+std::string tiny_experiment(const std::string& data_dir) {
+  return fmt::format(R"(
+[experiment]
+name = "slice"
+seed = 1
+threads = 2
+
+[dataset]
+plugin = "fashion_mnist"
+path = "{}"
+resolution = 7
+max_train = 400
+max_eval = 200
+
+[quantizer]
+plugin = "grey"
+levels = 8
+
+[model]
+plugin = "igpt"
+size = "tiny"
+
+[objective]
+plugin = "ar"
+
+[training]
+steps = 40
+batch_size = 16
+warmup_steps = 5
+val_every = 20
+checkpoint_every = 20
+
+[[evaluators]]
+plugin = "linear_probe"
+l2_steps = 2
+max_iter = 50
+)", data_dir);
+}
+
+int64_t count(wb::Store& s, const std::string& sql) {
+  int64_t n = -1;
+  s.query(sql, {}, [&](auto&, const auto& v) { n = std::stoll(v[0]); });
+  return n;
+}
+
+}  // namespace
+
+TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml", {}, wbtest::plugins());
+  wb::Store store(dir / "results.db");
+  auto summary = wb::run_experiment(exp, store, wbtest::plugins(), {});
+  EXPECT_EQ(summary.finished, 1);
+  EXPECT_TRUE(summary.ok());
+
+  auto runs = store.runs("slice");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "finished");
+  EXPECT_EQ(runs[0].config_hash, exp.runs[0].hash);
+  // tiny has 2 blocks: layers 0, 1, 2, each with train/val/test accuracy.
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'accuracy'"), 9);
+  EXPECT_EQ(count(store, "SELECT COUNT(DISTINCT layer) FROM results WHERE metric = 'accuracy'"), 3);
+  double best = 0;
+  store.query("SELECT value FROM results WHERE metric = 'best_layer_accuracy' AND split = 'test'", {},
+              [&](auto&, const auto& v) { best = std::stod(v[0]); });
+  EXPECT_GT(best, 0.6) << "four easy classes; chance is 0.25";
+  EXPECT_GT(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'train/val_loss'"), 0);
+
+  // Every artifact is on disk with the checksum the store recorded.
+  int artifacts = 0;
+  store.query("SELECT path, sha256 FROM artifacts", {}, [&](auto&, const auto& v) {
+    ++artifacts;
+    EXPECT_EQ(wb::sha256_file(v[0]), v[1]) << v[0];
+  });
+  EXPECT_EQ(artifacts, 4);  // palette, tokens, checkpoint, features
+
+  // Again: the finished run is skipped.
+  auto again = wb::run_experiment(exp, store, wbtest::plugins(), {});
+  EXPECT_EQ(again.skipped, 1);
+  EXPECT_EQ(again.finished, 0);
+  EXPECT_EQ(store.runs("slice").size(), 1u);
+
+  // --force redoes it from the cached checkpoint and features: the same numbers.
+  wb::RunOptions force;
+  force.force = true;
+  auto redo = wb::run_experiment(exp, store, wbtest::plugins(), force);
+  EXPECT_EQ(redo.finished, 1);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
+                         "'accuracy' GROUP BY layer, split HAVING MIN(value) != MAX(value))"),
+            0);
+}
+
+TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
+  wbtest::TempDir dir;
+  auto exp = wb::parse_experiment(tiny_experiment(dir / "nowhere"), "slice.toml", {}, wbtest::plugins());
+  wb::Store store(dir / "results.db");
+  auto summary = wb::run_experiment(exp, store, wbtest::plugins(), {});
+  EXPECT_EQ(summary.failed, 1);
+  auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_NE(runs[0].error.find("not found"), std::string::npos) << runs[0].error;
+}
+
+// The CLI as a user meets it: bad input is a message and exit status 1, never a crash.
+TEST(Cli, BadInputExitsNonZeroWithTheProblemNamed) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 50, 20);
+  const std::string good = tiny_experiment(dir / "data");
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+    return dir / name;
+  };
+  const std::string db = " --db " + (dir / "r.db");
+  std::string out;
+
+  EXPECT_EQ(wbtest::run_cli("run " + write("bad.toml", good + "\n[model\n") + db, &out), 1);
+  EXPECT_NE(out.find("bad.toml:"), std::string::npos) << out;
+  EXPECT_NE(out.find("malformed TOML"), std::string::npos) << out;
+
+  std::string typo = good;
+  typo.replace(typo.find("levels = 8"), 10, "levles = 8");
+  EXPECT_EQ(wbtest::run_cli("run " + write("typo.toml", typo) + db, &out), 1);
+  EXPECT_NE(out.find("typo.toml:16:1: [quantizer] unknown key 'levles'"), std::string::npos) << out;
+  EXPECT_NE(out.find("did you mean 'levels'"), std::string::npos) << out;
+
+  EXPECT_EQ(wbtest::run_cli("run " + write("nodata.toml", good) + db +
+                                " --set dataset.path=" + (dir / "missing"),
+                            &out),
+            1);
+  EXPECT_NE(out.find("missing/train-images-idx3-ubyte not found"), std::string::npos) << out;
+
+  EXPECT_EQ(wbtest::run_cli("run " + (dir / "absent.toml") + db, &out), 1);
+  EXPECT_NE(out.find("absent.toml: cannot open experiment file"), std::string::npos) << out;
+
+  // A plugin built for another SDK ABI on the plugin path: refused, and an experiment
+  // that asks for it is told why.
+  EXPECT_EQ(wbtest::run_cli("run " + write("abi.toml", good) + db +
+                                " --set objective.plugin=fixture_wrong_abi",
+                            &out, std::string("WORKBENCH_PLUGIN_PATH=") + WB_TEST_FIXTURE_PLUGIN_DIR + "/bad"),
+            1);
+  EXPECT_NE(out.find("built against plugin SDK ABI 999, this workbench has ABI 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown objective plugin 'fixture_wrong_abi'"), std::string::npos) << out;
+}
+
+TEST(Cli, DryRunPrintsTheResolvedRunsAndTouchesNothing) {
+  wbtest::TempDir dir;
+  std::ofstream(dir / "e.toml") << tiny_experiment(dir / "data")
+                                << "\n[sweep.model]\nlayers = [1, 2]\n";
+  std::string out;
+  EXPECT_EQ(wbtest::run_cli("run " + (dir / "e.toml") + " --dry-run --db " + (dir / "r.db"), &out), 0);
+  EXPECT_NE(out.find("2 run(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("# run 2 of 2: model.layers=2"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.db"));
+}

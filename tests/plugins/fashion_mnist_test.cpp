@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <workbench/workbench.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+// A dataset plugin reading `dir`, with its own host services.
+struct Loaded {
+  explicit Loaded(const std::string& dir, const std::string& extra = "") {
+    rc = wbtest::run_config(fmt::format(R"(
+[dataset]
+plugin = "fashion_mnist"
+path = "{}"
+{}
+[quantizer]
+plugin = "grey"
+[model]
+plugin = "igpt"
+[objective]
+plugin = "ar"
+)", dir, extra));
+    host = std::make_unique<wbtest::HostFixture>(rc.at("dataset"));
+    dataset = wbtest::plugins().create<wb::Dataset>("fashion_mnist", *host->context);
+  }
+  wb::RunConfig rc;
+  std::unique_ptr<wbtest::HostFixture> host;
+  std::shared_ptr<wb::Dataset> dataset;
+};
+
+std::string error_loading(const std::string& dir, const std::string& split) {
+  Loaded l(dir);
+  try {
+    l.dataset->load(split);
+  } catch (const wb::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+}  // namespace
+
+TEST(FashionMnist, ReadsGzipAndRawIdxAndCarvesASeededValidationSplit) {
+  for (bool gzip : {true, false}) {
+    wbtest::TempDir dir;
+    wbtest::write_pattern_dataset(dir.path, 100, 30, gzip);
+    Loaded l(dir.path);
+    auto train = l.dataset->load("train"), val = l.dataset->load("val"), test = l.dataset->load("test");
+    EXPECT_EQ(train.images.sizes(), (std::vector<int64_t>{90, 28, 28, 1}));
+    EXPECT_EQ(val.images.size(0), 10);
+    EXPECT_EQ(test.images.size(0), 30);
+    EXPECT_EQ(train.images.dtype(), torch::kUInt8);
+    EXPECT_EQ(train.labels.dtype(), torch::kLong);
+    EXPECT_EQ(l.dataset->class_names().size(), 10u);
+    // The same seed carves the same split; train and val partition the file.
+    Loaded again(dir.path);
+    EXPECT_TRUE(torch::equal(again.dataset->load("val").images, val.images));
+    EXPECT_EQ(train.labels.size(0) + val.labels.size(0), 100);
+  }
+}
+
+TEST(FashionMnist, ValidationFractionIsConfigurable) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 100, 10);
+  Loaded l(dir.path, "val_fraction = 0.25");
+  EXPECT_EQ(l.dataset->load("val").images.size(0), 25);
+}
+
+TEST(FashionMnist, MissingFileNamesThePathAndThePackage) {
+  wbtest::TempDir dir;
+  std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find(dir.path + "/t10k-images-idx3-ubyte not found"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("dataset-fashion-mnist"), std::string::npos) << msg;
+}
+
+TEST(FashionMnist, TruncatedFileNamesTheIncompleteImage) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  const std::string images = dir / "t10k-images-idx3-ubyte";
+  std::filesystem::resize_file(images, 16 + 28 * 28 * 3 + 100);  // 3 whole images and a bit
+  std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find(images + ": truncated"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("inside image 3"), std::string::npos) << msg;
+}
+
+TEST(FashionMnist, WrongMagicNumberIsRefused) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  // A labels file where the images should be.
+  std::filesystem::copy_file(dir / "t10k-labels-idx1-ubyte", dir / "t10k-images-idx3-ubyte",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find("wrong magic number 0x00000801, expected 0x00000803"), std::string::npos) << msg;
+}
+
+TEST(FashionMnist, LabelOutOfRangeNamesTheRecord) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  auto labels = torch::zeros({10}, torch::kLong);
+  labels[7] = 12;
+  wbtest::write_idx_labels(dir / "t10k-labels-idx1-ubyte", labels, false);
+  std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find("label 12 of record 7 is out of range [0, 10)"), std::string::npos) << msg;
+}
+
+TEST(FashionMnist, ImageAndLabelCountsMustAgree) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  wbtest::write_idx_labels(dir / "t10k-labels-idx1-ubyte", torch::zeros({9}, torch::kLong), false);
+  EXPECT_NE(error_loading(dir.path, "test").find("holds 10 images but"), std::string::npos);
+}
