@@ -38,7 +38,8 @@ void write_bytes(const std::string& path, const std::string& bytes, bool gzip) {
     gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
     gzclose(f);
   } else {
-    std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
 }
 void put_be32(std::string& s, uint32_t v) {
@@ -72,10 +73,17 @@ std::pair<torch::Tensor, torch::Tensor> patterns(int64_t n, uint64_t seed) {
   for (int64_t i = 0; i < n; ++i) {
     auto img = images[i];
     switch (labels[i].item<int64_t>()) {
-      case 1: img += 180; break;
-      case 2: img.slice(0, 0, 14) += 180; break;
-      case 3: img.slice(1, 0, 14) += 180; break;
-      default: break;
+      case 1:
+        img += 180;
+        break;
+      case 2:
+        img.slice(0, 0, 14) += 180;
+        break;
+      case 3:
+        img.slice(1, 0, 14) += 180;
+        break;
+      default:
+        break;
     }
   }
   return {images.clamp(0, 255).to(torch::kUInt8), labels};
@@ -102,8 +110,10 @@ HostFixture::HostFixture(const wb::Section& section, uint64_t seed) {
   int64_t exp = store->experiment("test", "test.toml");
   run = store->begin_run(exp, "default", "hash", "pretrain", "", 0, wb::Provenance{});
   artifacts = std::make_unique<wb::StoreArtifacts>(dir / "artifacts", store.get(), run);
-  results = std::make_unique<wb::StoreResults>(store.get(), run, section.get_string("plugin"), "evalhash");
-  context = std::make_unique<wb::HostContext>(section, seed, torch::kCPU, artifacts.get(), results.get());
+  results = std::make_unique<wb::StoreResults>(store.get(), run, section.get_string("plugin"),
+                                               "evalhash");
+  context =
+      std::make_unique<wb::HostContext>(section, seed, torch::kCPU, artifacts.get(), results.get());
 }
 
 int run_cli(const std::string& args, std::string* output, const std::string& env) {

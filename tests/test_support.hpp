@@ -25,12 +25,15 @@ struct TempDir {
 const wb::PluginRegistry& plugins();
 
 // IDX files as the MNIST family ships them (big-endian header), gzipped or raw.
-void write_idx_images(const std::string& path, const torch::Tensor& images, bool gzip);  // uint8 (N,H,W)
-void write_idx_labels(const std::string& path, const torch::Tensor& labels, bool gzip);  // int64 (N)
+void write_idx_images(const std::string& path, const torch::Tensor& images,
+                      bool gzip);  // uint8 (N,H,W)
+void write_idx_labels(const std::string& path, const torch::Tensor& labels,
+                      bool gzip);  // int64 (N)
 
 // A Fashion-MNIST-shaped folder whose classes are easy to tell apart: class 0 dark,
 // 1 bright, 2 top half bright, 3 left half bright, with pixel noise. 28x28.
-void write_pattern_dataset(const std::string& dir, int64_t n_train, int64_t n_test, bool gzip = true);
+void write_pattern_dataset(const std::string& dir, int64_t n_train, int64_t n_test,
+                           bool gzip = true);
 
 // The first run of an experiment written as TOML text.
 wb::RunConfig run_config(const std::string& toml, const std::vector<std::string>& overrides = {});

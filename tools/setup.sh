@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git clang-format
   # LibTorch (CPU, 1.13) and the BLAS that makes it fast: without
   # libopenblas0-pthread apt picks the reference BLAS, ~70x slower matmuls.
   libtorch-dev libopenblas0-pthread

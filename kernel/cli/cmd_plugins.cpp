@@ -25,7 +25,8 @@ void describe_keys(const Schema& schema, std::vector<std::vector<std::string>>& 
 void add_plugins(CLI::App& app, int& exit_code) {
   auto describe = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("plugins", "List the plugins found, or describe one");
-  cmd->add_option("--describe", *describe, "print a plugin's config keys (or 'experiment', 'training')");
+  cmd->add_option("--describe", *describe,
+                  "print a plugin's config keys (or 'experiment', 'training')");
   cmd->callback([describe, &exit_code] {
     PluginRegistry reg;
     auto path = PluginRegistry::default_search_path();
@@ -37,7 +38,8 @@ void add_plugins(CLI::App& app, int& exit_code) {
       std::sort(rows.begin(), rows.end());
       print_table(std::cout, {"kind", "name", "version", "description"}, rows);
       std::cout << "\nsearched: " << fmt::format("{}", fmt::join(path, ":")) << "\n";
-      for (const auto& r : reg.refused()) std::cout << "refused: " << r.path << " " << r.reason << "\n";
+      for (const auto& r : reg.refused())
+        std::cout << "refused: " << r.path << " " << r.reason << "\n";
       exit_code = reg.refused().empty() ? 0 : 1;
       return;
     }
@@ -51,14 +53,17 @@ void add_plugins(CLI::App& app, int& exit_code) {
         if (p.name() == *describe) found = &p;
       if (!found) {
         for (const auto& r : reg.refused())
-          if (r.name == *describe) throw Error(fmt::format("plugin '{}' was refused: {} {}", r.name, r.path, r.reason));
+          if (r.name == *describe)
+            throw Error(fmt::format("plugin '{}' was refused: {} {}", r.name, r.path, r.reason));
         throw Error(fmt::format("no plugin named '{}' (see `workbench plugins`)", *describe));
       }
       const auto* m = found->manifest;
       std::cout << fmt::format("{} {} {}: {}\n  library: {}\n\n", m->kind, m->name, m->version,
                                m->description, found->path);
-      std::string section = found->kind() == "evaluator" ? "[[evaluators]]" : "[" + found->kind() + "]";
-      rows.push_back({"plugin", "string", fmt::format("\"{}\"", m->name), "selects this plugin in " + section});
+      std::string section =
+          found->kind() == "evaluator" ? "[[evaluators]]" : "[" + found->kind() + "]";
+      rows.push_back({"plugin", "string", fmt::format("\"{}\"", m->name),
+                      "selects this plugin in " + section});
       describe_keys(host_keys_of(found->kind()), rows);
       describe_keys(found->schema, rows);
     }

@@ -24,12 +24,15 @@ struct ResultsArgs {
 void list_runs(Store& store, const std::string& experiment) {
   std::map<int64_t, std::string> val_loss;
   store.query("SELECT run_id, last FROM metric_summaries WHERE name = 'train/val_loss'", {},
-              [&](auto&, const auto& v) { val_loss[std::stoll(v[0])] = fmt::format("{:.4f}", std::stod(v[1])); });
+              [&](auto&, const auto& v) {
+                val_loss[std::stoll(v[0])] = fmt::format("{:.4f}", std::stod(v[1]));
+              });
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : store.runs(experiment))
     rows.push_back({std::to_string(r.id), r.experiment, r.label, r.status, r.config_hash,
                     r.started_at, r.git_commit.substr(0, 10), val_loss[r.id]});
-  print_table(std::cout, {"run", "experiment", "variant", "status", "config", "started", "commit", "val_loss"},
+  print_table(std::cout,
+              {"run", "experiment", "variant", "status", "config", "started", "commit", "val_loss"},
               rows);
 }
 }  // namespace
@@ -38,6 +41,7 @@ void add_results(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ResultsArgs>();
   auto* cmd = app.add_subcommand("results", "Query the results store (plain sqlite3 works too)");
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
+  cmd->fallthrough();  // --db may also come after the subcommand
   auto* list = cmd->add_subcommand("list", "List runs (the default)");
   list->add_option("--experiment", args->experiment, "only this experiment");
   auto* show = cmd->add_subcommand("show", "Everything about one run");
@@ -46,7 +50,8 @@ void add_results(CLI::App& app, int& exit_code) {
   table->add_option("experiment", args->experiment, "experiment name")->required();
   cmd->callback([args, show, table, &exit_code] {
     if (!std::filesystem::exists(args->db))
-      throw Error(fmt::format("{}: no results store here (run an experiment first, or pass --db)", args->db));
+      throw Error(fmt::format("{}: no results store here (run an experiment first, or pass --db)",
+                              args->db));
     Store store(args->db);
     store.mark_dead_runs(host_name());
     if (show->parsed()) {

@@ -26,8 +26,7 @@ struct RunArgs {
 PluginRegistry load_plugins() {
   PluginRegistry reg;
   reg.scan(PluginRegistry::default_search_path());
-  for (const auto& r : reg.refused())
-    spdlog::warn("plugin {} refused: {}", r.path, r.reason);
+  for (const auto& r : reg.refused()) spdlog::warn("plugin {} refused: {}", r.path, r.reason);
   return reg;
 }
 }  // namespace
@@ -50,9 +49,10 @@ void add_run(CLI::App& app, int& exit_code) {
     }
     Store store(args->db);
     RunSummary s = run_experiment(exp, store, reg, {args->force, args->artifacts, command_line()});
-    std::cout << fmt::format("\n{}: {} finished, {} skipped (already done), {} failed, {} "
-                             "interrupted; results in {}\n\n",
-                             exp.name, s.finished, s.skipped, s.failed, s.interrupted, args->db);
+    std::cout << fmt::format(
+        "\n{}: {} finished, {} skipped (already done), {} failed, {} "
+        "interrupted; results in {}\n\n",
+        exp.name, s.finished, s.skipped, s.failed, s.interrupted, args->db);
     print_experiment_tables(store, exp.name, std::cout);
     exit_code = s.ok() ? 0 : 1;
   });

@@ -11,7 +11,9 @@ namespace wb::cli {
 namespace {
 std::string g_command_line;
 }
-std::string command_line() { return g_command_line; }
+std::string command_line() {
+  return g_command_line;
+}
 std::string default_db() {
   if (const char* env = std::getenv("WORKBENCH_DB")) return env;
   return "results/results.db";
@@ -21,7 +23,8 @@ std::string default_db() {
 int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
-  if (const char* lvl = std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::from_str(lvl));
+  if (const char* lvl = std::getenv("WORKBENCH_LOG"))
+    spdlog::set_level(spdlog::level::from_str(lvl));
 
   CLI::App app{"workbench: pretrain and probe Image GPT models from TOML experiment files"};
   app.require_subcommand(1);

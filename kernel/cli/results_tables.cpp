@@ -26,9 +26,12 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
       "SELECT label, run_id, evaluator, metric, layer, split, value FROM run_results "
       "WHERE experiment = ? AND status = 'finished' AND run_id IN (SELECT MAX(r.id) FROM runs r "
       "JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ? AND r.status = 'finished' "
-      "GROUP BY r.config_hash) ORDER BY run_id, evaluator, metric, layer, split";
+      "GROUP BY r.config_hash) ORDER BY run_id, evaluator, metric, layer, "
+      "CASE split WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END";
   // (evaluator, metric) -> layer -> column -> value
-  std::map<std::pair<std::string, std::string>, std::map<int64_t, std::map<std::string, std::string>>> layered;
+  std::map<std::pair<std::string, std::string>,
+           std::map<int64_t, std::map<std::string, std::string>>>
+      layered;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> columns;
   std::vector<std::vector<std::string>> scalars;
   store.query(sql, {experiment, experiment}, [&](auto&, const std::vector<std::string>& v) {
@@ -36,7 +39,8 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
     const auto key = std::make_pair(v[2], v[3]);
     const int64_t layer = v[4].empty() ? -1 : std::stoll(v[4]);
     if (layer < 0) {
-      scalars.push_back({fmt::format("{} #{}", v[0], v[1]), v[2], v[3], v[5], fmt_value(v[3], v[6])});
+      scalars.push_back(
+          {fmt::format("{} #{}", v[0], v[1]), v[2], v[3], v[5], fmt_value(v[3], v[6])});
       return;
     }
     auto& cols = columns[key];
@@ -72,36 +76,40 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
   if (!r) throw Error(fmt::format("{}: no run {}", store.path(), id));
   out << fmt::format("run {}  experiment {}  variant {}\n", r->id, r->experiment, r->label);
   out << fmt::format("status   {}{}\n", r->status, r->error.empty() ? "" : ": " + r->error);
-  out << fmt::format("config   {} (checkpoint {})  seed {}\n", r->config_hash, r->pretrain_hash, r->seed);
+  out << fmt::format("config   {} (checkpoint {})  seed {}\n", r->config_hash, r->pretrain_hash,
+                     r->seed);
   out << fmt::format("time     {} .. {}\n", r->started_at, r->ended_at);
-  store.query("SELECT git_commit, git_dirty, workbench_version, torch_version, device, threads, host, "
-              "command_line FROM runs WHERE id = ?",
-              {std::to_string(id)}, [&](auto&, const auto& v) {
-                out << fmt::format("code     {}{}  workbench {}  libtorch {}\n", v[0],
-                                   v[1] == "1" ? " (dirty)" : "", v[2], v[3]);
-                out << fmt::format("machine  {} on {} with {} threads\n", v[4], v[6], v[5]);
-                out << fmt::format("command  {}\n", v[7]);
-              });
+  store.query(
+      "SELECT git_commit, git_dirty, workbench_version, torch_version, device, threads, host, "
+      "command_line FROM runs WHERE id = ?",
+      {std::to_string(id)}, [&](auto&, const auto& v) {
+        out << fmt::format("code     {}{}  workbench {}  libtorch {}\n", v[0],
+                           v[1] == "1" ? " (dirty)" : "", v[2], v[3]);
+        out << fmt::format("machine  {} on {} with {} threads\n", v[4], v[6], v[5]);
+        out << fmt::format("command  {}\n", v[7]);
+      });
   out << "\n" << r->config << "\n";
   std::vector<std::vector<std::string>> rows;
-  store.query("SELECT name, points, first, first_step, last, last_step, min, min_step, max, max_step "
-              "FROM metric_summaries WHERE run_id = ? ORDER BY name",
-              {std::to_string(id)}, [&](auto&, const auto& v) {
-                rows.push_back({v[0], v[1], fmt::format("{} @{}", fmt_value(v[0], v[2]), v[3]),
-                                fmt::format("{} @{}", fmt_value(v[0], v[4]), v[5]),
-                                fmt::format("{} @{}", fmt_value(v[0], v[6]), v[7]),
-                                fmt::format("{} @{}", fmt_value(v[0], v[8]), v[9])});
-              });
+  store.query(
+      "SELECT name, points, first, first_step, last, last_step, min, min_step, max, max_step "
+      "FROM metric_summaries WHERE run_id = ? ORDER BY name",
+      {std::to_string(id)}, [&](auto&, const auto& v) {
+        rows.push_back({v[0], v[1], fmt::format("{} @{}", fmt_value(v[0], v[2]), v[3]),
+                        fmt::format("{} @{}", fmt_value(v[0], v[4]), v[5]),
+                        fmt::format("{} @{}", fmt_value(v[0], v[6]), v[7]),
+                        fmt::format("{} @{}", fmt_value(v[0], v[8]), v[9])});
+      });
   if (!rows.empty()) {
     print_table(out, {"metric", "points", "first", "last", "min", "max"}, rows);
     out << "\n";
   }
   rows.clear();
-  store.query("SELECT evaluator, metric, layer, split, value FROM results WHERE run_id = ? "
-              "ORDER BY evaluator, metric, layer, split",
-              {std::to_string(id)}, [&](auto&, const auto& v) {
-                rows.push_back({v[0], v[1], v[2], v[3], fmt_value(v[1], v[4])});
-              });
+  store.query(
+      "SELECT evaluator, metric, layer, split, value FROM results WHERE run_id = ? "
+      "ORDER BY evaluator, metric, layer, split",
+      {std::to_string(id)}, [&](auto&, const auto& v) {
+        rows.push_back({v[0], v[1], v[2], v[3], fmt_value(v[1], v[4])});
+      });
   if (!rows.empty()) print_table(out, {"evaluator", "metric", "layer", "split", "value"}, rows);
 }
 

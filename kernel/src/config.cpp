@@ -8,18 +8,27 @@ namespace wb {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Bool: return "bool";
-    case Type::Int: return "integer";
-    case Type::Float: return "float";
-    case Type::String: return "string";
-    case Type::IntList: return "integer list";
-    case Type::FloatList: return "float list";
-    case Type::StringList: return "string list";
+    case Type::Bool:
+      return "bool";
+    case Type::Int:
+      return "integer";
+    case Type::Float:
+      return "float";
+    case Type::String:
+      return "string";
+    case Type::IntList:
+      return "integer list";
+    case Type::FloatList:
+      return "float list";
+    case Type::StringList:
+      return "string list";
   }
   return "?";
 }
 
-Type type_of(const Value& v) { return static_cast<Type>(v.index()); }
+Type type_of(const Value& v) {
+  return static_cast<Type>(v.index());
+}
 
 namespace {
 std::string quote(const std::string& s) {
@@ -47,14 +56,21 @@ std::string list_text(const std::vector<T>& xs, F f) {
 
 std::string to_text(const Value& v) {
   switch (type_of(v)) {
-    case Type::Bool: return std::get<bool>(v) ? "true" : "false";
-    case Type::Int: return std::to_string(std::get<int64_t>(v));
-    case Type::Float: return float_text(std::get<double>(v));
-    case Type::String: return quote(std::get<std::string>(v));
+    case Type::Bool:
+      return std::get<bool>(v) ? "true" : "false";
+    case Type::Int:
+      return std::to_string(std::get<int64_t>(v));
+    case Type::Float:
+      return float_text(std::get<double>(v));
+    case Type::String:
+      return quote(std::get<std::string>(v));
     case Type::IntList:
-      return list_text(std::get<std::vector<int64_t>>(v), [](int64_t x) { return std::to_string(x); });
-    case Type::FloatList: return list_text(std::get<std::vector<double>>(v), float_text);
-    case Type::StringList: return list_text(std::get<std::vector<std::string>>(v), quote);
+      return list_text(std::get<std::vector<int64_t>>(v),
+                       [](int64_t x) { return std::to_string(x); });
+    case Type::FloatList:
+      return list_text(std::get<std::vector<double>>(v), float_text);
+    case Type::StringList:
+      return list_text(std::get<std::vector<std::string>>(v), quote);
   }
   return "";
 }
@@ -93,8 +109,8 @@ const Key* Schema::find(const std::string& name) const {
 const Value& Section::at(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end())
-    throw Error(fmt::format("[{}] has no key '{}' (a plugin read a key it did not declare)",
-                            name_, key));
+    throw Error(
+        fmt::format("[{}] has no key '{}' (a plugin read a key it did not declare)", name_, key));
   return it->second;
 }
 
@@ -108,7 +124,9 @@ const T& typed(const Section& s, const std::string& key, Type want) {
 }
 }  // namespace
 
-bool Section::get_bool(const std::string& key) const { return typed<bool>(*this, key, Type::Bool); }
+bool Section::get_bool(const std::string& key) const {
+  return typed<bool>(*this, key, Type::Bool);
+}
 int64_t Section::get_int(const std::string& key) const {
   return typed<int64_t>(*this, key, Type::Int);
 }

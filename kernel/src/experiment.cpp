@@ -26,7 +26,8 @@ Schema make_experiment_schema() {
   s.string("description", "", "one line about what the experiment tests");
   s.integer("seed", 0, "seed of every random stream of the run (splits, init, data order, masks)")
       .at_least(0);
-  s.string("device", "auto", "auto (CUDA when available), cpu or cuda").one_of({"auto", "cpu", "cuda"});
+  s.string("device", "auto", "auto (CUDA when available), cpu or cuda")
+      .one_of({"auto", "cpu", "cuda"});
   s.integer("threads", 0, "intra-op CPU threads; 0 = one per core").at_least(0);
   return s;
 }
@@ -49,8 +50,9 @@ Schema make_training_schema() {
 
 Schema make_dataset_host_keys() {
   Schema s;
-  s.integer("resolution", 0, "input resolution (IR): images are resized to IR x IR by area "
-                             "averaging; 0 = native size")
+  s.integer("resolution", 0,
+            "input resolution (IR): images are resized to IR x IR by area "
+            "averaging; 0 = native size")
       .at_least(0);
   s.integer("max_train", 0, "use only the first N training images (0 = all)").at_least(0);
   s.integer("max_eval", 0, "use only the first N validation and test images (0 = all)").at_least(0);
@@ -59,9 +61,9 @@ Schema make_dataset_host_keys() {
 
 const std::vector<std::string> kPluginSections = {"dataset", "quantizer", "model", "objective"};
 const std::vector<std::string> kHostSections = {"experiment", "training"};
-const std::vector<std::string> kTopLevel = {"experiment", "dataset",    "quantizer", "model",
-                                            "objective",  "training",   "evaluators", "variants",
-                                            "sweep"};
+const std::vector<std::string> kTopLevel = {"experiment", "dataset",   "quantizer",
+                                            "model",      "objective", "training",
+                                            "evaluators", "variants",  "sweep"};
 
 // ---- raw values, with where they were written ----------------------------------------
 
@@ -174,8 +176,8 @@ struct Path {
 Path parse_path(const std::string& text, const Loc& loc) {
   auto dot = text.find('.');
   if (dot == std::string::npos || dot == 0 || dot + 1 == text.size())
-    fail(loc, fmt::format("'{}' is not SECTION.KEY (e.g. model.layers or evaluators.0.max_iter)",
-                          text));
+    fail(loc,
+         fmt::format("'{}' is not SECTION.KEY (e.g. model.layers or evaluators.0.max_iter)", text));
   Path p;
   p.section = text.substr(0, dot);
   std::string rest = text.substr(dot + 1);
@@ -204,7 +206,8 @@ Path parse_path(const std::string& text, const Loc& loc) {
 void apply(RawConfig& cfg, const Path& p, const RawValue& v) {
   if (p.index >= 0) {
     if (p.index >= static_cast<int64_t>(cfg.evaluators.size()))
-      fail(v.loc, fmt::format("'{}': there are only {} evaluators", p.str(), cfg.evaluators.size()));
+      fail(v.loc,
+           fmt::format("'{}': there are only {} evaluators", p.str(), cfg.evaluators.size()));
     cfg.evaluators[p.index].keys[p.key] = v;
   } else {
     auto& s = cfg.sections[p.section];
@@ -228,7 +231,8 @@ void for_each_path(const toml::table& t, const std::string& file, const std::str
       }
     } else {
       if (key.find('.') == std::string::npos)
-        fail(loc, fmt::format("[{}] '{}' must be a section table or a \"section.key\"", where, key));
+        fail(loc,
+             fmt::format("[{}] '{}' must be a section table or a \"section.key\"", where, key));
       f(parse_path(key, loc), node, loc);
     }
   }
@@ -249,7 +253,8 @@ bool coerce(Value& v, Type want) {
     v = std::vector<double>(xs.begin(), xs.end());
     return true;
   }
-  if (want == Type::StringList && have == Type::IntList && std::get<std::vector<int64_t>>(v).empty()) {
+  if (want == Type::StringList && have == Type::IntList &&
+      std::get<std::vector<int64_t>>(v).empty()) {
     v = std::vector<std::string>{};
     return true;
   }
@@ -267,16 +272,16 @@ void check_bounds(const Key& k, const Value& v, const Loc& loc, const std::strin
   if (auto d = std::get_if<double>(&v)) check(*d);
   if (auto xs = std::get_if<std::vector<int64_t>>(&v))
     for (auto x : *xs) check(static_cast<double>(x));
-  if (auto s = std::get_if<std::string>(&v); s && !k.choices.empty() &&
-                                               std::find(k.choices.begin(), k.choices.end(), *s) ==
-                                                   k.choices.end())
+  if (auto s = std::get_if<std::string>(&v);
+      s && !k.choices.empty() &&
+      std::find(k.choices.begin(), k.choices.end(), *s) == k.choices.end())
     fail(loc, fmt::format("[{}] key '{}' = \"{}\" is not one of: {}", sec, k.name, *s,
                           join(k.choices, ", ")));
 }
 
 // Validates `raw` against the schemas (host keys first) and fills in defaults.
-Section resolve(const std::string& name, const RawSection& raw, const std::vector<const Schema*>& schemas,
-                const std::string& owner) {
+Section resolve(const std::string& name, const RawSection& raw,
+                const std::vector<const Schema*>& schemas, const std::string& owner) {
   std::map<std::string, Value> out;
   std::vector<std::string> valid;
   for (const auto* s : schemas)
@@ -304,8 +309,8 @@ Section resolve(const std::string& name, const RawSection& raw, const std::vecto
     for (const auto& k : s->keys()) {
       if (out.count(k.name)) continue;
       if (k.required)
-        fail(raw.loc, fmt::format("[{}] needs key '{}' ({}: {})", name, k.name, type_name(k.type),
-                                  k.doc));
+        fail(raw.loc,
+             fmt::format("[{}] needs key '{}' ({}: {})", name, k.name, type_name(k.type), k.doc));
       out[k.name] = k.default_value;
     }
   }
@@ -339,7 +344,8 @@ std::string section_text(const std::string& header, const Section& s,
                          const std::vector<std::string>& skip = {}) {
   std::string out = header + "\n";
   for (const auto& [k, v] : s.values())  // std::map: sorted keys
-    if (std::find(skip.begin(), skip.end(), k) == skip.end()) out += fmt::format("{} = {}\n", k, to_text(v));
+    if (std::find(skip.begin(), skip.end(), k) == skip.end())
+      out += fmt::format("{} = {}\n", k, to_text(v));
   return out;
 }
 
@@ -382,7 +388,8 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   }
   for (size_t i = 0; i < raw.evaluators.size(); ++i)
     rc.evaluators.push_back(resolve_plugin_section(fmt::format("evaluators.{}", i), "evaluator",
-                                                   raw.evaluators[i], reg, host_keys_of("evaluator")));
+                                                   raw.evaluators[i], reg,
+                                                   host_keys_of("evaluator")));
 
   // Keys that do not change any number the run computes stay out of the hash.
   const std::vector<std::string> not_hashed = {"name", "description", "threads"};
@@ -397,9 +404,11 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   for (const auto& e : rc.evaluators) evals += section_text("[[evaluators]]", e);
   rc.data_hash = short_hash(data);
   rc.pretrain_hash = short_hash(pretrain);
-  rc.hash = short_hash(section_text("[experiment]", rc.at("experiment"), not_hashed) + pretrain + evals);
+  rc.hash =
+      short_hash(section_text("[experiment]", rc.at("experiment"), not_hashed) + pretrain + evals);
   rc.canonical = section_text("[experiment]", rc.at("experiment"));
-  for (const auto& name : kPluginSections) rc.canonical += "\n" + section_text("[" + name + "]", rc.at(name));
+  for (const auto& name : kPluginSections)
+    rc.canonical += "\n" + section_text("[" + name + "]", rc.at(name));
   rc.canonical += "\n" + section_text("[training]", rc.at("training"));
   for (const auto& e : rc.evaluators) rc.canonical += "\n" + section_text("[[evaluators]]", e);
   return rc;
@@ -433,7 +442,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
     root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    throw Error(fmt::format("{}:{}:{}: malformed TOML: {}", file, b.line, b.column, e.description()));
+    throw Error(
+        fmt::format("{}:{}:{}: malformed TOML: {}", file, b.line, b.column, e.description()));
   }
 
   RawConfig base;
@@ -472,16 +482,16 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
       }
     } else if (key == "sweep") {
       if (!node.is_table()) fail(loc, "'sweep' must be a table: [sweep.SECTION] key = [values]");
-      for_each_path(*node.as_table(), file, "sweep",
-                    [&](const Path& p, const toml::node& n, const Loc& l) {
-                      auto arr = n.as_array();
-                      if (!arr || arr->empty())
-                        fail(l, fmt::format("[sweep] '{}' must be a non-empty list of values", p.str()));
-                      std::vector<RawValue> values;
-                      for (const auto& e : *arr)
-                        values.push_back(RawValue{to_value(e, loc_of(e, file), p.str()), loc_of(e, file)});
-                      sweep.push_back({p, std::move(values)});
-                    });
+      for_each_path(
+          *node.as_table(), file, "sweep", [&](const Path& p, const toml::node& n, const Loc& l) {
+            auto arr = n.as_array();
+            if (!arr || arr->empty())
+              fail(l, fmt::format("[sweep] '{}' must be a non-empty list of values", p.str()));
+            std::vector<RawValue> values;
+            for (const auto& e : *arr)
+              values.push_back(RawValue{to_value(e, loc_of(e, file), p.str()), loc_of(e, file)});
+            sweep.push_back({p, std::move(values)});
+          });
     } else {
       if (!node.is_table()) fail(loc, fmt::format("'{}' must be a table: [{}]", key, key));
       base.sections[key] = read_section(*node.as_table(), key, file);
@@ -518,7 +528,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
       RunConfig rc = resolve_run(cfg, stem, registry);
       for (const auto& entry : sweep) {
         const Path& p = entry.first;
-        const Value& v = p.index >= 0 ? rc.evaluators.at(p.index).at(p.key) : rc.at(p.section).at(p.key);
+        const Value& v =
+            p.index >= 0 ? rc.evaluators.at(p.index).at(p.key) : rc.at(p.section).at(p.key);
         label += fmt::format("{}{}={}", label.empty() ? "" : " ", p.str(), to_text(v));
       }
       rc.label = label.empty() ? "default" : label;

@@ -28,12 +28,13 @@ const Schema& host_keys_of(const std::string& section);
 
 struct RunConfig {
   std::string label;  // "ar", "ar model.layers=4", or "default"
-  std::map<std::string, Section> sections;  // experiment, dataset, quantizer, model, objective, training
-  std::vector<Section> evaluators;          // in file order; each has `plugin`
-  std::string canonical;                    // the resolved config as TOML, keys sorted
-  std::string hash;                         // of everything that determines the results
-  std::string pretrain_hash;                // of what determines the pretrained checkpoint
-  std::string data_hash;                    // of what determines the token arrays
+  std::map<std::string, Section>
+      sections;                     // experiment, dataset, quantizer, model, objective, training
+  std::vector<Section> evaluators;  // in file order; each has `plugin`
+  std::string canonical;            // the resolved config as TOML, keys sorted
+  std::string hash;                 // of everything that determines the results
+  std::string pretrain_hash;        // of what determines the pretrained checkpoint
+  std::string data_hash;            // of what determines the token arrays
   const Section& at(const std::string& name) const { return sections.at(name); }
 };
 

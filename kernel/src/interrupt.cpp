@@ -20,7 +20,11 @@ void install_interrupt_handler() {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 }
-bool interrupted() { return g_interrupted != 0; }
-void clear_interrupt() { g_interrupted = 0; }
+bool interrupted() {
+  return g_interrupted != 0;
+}
+void clear_interrupt() {
+  g_interrupted = 0;
+}
 
 }  // namespace wb

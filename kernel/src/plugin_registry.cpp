@@ -22,8 +22,7 @@ namespace wb {
 
 namespace {
 const char* const kManifestSymbol = "workbench_plugin_manifest";
-const std::vector<std::string> kKinds = {"dataset", "quantizer", "model", "objective",
-                                         "evaluator"};
+const std::vector<std::string> kKinds = {"dataset", "quantizer", "model", "objective", "evaluator"};
 }  // namespace
 
 std::vector<std::string> PluginRegistry::default_search_path() {
@@ -135,7 +134,8 @@ const LoadedPlugin& PluginRegistry::get(const std::string& kind, const std::stri
   }
   std::string msg = fmt::format("unknown {} plugin '{}'", kind, name);
   auto known = names(kind);
-  if (auto near = closest(name, known); !near.empty()) msg += fmt::format("; did you mean '{}'?", near);
+  if (auto near = closest(name, known); !near.empty())
+    msg += fmt::format("; did you mean '{}'?", near);
   msg += fmt::format(" Available {}s: {}", kind, known.empty() ? "(none)" : join(known, ", "));
   // A refused library whose manifest could not be read may be the one meant.
   for (const auto& r : refused_)

@@ -35,7 +35,9 @@ std::string host_name() {
   return buf;
 }
 
-std::string workbench_version() { return WB_VERSION; }
+std::string workbench_version() {
+  return WB_VERSION;
+}
 
 Provenance collect_provenance(const std::string& command_line) {
   Provenance p;

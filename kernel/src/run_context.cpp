@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "hash.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 
 namespace wb {
@@ -17,9 +18,15 @@ uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::str
 
 void log_message(LogLevel level, const std::string& message) {
   switch (level) {
-    case LogLevel::Debug: spdlog::debug(message); break;
-    case LogLevel::Info: spdlog::info(message); break;
-    case LogLevel::Warn: spdlog::warn(message); break;
+    case LogLevel::Debug:
+      spdlog::debug(message);
+      break;
+    case LogLevel::Info:
+      spdlog::info(message);
+      break;
+    case LogLevel::Warn:
+      spdlog::warn(message);
+      break;
   }
 }
 
@@ -29,9 +36,11 @@ std::string StoreArtifacts::dir(const std::string& kind, const std::string& key)
   return d.string();
 }
 
-void StoreArtifacts::record(const std::string& kind, const std::string& key, const std::string& path) {
+void StoreArtifacts::record(const std::string& kind, const std::string& key,
+                            const std::string& path) {
   auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-  store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha256_file(path), bytes);
+  store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha256_file(path),
+                   bytes);
 }
 
 void StoreResults::metric(int64_t step, const std::string& name, double value) {
@@ -59,6 +68,10 @@ void HostContext::log(LogLevel level, const std::string& message) const {
 
 std::unique_ptr<Progress> HostContext::progress(const std::string& label, int64_t total) const {
   return make_progress(label, total);
+}
+
+bool HostContext::stop_requested() const {
+  return interrupted();
 }
 
 uint64_t HostContext::seed(const std::string& stream) const {

@@ -18,7 +18,8 @@ void log_message(LogLevel level, const std::string& message);
 // Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum.
 class StoreArtifacts : public ArtifactCache {
  public:
-  StoreArtifacts(std::string root, Store* store, int64_t run) : root_(std::move(root)), store_(store), run_(run) {}
+  StoreArtifacts(std::string root, Store* store, int64_t run)
+      : root_(std::move(root)), store_(store), run_(run) {}
   std::string dir(const std::string& kind, const std::string& key) override;
   void record(const std::string& kind, const std::string& key, const std::string& path) override;
 
@@ -34,7 +35,8 @@ class StoreResults : public ResultSink {
   StoreResults(Store* store, int64_t run, std::string plugin, std::string config_hash)
       : store_(store), run_(run), plugin_(std::move(plugin)), hash_(std::move(config_hash)) {}
   void metric(int64_t step, const std::string& name, double value) override;
-  void result(const std::string& metric, int64_t layer, const std::string& split, double value) override;
+  void result(const std::string& metric, int64_t layer, const std::string& split,
+              double value) override;
 
  private:
   Store* store_;
@@ -53,6 +55,7 @@ class HostContext : public PluginContext {
   torch::Device device() const override { return device_; }
   ArtifactCache& artifacts() const override { return *artifacts_; }
   ResultSink& results() const override { return *results_; }
+  bool stop_requested() const override;
 
  private:
   Section section_;

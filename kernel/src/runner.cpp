@@ -1,6 +1,7 @@
 #include "runner.hpp"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <chrono>
 #include <filesystem>
@@ -27,8 +28,9 @@ torch::Device resolve_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   bool cuda = torch::cuda::is_available();
   if (name == "cuda" && !cuda)
-    throw Error("experiment.device = \"cuda\" but this LibTorch sees no CUDA device "
-                "(use \"auto\" or \"cpu\")");
+    throw Error(
+        "experiment.device = \"cuda\" but this LibTorch sees no CUDA device "
+        "(use \"auto\" or \"cpu\")");
   return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
@@ -36,6 +38,16 @@ int64_t set_threads(int64_t threads) {
   if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
   // Debian's LibTorch starts with one thread on a 2-core machine: always set it.
   at::set_num_threads(static_cast<int>(threads));
+  // LibTorch's OpenMP threads and OpenBLAS's own pthreads otherwise both spin on the
+  // same cores: with OpenBLAS single-threaded, the quickstart's training step ran
+  // 1.75x faster on 2 cores (8.6k vs 4.9k tokens/s, OPENBLAS_NUM_THREADS=1 vs unset).
+  // The symbol exists only when OpenBLAS is the BLAS in use; an explicit
+  // OPENBLAS_NUM_THREADS wins.
+  using SetThreads = void (*)(int);
+  if (!std::getenv("OPENBLAS_NUM_THREADS")) {
+    if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+      fn(1);
+  }
   return threads;
 }
 
@@ -50,6 +62,18 @@ void print_runs(const Experiment& exp, std::ostream& out) {
 }
 
 namespace {
+
+// A plugin's context and the result sink behind it, kept together so the sink lives
+// as long as the context.
+struct PluginServices {
+  PluginServices(const Section& section, uint64_t seed, torch::Device device,
+                 ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash)
+      : sink(store, run, section.get_string("plugin"), hash),
+        context(section, seed, device, artifacts, &sink) {}
+  PluginServices(const PluginServices&) = delete;
+  StoreResults sink;
+  HostContext context;
+};
 
 struct TokenData {
   std::map<std::string, TokenSplit> splits;
@@ -93,7 +117,8 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
       split.images = split.images.slice(0, 0, limit);
       split.labels = split.labels.slice(0, 0, limit);
     }
-    if (ds.get_int("resolution") > 0) split.images = resize_area(split.images, ds.get_int("resolution"));
+    if (ds.get_int("resolution") > 0)
+      split.images = resize_area(split.images, ds.get_int("resolution"));
     images[s] = split;
   }
   td.num_classes = static_cast<int64_t>(dataset->class_names().size());
@@ -126,17 +151,21 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   const uint64_t seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
   StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
   StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
-  StoreResults none(&store, run_id, "host", rc.hash);
+  // Each plugin's services; its metrics and results are named after it.
+  auto services = [&](const Section& section, const std::string& hash) {
+    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash);
+  };
+  PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
+  PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
+  auto quantizer =
+      reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), quantizer_host.context);
+  TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
 
-  HostContext dctx(rc.at("dataset"), seed, device, &artifacts, &none);
-  HostContext qctx(rc.at("quantizer"), seed, device, &artifacts, &none);
-  auto quantizer = reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), qctx);
-  TokenData td = load_tokens(rc, reg, dctx, *quantizer, artifacts);
-
-  HostContext mctx(rc.at("model"), seed, device, &artifacts, &none);
-  HostContext octx(rc.at("objective"), seed, device, &artifacts, &none);
-  auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);
-  auto objective = reg.create<Objective>(rc.at("objective").get_string("plugin"), octx);
+  PluginServices model_host = services(rc.at("model"), rc.pretrain_hash);
+  PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash);
+  auto model = reg.create<Model>(rc.at("model").get_string("plugin"), model_host.context);
+  auto objective =
+      reg.create<Objective>(rc.at("objective").get_string("plugin"), objective_host.context);
   model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
   model->module().to(device);
   int64_t params = 0;
@@ -173,15 +202,16 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   model->module().eval();
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
-    const std::string hash = short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash);
-    StoreResults sink(&store, run_id, name, hash);
-    HostContext ectx(section, seed, device, &artifacts, &sink);
-    auto evaluator = reg.create<Evaluator>(name, ectx);
+    const std::string hash =
+        short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash);
+    PluginServices host = services(section, hash);
+    auto evaluator = reg.create<Evaluator>(name, host.context);
     auto t0 = std::chrono::steady_clock::now();
     evaluator->evaluate(inputs);
     if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    log_message(LogLevel::Info, fmt::format("evaluator {} done in {}", name, format_duration(secs)));
+    log_message(LogLevel::Info,
+                fmt::format("evaluator {} done in {}", name, format_duration(secs)));
   }
 }
 
@@ -198,11 +228,13 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
   install_interrupt_handler();
   for (size_t i = 0; i < exp.runs.size(); ++i) {
     const RunConfig& rc = exp.runs[i];
-    const std::string tag = fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
+    const std::string tag =
+        fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
     if (!opt.force) {
       if (auto done = store.finished_run(rc.hash)) {
         log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
-                                                "(--force to redo)", tag, *done));
+                                                "(--force to redo)",
+                                                tag, *done));
         ++summary.skipped;
         continue;
       }
@@ -212,8 +244,8 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     Provenance prov = collect_provenance(opt.command_line);
     prov.device = device.str();
     prov.threads = set_threads(e.get_int("threads"));
-    const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash, rc.canonical,
-                                           e.get_int("seed"), prov);
+    const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash,
+                                           rc.canonical, e.get_int("seed"), prov);
     log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
                                             run_id, prov.device, prov.threads));
     auto t0 = std::chrono::steady_clock::now();

@@ -98,11 +98,21 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 void bind(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
-void bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
-void bind(sqlite3_stmt* s, int i, double v) { sqlite3_bind_double(s, i, v); }
-void bind(sqlite3_stmt* s, int i, bool v) { sqlite3_bind_int(s, i, v ? 1 : 0); }
-void bind(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int64(s, i, v); }
-void bind(sqlite3_stmt* s, int i, const char* v) { bind(s, i, std::string(v)); }
+void bind(sqlite3_stmt* s, int i, int64_t v) {
+  sqlite3_bind_int64(s, i, v);
+}
+void bind(sqlite3_stmt* s, int i, double v) {
+  sqlite3_bind_double(s, i, v);
+}
+void bind(sqlite3_stmt* s, int i, bool v) {
+  sqlite3_bind_int(s, i, v ? 1 : 0);
+}
+void bind(sqlite3_stmt* s, int i, int v) {
+  sqlite3_bind_int64(s, i, v);
+}
+void bind(sqlite3_stmt* s, int i, const char* v) {
+  bind(s, i, std::string(v));
+}
 
 template <class... A>
 void bind_all(sqlite3_stmt* s, const A&... args) {
@@ -184,9 +194,10 @@ void Store::migrate() {
   try {
     int v = schema_version();
     if (v > kSchemaVersion)
-      throw Error(fmt::format("{}: results store has schema version {}, newer than this "
-                              "workbench's {}; use a newer workbench",
-                              path_, v, kSchemaVersion));
+      throw Error(
+          fmt::format("{}: results store has schema version {}, newer than this "
+                      "workbench's {}; use a newer workbench",
+                      path_, v, kSchemaVersion));
     for (; v < kSchemaVersion; ++v) exec(kMigrations[v]);
     exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion));
     exec("COMMIT");
@@ -202,11 +213,13 @@ void Store::query(const std::string& sql, const std::vector<std::string>& args,
   Stmt s(prepare(sql));
   for (size_t i = 0; i < args.size(); ++i) bind(s.get(), static_cast<int>(i + 1), args[i]);
   std::vector<std::string> cols;
-  for (int i = 0; i < sqlite3_column_count(s.get()); ++i) cols.push_back(sqlite3_column_name(s.get(), i));
+  for (int i = 0; i < sqlite3_column_count(s.get()); ++i)
+    cols.push_back(sqlite3_column_name(s.get(), i));
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     std::vector<std::string> values;
-    for (int i = 0; i < static_cast<int>(cols.size()); ++i) values.push_back(column_text(s.get(), i));
+    for (int i = 0; i < static_cast<int>(cols.size()); ++i)
+      values.push_back(column_text(s.get(), i));
     row(cols, values);
   }
   if (rc != SQLITE_DONE) throw Error(fmt::format("{}: {}", path_, sqlite3_errmsg(db_)));
@@ -223,8 +236,9 @@ void run_stmt(sqlite3* db, sqlite3_stmt* raw, const std::string& path, const A&.
 }  // namespace
 
 int64_t Store::experiment(const std::string& name, const std::string& file) {
-  run_stmt(db_, prepare("INSERT INTO experiments(name, file, created_at) VALUES(?, ?, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET file = excluded.file"),
+  run_stmt(db_,
+           prepare("INSERT INTO experiments(name, file, created_at) VALUES(?, ?, ?) "
+                   "ON CONFLICT(name) DO UPDATE SET file = excluded.file"),
            path_, name, file, utc_now());
   int64_t id = 0;
   query("SELECT id FROM experiments WHERE name = ?", {name},
@@ -234,34 +248,39 @@ int64_t Store::experiment(const std::string& name, const std::string& file) {
 
 std::optional<int64_t> Store::finished_run(const std::string& config_hash) {
   std::optional<int64_t> id;
-  query("SELECT id FROM runs WHERE config_hash = ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
-        {config_hash}, [&](auto&, const auto& v) { id = std::stoll(v[0]); });
+  query(
+      "SELECT id FROM runs WHERE config_hash = ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
+      {config_hash}, [&](auto&, const auto& v) { id = std::stoll(v[0]); });
   return id;
 }
 
 int64_t Store::begin_run(int64_t experiment_id, const std::string& label,
                          const std::string& config_hash, const std::string& pretrain_hash,
                          const std::string& config, int64_t seed, const Provenance& p) {
-  run_stmt(db_,
-           prepare("INSERT INTO runs(experiment_id, label, config_hash, pretrain_hash, config, seed, "
-                   "status, started_at, git_commit, git_dirty, workbench_version, torch_version, "
-                   "device, threads, host, pid, command_line) "
-                   "VALUES(?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-           path_, experiment_id, label, config_hash, pretrain_hash, config, seed, utc_now(),
-           p.git_commit, p.git_dirty, p.workbench_version, p.torch_version, p.device, p.threads,
-           p.host, p.pid, p.command_line);
+  run_stmt(
+      db_,
+      prepare("INSERT INTO runs(experiment_id, label, config_hash, pretrain_hash, config, seed, "
+              "status, started_at, git_commit, git_dirty, workbench_version, torch_version, "
+              "device, threads, host, pid, command_line) "
+              "VALUES(?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      path_, experiment_id, label, config_hash, pretrain_hash, config, seed, utc_now(),
+      p.git_commit, p.git_dirty, p.workbench_version, p.torch_version, p.device, p.threads, p.host,
+      p.pid, p.command_line);
   return sqlite3_last_insert_rowid(db_);
 }
 
 void Store::end_run(int64_t run, const std::string& status, const std::string& error) {
-  run_stmt(db_, prepare("UPDATE runs SET status = ?, error = NULLIF(?, ''), ended_at = ? WHERE id = ?"),
+  run_stmt(db_,
+           prepare("UPDATE runs SET status = ?, error = NULLIF(?, ''), ended_at = ? WHERE id = ?"),
            path_, status, error, utc_now(), run);
 }
 
 int Store::mark_dead_runs(const std::string& host) {
   std::vector<std::pair<int64_t, int64_t>> running;  // run id, pid
   query("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", {host},
-        [&](auto&, const auto& v) { running.push_back({std::stoll(v[0]), std::stoll(v[1])}); });
+        [&](auto&, const auto& v) {
+          running.push_back({std::stoll(v[0]), std::stoll(v[1])});
+        });
   int n = 0;
   for (auto [id, pid] : running) {
     if (pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;  // alive
@@ -272,17 +291,19 @@ int Store::mark_dead_runs(const std::string& host) {
 }
 
 void Store::metric(int64_t run, int64_t step, const std::string& name, double value) {
-  run_stmt(db_, prepare("INSERT OR REPLACE INTO metrics(run_id, name, step, value) VALUES(?, ?, ?, ?)"),
+  run_stmt(db_,
+           prepare("INSERT OR REPLACE INTO metrics(run_id, name, step, value) VALUES(?, ?, ?, ?)"),
            path_, run, name, step, value);
 }
 
 void Store::result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,
                    const std::string& metric, int64_t layer, const std::string& split,
                    double value) {
-  run_stmt(db_,
-           prepare("INSERT OR REPLACE INTO results(run_id, evaluator, evaluator_hash, metric, layer, "
-                   "split, value) VALUES(?, ?, ?, ?, ?, ?, ?)"),
-           path_, run, evaluator, evaluator_hash, metric, layer, split, value);
+  run_stmt(
+      db_,
+      prepare("INSERT OR REPLACE INTO results(run_id, evaluator, evaluator_hash, metric, layer, "
+              "split, value) VALUES(?, ?, ?, ?, ?, ?, ?)"),
+      path_, run, evaluator, evaluator_hash, metric, layer, split, value);
 }
 
 void Store::artifact(int64_t run, const std::string& kind, const std::string& key,
@@ -321,8 +342,8 @@ RunRow to_row(const std::vector<std::string>& v) {
 
 std::vector<RunRow> Store::runs(const std::string& experiment) {
   std::vector<RunRow> out;
-  std::string sql = std::string(kRunColumns) + (experiment.empty() ? "" : "WHERE e.name = ? ") +
-                    "ORDER BY r.id";
+  std::string sql =
+      std::string(kRunColumns) + (experiment.empty() ? "" : "WHERE e.name = ? ") + "ORDER BY r.id";
   std::vector<std::string> args;
   if (!experiment.empty()) args.push_back(experiment);
   query(sql, args, [&](auto&, const auto& v) { out.push_back(to_row(v)); });

@@ -35,7 +35,8 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       seed_(seed),
       dir_(std::move(dir)),
       sink_(sink),
-      objective_gen_(torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
+      objective_gen_(
+          torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
   auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
   optimizer_ = std::make_unique<torch::optim::Adam>(model_.module().parameters(), opts);
 }
@@ -65,7 +66,8 @@ double Trainer::validate(const torch::Tensor& val, double* bits) {
   const int64_t b = cfg_.get_int("batch_size");
   const int64_t batches = std::min<int64_t>(cfg_.get_int("val_batches"), (val.size(0) + b - 1) / b);
   // The same masks at every validation, so the curve compares like with like.
-  auto gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "trainer", "validation"));
+  auto gen =
+      torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "trainer", "validation"));
   double total = 0, total_bits = 0;
   for (int64_t i = 0; i < batches; ++i) {
     auto x = val.slice(0, i * b, std::min(val.size(0), (i + 1) * b)).to(device_);
@@ -99,8 +101,8 @@ int64_t Trainer::resume(const std::string& path, double* best_val) {
   try {
     ar.load_from(path, device_);
   } catch (const std::exception& e) {
-    throw Error(fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path,
-                            e.what()));
+    throw Error(
+        fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path, e.what()));
   }
   ar.read("model", model_ar);
   ar.read("optimizer", opt_ar);
@@ -174,8 +176,9 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       sink_.metric(done, "val_bits_per_token", bits);
       if (val_loss < best_val) best_val = val_loss;
     }
-    progress->advance(1, std::isnan(val_loss) ? fmt::format("loss {:.4f}", loss_sum)
-                                              : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
+    progress->advance(1, std::isnan(val_loss)
+                             ? fmt::format("loss {:.4f}", loss_sum)
+                             : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
     if (done % cfg_.get_int("checkpoint_every") == 0 || done == steps) save(last, done, best_val);
     if (interrupted()) {
       save(last, done, best_val);

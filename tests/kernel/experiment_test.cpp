@@ -58,9 +58,9 @@ std::string with(const std::string& from, const std::string& to) {
 TEST(Experiment, ResolvesDefaultsOfHostAndPluginKeys) {
   auto rc = run_config(kBase);
   EXPECT_EQ(rc.at("model").get_string("size"), "tiny");
-  EXPECT_EQ(rc.at("model").get_int("layers"), 0);                  // plugin default
-  EXPECT_EQ(rc.at("training").get_int("batch_size"), 32);           // host default
-  EXPECT_EQ(rc.at("dataset").get_float("val_fraction"), 0.1);      // plugin default
+  EXPECT_EQ(rc.at("model").get_int("layers"), 0);              // plugin default
+  EXPECT_EQ(rc.at("training").get_int("batch_size"), 32);      // host default
+  EXPECT_EQ(rc.at("dataset").get_float("val_fraction"), 0.1);  // plugin default
   EXPECT_EQ(rc.evaluators.at(0).get_int("max_iter"), 200);
   EXPECT_EQ(rc.label, "default");
   EXPECT_NE(rc.canonical.find("levels = 8"), std::string::npos);
@@ -101,7 +101,8 @@ TEST(Experiment, UnknownPluginListsTheAlternatives) {
 
 TEST(Experiment, UnknownSectionSuggestsTheNearOne) {
   std::string msg = error_of(std::string(kBase) + "\n[trainig]\nsteps = 3\n");
-  EXPECT_NE(msg.find("unknown section 'trainig' (did you mean 'training'?)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown section 'trainig' (did you mean 'training'?)"), std::string::npos)
+      << msg;
 }
 
 TEST(Experiment, SetOverridesWinAndAreNamedInErrors) {
@@ -140,7 +141,8 @@ lr = [0.001, 0.003]
 TEST(Experiment, HashIsStableAcrossFormattingAndNamesButNotValues) {
   auto a = run_config(kBase);
   // Same config: other key order, a comment, an explicit default, another name.
-  std::string reordered = with("plugin = \"grey\"\nlevels = 8", "levels = 8 # palette\nplugin = \"grey\"");
+  std::string reordered =
+      with("plugin = \"grey\"\nlevels = 8", "levels = 8 # palette\nplugin = \"grey\"");
   reordered = reordered.replace(reordered.find("name = \"t\""), 10, "name = \"u\"");
   auto b = run_config(reordered, {"training.batch_size=32"});
   EXPECT_EQ(a.hash, b.hash);

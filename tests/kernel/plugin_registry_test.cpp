@@ -37,7 +37,8 @@ TEST(PluginRegistry, RefusesAPluginBuiltAgainstAnotherAbi) {
   const auto* r = refusal(reg, "wrong_abi");
   ASSERT_NE(r, nullptr);
   EXPECT_NE(r->reason.find("built against plugin SDK ABI 999, this workbench has ABI 1"),
-            std::string::npos) << r->reason;
+            std::string::npos)
+      << r->reason;
   EXPECT_TRUE(reg.plugins().empty());
 }
 
@@ -85,7 +86,8 @@ TEST(PluginRegistry, UnknownOrMiskindedNamesAreClearErrors) {
     reg.get("model", "ar");
     FAIL();
   } catch (const wb::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("plugin 'ar' is a objective, not a model"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("plugin 'ar' is a objective, not a model"),
+              std::string::npos);
   }
 }
 

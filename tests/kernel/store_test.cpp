@@ -24,19 +24,24 @@ TEST(Store, CreatesTheCurrentSchema) {
   s.query("PRAGMA journal_mode", {}, [&](auto&, const auto& v) { mode = v[0]; });
   EXPECT_EQ(mode, "wal");
   for (const char* table : {"experiments", "runs", "metrics", "results", "artifacts"})
-    EXPECT_EQ(count(s, fmt::format("SELECT COUNT(*) FROM sqlite_master WHERE name = '{}'", table)), 1)
+    EXPECT_EQ(count(s, fmt::format("SELECT COUNT(*) FROM sqlite_master WHERE name = '{}'", table)),
+              1)
         << table;
 }
 
 TEST(Store, RefusesAStoreFromANewerWorkbench) {
   wbtest::TempDir dir;
-  { Store s(dir / "r.db"); s.exec("PRAGMA user_version = 99"); }
+  {
+    Store s(dir / "r.db");
+    s.exec("PRAGMA user_version = 99");
+  }
   try {
     Store again(dir / "r.db");
     FAIL();
   } catch (const wb::Error& e) {
     EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this workbench's 1"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
 }
 
@@ -64,10 +69,12 @@ TEST(Store, RunLifecycleAndSummaries) {
   EXPECT_EQ(row->seed, 7);
   EXPECT_FALSE(row->ended_at.empty());
   std::vector<std::string> summary;
-  s.query("SELECT first, first_step, last, last_step, min, min_step, max, max_step FROM "
-          "metric_summaries WHERE run_id = ?",
-          {std::to_string(run)}, [&](auto&, const auto& v) { summary = v; });
-  EXPECT_EQ(summary, (std::vector<std::string>{"3.0", "10", "2.0", "30", "1.0", "20", "3.0", "10"}));
+  s.query(
+      "SELECT first, first_step, last, last_step, min, min_step, max, max_step FROM "
+      "metric_summaries WHERE run_id = ?",
+      {std::to_string(run)}, [&](auto&, const auto& v) { summary = v; });
+  EXPECT_EQ(summary,
+            (std::vector<std::string>{"3.0", "10", "2.0", "30", "1.0", "20", "3.0", "10"}));
   EXPECT_EQ(count(s, "SELECT COUNT(*) FROM results"), 1);
   EXPECT_EQ(count(s, "SELECT value * 10 FROM run_results WHERE experiment = 'e'"), 9);
 }

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runner.hpp"
 #include "hash.hpp"
+#include "runner.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -48,7 +48,8 @@ checkpoint_every = 20
 plugin = "linear_probe"
 l2_steps = 2
 max_iter = 50
-)", data_dir);
+)",
+                     data_dir);
 }
 
 int64_t count(wb::Store& s, const std::string& sql) {
@@ -62,7 +63,8 @@ int64_t count(wb::Store& s, const std::string& sql) {
 TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   wbtest::TempDir dir;
   wbtest::write_pattern_dataset(dir / "data", 500, 200);
-  auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml", {}, wbtest::plugins());
+  auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml", {},
+                                  wbtest::plugins());
   wb::Store store(dir / "results.db");
   auto summary = wb::run_experiment(exp, store, wbtest::plugins(), {});
   EXPECT_EQ(summary.finished, 1);
@@ -76,8 +78,8 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'accuracy'"), 9);
   EXPECT_EQ(count(store, "SELECT COUNT(DISTINCT layer) FROM results WHERE metric = 'accuracy'"), 3);
   double best = 0;
-  store.query("SELECT value FROM results WHERE metric = 'best_layer_accuracy' AND split = 'test'", {},
-              [&](auto&, const auto& v) { best = std::stod(v[0]); });
+  store.query("SELECT value FROM results WHERE metric = 'best_layer_accuracy' AND split = 'test'",
+              {}, [&](auto&, const auto& v) { best = std::stod(v[0]); });
   EXPECT_GT(best, 0.6) << "four easy classes; chance is 0.25";
   EXPECT_GT(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'train/val_loss'"), 0);
 
@@ -100,14 +102,16 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   force.force = true;
   auto redo = wb::run_experiment(exp, store, wbtest::plugins(), force);
   EXPECT_EQ(redo.finished, 1);
-  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
-                         "'accuracy' GROUP BY layer, split HAVING MIN(value) != MAX(value))"),
+  EXPECT_EQ(count(store,
+                  "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
+                  "'accuracy' GROUP BY layer, split HAVING MIN(value) != MAX(value))"),
             0);
 }
 
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
   wbtest::TempDir dir;
-  auto exp = wb::parse_experiment(tiny_experiment(dir / "nowhere"), "slice.toml", {}, wbtest::plugins());
+  auto exp =
+      wb::parse_experiment(tiny_experiment(dir / "nowhere"), "slice.toml", {}, wbtest::plugins());
   wb::Store store(dir / "results.db");
   auto summary = wb::run_experiment(exp, store, wbtest::plugins(), {});
   EXPECT_EQ(summary.failed, 1);
@@ -150,11 +154,13 @@ TEST(Cli, BadInputExitsNonZeroWithTheProblemNamed) {
 
   // A plugin built for another SDK ABI on the plugin path: refused, and an experiment
   // that asks for it is told why.
-  EXPECT_EQ(wbtest::run_cli("run " + write("abi.toml", good) + db +
-                                " --set objective.plugin=fixture_wrong_abi",
-                            &out, std::string("WORKBENCH_PLUGIN_PATH=") + WB_TEST_FIXTURE_PLUGIN_DIR + "/bad"),
+  EXPECT_EQ(wbtest::run_cli(
+                "run " + write("abi.toml", good) + db + " --set objective.plugin=fixture_wrong_abi",
+                &out, std::string("WORKBENCH_PLUGIN_PATH=") + WB_TEST_FIXTURE_PLUGIN_DIR + "/bad"),
             1);
-  EXPECT_NE(out.find("built against plugin SDK ABI 999, this workbench has ABI 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("built against plugin SDK ABI 999, this workbench has ABI 1"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("unknown objective plugin 'fixture_wrong_abi'"), std::string::npos) << out;
 }
 
@@ -163,7 +169,8 @@ TEST(Cli, DryRunPrintsTheResolvedRunsAndTouchesNothing) {
   std::ofstream(dir / "e.toml") << tiny_experiment(dir / "data")
                                 << "\n[sweep.model]\nlayers = [1, 2]\n";
   std::string out;
-  EXPECT_EQ(wbtest::run_cli("run " + (dir / "e.toml") + " --dry-run --db " + (dir / "r.db"), &out), 0);
+  EXPECT_EQ(wbtest::run_cli("run " + (dir / "e.toml") + " --dry-run --db " + (dir / "r.db"), &out),
+            0);
   EXPECT_NE(out.find("2 run(s)"), std::string::npos) << out;
   EXPECT_NE(out.find("# run 2 of 2: model.layers=2"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir / "r.db"));

@@ -23,7 +23,8 @@ plugin = "grey"
 plugin = "igpt"
 [objective]
 plugin = "ar"
-)", dir, extra));
+)",
+                                        dir, extra));
     host = std::make_unique<wbtest::HostFixture>(rc.at("dataset"));
     dataset = wbtest::plugins().create<wb::Dataset>("fashion_mnist", *host->context);
   }
@@ -50,7 +51,8 @@ TEST(FashionMnist, ReadsGzipAndRawIdxAndCarvesASeededValidationSplit) {
     wbtest::TempDir dir;
     wbtest::write_pattern_dataset(dir.path, 100, 30, gzip);
     Loaded l(dir.path);
-    auto train = l.dataset->load("train"), val = l.dataset->load("val"), test = l.dataset->load("test");
+    auto train = l.dataset->load("train"), val = l.dataset->load("val"),
+         test = l.dataset->load("test");
     EXPECT_EQ(train.images.sizes(), (std::vector<int64_t>{90, 28, 28, 1}));
     EXPECT_EQ(val.images.size(0), 10);
     EXPECT_EQ(test.images.size(0), 30);
@@ -95,7 +97,8 @@ TEST(FashionMnist, WrongMagicNumberIsRefused) {
   std::filesystem::copy_file(dir / "t10k-labels-idx1-ubyte", dir / "t10k-images-idx3-ubyte",
                              std::filesystem::copy_options::overwrite_existing);
   std::string msg = error_loading(dir.path, "test");
-  EXPECT_NE(msg.find("wrong magic number 0x00000801, expected 0x00000803"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("wrong magic number 0x00000801, expected 0x00000803"), std::string::npos)
+      << msg;
 }
 
 TEST(FashionMnist, LabelOutOfRangeNamesTheRecord) {

@@ -18,7 +18,8 @@ plugin = "igpt"
 size = "tiny"
 [objective]
 plugin = "ar"
-)", sets);
+)",
+                            sets);
     host = std::make_unique<wbtest::HostFixture>(rc.at("model"));
     model = wbtest::plugins().create<wb::Model>("igpt", *host->context);
     model->build({16, 12});

@@ -81,6 +81,10 @@ class WB_API PluginContext {
 
   virtual ArtifactCache& artifacts() const = 0;
   virtual ResultSink& results() const = 0;
+
+  // True once the user asked the run to stop (Ctrl-C, SIGTERM). Long loops check it
+  // and return early; the host then records the run as interrupted.
+  virtual bool stop_requested() const = 0;
 };
 
 }  // namespace wb

@@ -17,10 +17,10 @@ struct ModelSpec {
 // How the model sees one batch. The objective fills it; the model does not know
 // which objective it serves.
 struct ForwardInput {
-  torch::Tensor tokens;      // int64 (N, S)
-  torch::Tensor masked;      // bool (N, S) or undefined: zero token embedding there (BERT)
-  bool causal = true;        // causal self-attention (AR) or bidirectional (BERT)
-  bool shift_sos = true;     // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
+  torch::Tensor tokens;        // int64 (N, S)
+  torch::Tensor masked;        // bool (N, S) or undefined: zero token embedding there (BERT)
+  bool causal = true;          // causal self-attention (AR) or bidirectional (BERT)
+  bool shift_sos = true;       // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
   bool want_features = false;  // also return per-layer features for probes
 };
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include <boost/dll/alias.hpp>
 #include <torch/version.h>
+#include <boost/dll/alias.hpp>
 
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
@@ -49,14 +49,22 @@ constexpr const char* kind_name();
 // Registers CLASS (deriving from wb::KIND, with a constructor taking wb::PluginContext&
 // and `static void declare(wb::Schema&)`) as the one plugin of this library.
 //   WB_PLUGIN(Objective, "ar", "1.0.0", "next-pixel prediction", ArObjective)
-#define WB_PLUGIN(KIND, NAME, VERSION, DESCRIPTION, CLASS)                                \
-  static_assert(std::is_base_of<::wb::KIND, CLASS>::value,                               \
-                #CLASS " must derive from wb::" #KIND);                                  \
-  namespace {                                                                            \
-  ::wb::Plugin* wb_plugin_create(::wb::PluginContext& c) { return new CLASS(c); }        \
-  void wb_plugin_declare(::wb::Schema& s) { CLASS::declare(s); }                         \
-  const ::wb::Manifest wb_plugin_manifest = {                                            \
-      WB_PLUGIN_ABI_VERSION, TORCH_VERSION, ::wb::kind_name<::wb::KIND>(), NAME, VERSION, \
-      DESCRIPTION,           &wb_plugin_declare, &wb_plugin_create};                     \
-  }                                                                                      \
+#define WB_PLUGIN(KIND, NAME, VERSION, DESCRIPTION, CLASS)                                         \
+  static_assert(std::is_base_of<::wb::KIND, CLASS>::value, #CLASS " must derive from wb::" #KIND); \
+  namespace {                                                                                      \
+  ::wb::Plugin* wb_plugin_create(::wb::PluginContext& c) {                                         \
+    return new CLASS(c);                                                                           \
+  }                                                                                                \
+  void wb_plugin_declare(::wb::Schema& s) {                                                        \
+    CLASS::declare(s);                                                                             \
+  }                                                                                                \
+  const ::wb::Manifest wb_plugin_manifest = {WB_PLUGIN_ABI_VERSION,                                \
+                                             TORCH_VERSION,                                        \
+                                             ::wb::kind_name<::wb::KIND>(),                        \
+                                             NAME,                                                 \
+                                             VERSION,                                              \
+                                             DESCRIPTION,                                          \
+                                             &wb_plugin_declare,                                   \
+                                             &wb_plugin_create};                                   \
+  }                                                                                                \
   BOOST_DLL_ALIAS(wb_plugin_manifest, workbench_plugin_manifest)

@@ -11,7 +11,7 @@ namespace wb {
 class WB_API Quantizer : public Plugin {
  public:
   ~Quantizer() override;
-  virtual void fit(const torch::Tensor& pixels) = 0;                  // uint8 (N, H, W, C)
+  virtual void fit(const torch::Tensor& pixels) = 0;                    // uint8 (N, H, W, C)
   virtual torch::Tensor encode(const torch::Tensor& pixels) const = 0;  // -> int64 (N, H*W)
   // tokens int64 (N, H*W) -> uint8 (N, H, W, C), the palette's colours
   virtual torch::Tensor decode(const torch::Tensor& tokens, int64_t height,

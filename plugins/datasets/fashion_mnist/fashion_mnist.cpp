@@ -8,8 +8,9 @@
 
 namespace {
 
-const std::vector<std::string> kClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                           "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+const std::vector<std::string> kClasses = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                           "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                           "Bag",         "Ankle boot"};
 
 class FashionMnist : public wb::Dataset {
  public:
@@ -40,9 +41,10 @@ class FashionMnist : public wb::Dataset {
       fs::path p = dir / (stem + ext);
       if (fs::exists(p)) return p.string();
     }
-    throw wb::Error(fmt::format("fashion_mnist: {} not found (nor {}.gz); install the package "
-                                "dataset-fashion-mnist or set dataset.path",
-                                (dir / stem).string(), (dir / stem).string()));
+    throw wb::Error(
+        fmt::format("fashion_mnist: {} not found (nor {}.gz); install the package "
+                    "dataset-fashion-mnist or set dataset.path",
+                    (dir / stem).string(), (dir / stem).string()));
   }
 
   wb::ImageSplit read(const std::string& prefix) const {
@@ -52,8 +54,8 @@ class FashionMnist : public wb::Dataset {
     s.images = fmnist::read_idx_images(images);
     s.labels = fmnist::read_idx_labels(labels, static_cast<int64_t>(kClasses.size()));
     if (s.images.size(0) != s.labels.size(0))
-      throw wb::Error(fmt::format("fashion_mnist: {} holds {} images but {} holds {} labels", images,
-                                  s.images.size(0), labels, s.labels.size(0)));
+      throw wb::Error(fmt::format("fashion_mnist: {} holds {} images but {} holds {} labels",
+                                  images, s.images.size(0), labels, s.labels.size(0)));
     return s;
   }
 

@@ -56,16 +56,18 @@ void check_magic(GzFile& f, uint32_t want, const char* kind) {
 torch::Tensor read_idx_images(const std::string& path) {
   GzFile f(path);
   check_magic(f, 0x00000803, "images");
-  const int64_t n = f.be32("image count"), rows = f.be32("row count"), cols = f.be32("column count");
+  const int64_t n = f.be32("image count"), rows = f.be32("row count"),
+                cols = f.be32("column count");
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
     throw wb::Error(fmt::format("{}: implausible image size {}x{}", path, rows, cols));
   auto images = torch::empty({n, rows, cols, 1}, torch::kUInt8);
   const int64_t want = n * rows * cols;
   const int64_t got = f.read(images.data_ptr<uint8_t>(), want);
   if (got != want)
-    throw wb::Error(fmt::format("{}: truncated: header promises {} images of {}x{} ({} bytes) but "
-                                "the file ends after {} bytes, inside image {}",
-                                path, n, rows, cols, want, got, got / (rows * cols)));
+    throw wb::Error(
+        fmt::format("{}: truncated: header promises {} images of {}x{} ({} bytes) but "
+                    "the file ends after {} bytes, inside image {}",
+                    path, n, rows, cols, want, got, got / (rows * cols)));
   return images;
 }
 
@@ -76,12 +78,13 @@ torch::Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
   auto bytes = torch::empty({n}, torch::kUInt8);
   const int64_t got = f.read(bytes.data_ptr<uint8_t>(), n);
   if (got != n)
-    throw wb::Error(fmt::format("{}: truncated: header promises {} labels, the file holds {}", path, n, got));
+    throw wb::Error(
+        fmt::format("{}: truncated: header promises {} labels, the file holds {}", path, n, got));
   const auto* p = bytes.data_ptr<uint8_t>();
   for (int64_t i = 0; i < n; ++i)
     if (p[i] >= num_classes)
-      throw wb::Error(fmt::format("{}: label {} of record {} is out of range [0, {})", path, p[i], i,
-                                  num_classes));
+      throw wb::Error(fmt::format("{}: label {} of record {} is out of range [0, {})", path, p[i],
+                                  i, num_classes));
   return bytes.to(torch::kLong);
 }
 

@@ -6,7 +6,9 @@
 namespace probe {
 
 namespace {
-torch::Tensor standardise(const Fit& f, const torch::Tensor& x) { return (x - f.mean) / f.std; }
+torch::Tensor standardise(const Fit& f, const torch::Tensor& x) {
+  return (x - f.mean) / f.std;
+}
 }  // namespace
 
 Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double l2,
@@ -18,11 +20,11 @@ Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes
   f.weight = torch::zeros({x.size(1), classes}, x.options()).requires_grad_(true);
   f.bias = torch::zeros({classes}, x.options()).requires_grad_(true);
   torch::optim::LBFGS opt({f.weight, f.bias}, torch::optim::LBFGSOptions(1.0)
-                                                 .max_iter(max_iter)
-                                                 .tolerance_grad(1e-6)
-                                                 .tolerance_change(1e-9)
-                                                 .history_size(20)
-                                                 .line_search_fn("strong_wolfe"));
+                                                  .max_iter(max_iter)
+                                                  .tolerance_grad(1e-6)
+                                                  .tolerance_change(1e-9)
+                                                  .history_size(20)
+                                                  .line_search_fn("strong_wolfe"));
   auto closure = [&] {
     opt.zero_grad();
     auto loss = torch::nn::functional::cross_entropy(torch::addmm(f.bias, xs, f.weight), y) +

@@ -6,8 +6,8 @@
 namespace probe {
 
 struct Fit {
-  torch::Tensor weight;  // (d, classes)
-  torch::Tensor bias;    // (classes)
+  torch::Tensor weight;     // (d, classes)
+  torch::Tensor bias;       // (classes)
   torch::Tensor mean, std;  // of the training features, applied to every split
 };
 

@@ -13,7 +13,7 @@ struct Size {
 // Paper (§2): S 24x512, M 36x1024, L 48x1536 (16 heads), XL 60x3072 (heads not
 // published: 24 assumed, 128 per head). tiny/mini/xs are for CPU runs and tests.
 const std::map<std::string, Size> kSizes = {
-    {"tiny", {2, 32, 2}},  {"mini", {4, 64, 4}},    {"xs", {8, 128, 4}},      {"s", {24, 512, 8}},
+    {"tiny", {2, 32, 2}}, {"mini", {4, 64, 4}},  {"xs", {8, 128, 4}},    {"s", {24, 512, 8}},
     {"m", {36, 1024, 8}}, {"l", {48, 1536, 16}}, {"xl", {60, 3072, 24}},
 };
 
@@ -34,7 +34,8 @@ class Igpt : public wb::Model {
     if (c.get_int("width")) s.width = c.get_int("width");
     if (c.get_int("heads")) s.heads = c.get_int("heads");
     if (s.width % s.heads != 0)
-      throw wb::Error(fmt::format("[model] width {} is not divisible by heads {}", s.width, s.heads));
+      throw wb::Error(
+          fmt::format("[model] width {} is not divisible by heads {}", s.width, s.heads));
     size_ = s;
   }
 
@@ -42,8 +43,8 @@ class Igpt : public wb::Model {
     // Initialisation draws from torch's default generator; seed it from the run's seed
     // so the same config gives the same initial weights.
     torch::manual_seed(ctx_.seed("init"));
-    net_ = igpt::Transformer(igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size,
-                                        spec.context});
+    net_ = igpt::Transformer(
+        igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size, spec.context});
   }
 
   wb::ForwardOutput forward(const wb::ForwardInput& in) override {
@@ -52,7 +53,8 @@ class Igpt : public wb::Model {
     if (s > net.dims.context)
       throw wb::Error(fmt::format("igpt: {} tokens exceed the context of {}", s, net.dims.context));
     auto h = net_->wte(in.tokens);  // (N, S, d)
-    if (in.masked.defined()) h = h * (~in.masked).unsqueeze(-1).to(h.dtype());  // BERT: zero embedding
+    if (in.masked.defined())
+      h = h * (~in.masked).unsqueeze(-1).to(h.dtype());  // BERT: zero embedding
     if (in.shift_sos)
       h = torch::cat({net_->sos.view({1, 1, -1}).expand({n, 1, -1}), h.slice(1, 0, s - 1)}, 1);
     h = h + net_->wpe.slice(0, 0, s);
@@ -84,4 +86,5 @@ class Igpt : public wb::Model {
 
 }  // namespace
 
-WB_PLUGIN(Model, "igpt", "1.0.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)", Igpt)
+WB_PLUGIN(Model, "igpt", "1.0.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
+          Igpt)

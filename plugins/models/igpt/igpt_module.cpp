@@ -7,7 +7,9 @@
 
 namespace igpt {
 
-RmsNormImpl::RmsNormImpl(int64_t d) { g = register_parameter("g", torch::ones({d})); }
+RmsNormImpl::RmsNormImpl(int64_t d) {
+  g = register_parameter("g", torch::ones({d}));
+}
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + 1e-5) * g;
@@ -20,7 +22,9 @@ torch::nn::Linear linear(int64_t in, int64_t out, double std) {
   return l;
 }
 // x * sigmoid(1.702 x): the released code's GELU approximation.
-torch::Tensor quick_gelu(const torch::Tensor& x) { return x * torch::sigmoid(1.702 * x); }
+torch::Tensor quick_gelu(const torch::Tensor& x) {
+  return x * torch::sigmoid(1.702 * x);
+}
 }  // namespace
 
 BlockImpl::BlockImpl(const Dims& d) : heads(d.heads) {
@@ -67,7 +71,8 @@ TransformerImpl::TransformerImpl(const Dims& d) : dims(d) {
     blocks->push_back(block_list.back());
   }
   ln_f = register_module("ln_f", RmsNorm(d.width));
-  head = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(d.width, d.vocab).bias(false)));
+  head = register_module("head",
+                         torch::nn::Linear(torch::nn::LinearOptions(d.width, d.vocab).bias(false)));
   torch::nn::init::zeros_(head->weight);
 }
 

@@ -23,8 +23,8 @@ class Autoregressive : public wb::Objective {
 
   wb::LossOutput loss(const wb::ForwardInput& in, const wb::ForwardOutput& out) const override {
     const int64_t vocab = out.logits.size(-1);
-    auto nats = torch::nn::functional::cross_entropy(out.logits.reshape({-1, vocab}).to(torch::kFloat32),
-                                                     in.tokens.reshape({-1}));
+    auto nats = torch::nn::functional::cross_entropy(
+        out.logits.reshape({-1, vocab}).to(torch::kFloat32), in.tokens.reshape({-1}));
     double v = nats.item<double>();
     return {nats, {{"nats_per_token", v}, {"bits_per_token", v / std::log(2.0)}}};
   }
