@@ -101,6 +101,22 @@ void write_pattern_dataset(const std::string& dir, int64_t n_train, int64_t n_te
   write_idx_labels(dir + "/t10k-labels-idx1-ubyte" + ext, yte, gzip);
 }
 
+std::string minimal_experiment(const std::string& dataset_keys) {
+  return fmt::format(R"(
+[dataset]
+plugin = "fashion_mnist"
+{}
+[quantizer]
+plugin = "grey"
+[model]
+plugin = "igpt"
+size = "tiny"
+[objective]
+plugin = "ar"
+)",
+                     dataset_keys);
+}
+
 wb::RunConfig run_config(const std::string& toml, const std::vector<std::string>& overrides) {
   return wb::parse_experiment(toml, "test.toml", overrides, plugins()).runs.at(0);
 }

@@ -35,6 +35,10 @@ void write_idx_labels(const std::string& path, const torch::Tensor& labels,
 void write_pattern_dataset(const std::string& dir, int64_t n_train, int64_t n_test,
                            bool gzip = true);
 
+// The four plugin sections every experiment needs (fashion_mnist, grey, a tiny igpt,
+// ar), with `dataset_keys` added under [dataset]. Tests append what they vary.
+std::string minimal_experiment(const std::string& dataset_keys = "");
+
 // The first run of an experiment written as TOML text.
 wb::RunConfig run_config(const std::string& toml, const std::vector<std::string>& overrides = {});
 

@@ -24,7 +24,7 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   EXPECT_EQ(reg.names("dataset"), std::vector<std::string>{"fashion_mnist"});
   EXPECT_EQ(reg.names("quantizer"), std::vector<std::string>{"grey"});
   EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
-  EXPECT_EQ(reg.names("objective"), std::vector<std::string>{"ar"});
+  EXPECT_EQ(reg.names("objective"), (std::vector<std::string>{"ar", "bert"}));
   EXPECT_EQ(reg.names("evaluator"), std::vector<std::string>{"linear_probe"});
   const auto& igpt = reg.get("model", "igpt");
   EXPECT_NE(igpt.schema.find("layers"), nullptr);
@@ -93,16 +93,7 @@ TEST(PluginRegistry, UnknownOrMiskindedNamesAreClearErrors) {
 
 TEST(PluginRegistry, ObjectsKeepTheirLibraryLoaded) {
   std::shared_ptr<wb::Objective> objective;
-  auto rc = wbtest::run_config(R"(
-[dataset]
-plugin = "fashion_mnist"
-[quantizer]
-plugin = "grey"
-[model]
-plugin = "igpt"
-[objective]
-plugin = "ar"
-)");
+  auto rc = wbtest::run_config(wbtest::minimal_experiment());
   wbtest::HostFixture host(rc.at("objective"));
   {
     PluginRegistry reg;

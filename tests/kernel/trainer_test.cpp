@@ -11,16 +11,7 @@
 
 namespace {
 
-const char* kToml = R"(
-[dataset]
-plugin = "fashion_mnist"
-[quantizer]
-plugin = "grey"
-[model]
-plugin = "igpt"
-size = "tiny"
-[objective]
-plugin = "ar"
+const std::string kToml = wbtest::minimal_experiment() + R"(
 [training]
 steps = 6
 batch_size = 8

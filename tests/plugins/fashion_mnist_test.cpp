@@ -12,19 +12,8 @@ namespace {
 // A dataset plugin reading `dir`, with its own host services.
 struct Loaded {
   explicit Loaded(const std::string& dir, const std::string& extra = "") {
-    rc = wbtest::run_config(fmt::format(R"(
-[dataset]
-plugin = "fashion_mnist"
-path = "{}"
-{}
-[quantizer]
-plugin = "grey"
-[model]
-plugin = "igpt"
-[objective]
-plugin = "ar"
-)",
-                                        dir, extra));
+    rc = wbtest::run_config(
+        wbtest::minimal_experiment(fmt::format("path = \"{}\"\n{}", dir, extra)));
     host = std::make_unique<wbtest::HostFixture>(rc.at("dataset"));
     dataset = wbtest::plugins().create<wb::Dataset>("fashion_mnist", *host->context);
   }

@@ -8,18 +8,7 @@ namespace {
 
 struct Tiny {
   Tiny(const std::vector<std::string>& sets = {}) {
-    rc = wbtest::run_config(R"(
-[dataset]
-plugin = "fashion_mnist"
-[quantizer]
-plugin = "grey"
-[model]
-plugin = "igpt"
-size = "tiny"
-[objective]
-plugin = "ar"
-)",
-                            sets);
+    rc = wbtest::run_config(wbtest::minimal_experiment(), sets);
     host = std::make_unique<wbtest::HostFixture>(rc.at("model"));
     model = wbtest::plugins().create<wb::Model>("igpt", *host->context);
     model->build({16, 12});
@@ -87,18 +76,7 @@ TEST(Igpt, ExplicitDimensionsOverrideTheNamedSize) {
   Tiny t({"model.layers=3", "model.width=24", "model.heads=3"});
   EXPECT_EQ(t.model->num_layers(), 3);
   EXPECT_EQ(t.model->width(), 24);
-  auto rc = wbtest::run_config(R"(
-[dataset]
-plugin = "fashion_mnist"
-[quantizer]
-plugin = "grey"
-[model]
-plugin = "igpt"
-width = 30
-heads = 4
-[objective]
-plugin = "ar"
-)");
+  auto rc = wbtest::run_config(wbtest::minimal_experiment(), {"model.width=30", "model.heads=4"});
   wbtest::HostFixture host(rc.at("model"));
   EXPECT_THROW(wbtest::plugins().create<wb::Model>("igpt", *host.context), wb::Error);
 }
