@@ -231,7 +231,7 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     const std::string tag =
         fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
     if (!opt.force) {
-      if (auto done = store.finished_run(rc.hash)) {
+      if (auto done = store.finished_run(exp_id, rc.hash)) {
         log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
                                                 "(--force to redo)",
                                                 tag, *done));

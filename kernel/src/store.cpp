@@ -246,11 +246,13 @@ int64_t Store::experiment(const std::string& name, const std::string& file) {
   return id;
 }
 
-std::optional<int64_t> Store::finished_run(const std::string& config_hash) {
+std::optional<int64_t> Store::finished_run(int64_t experiment_id, const std::string& config_hash) {
   std::optional<int64_t> id;
   query(
-      "SELECT id FROM runs WHERE config_hash = ? AND status = 'finished' ORDER BY id DESC LIMIT 1",
-      {config_hash}, [&](auto&, const auto& v) { id = std::stoll(v[0]); });
+      "SELECT id FROM runs WHERE experiment_id = ? AND config_hash = ? AND status = 'finished' "
+      "ORDER BY id DESC LIMIT 1",
+      {std::to_string(experiment_id), config_hash},
+      [&](auto&, const auto& v) { id = std::stoll(v[0]); });
   return id;
 }
 

@@ -47,8 +47,10 @@ class Store {
   int schema_version();
 
   int64_t experiment(const std::string& name, const std::string& file);
-  // The id of a finished run with this config hash, if any (a sweep resumes past it).
-  std::optional<int64_t> finished_run(const std::string& config_hash);
+  // The id of a finished run of this experiment with this config hash, if any (a sweep
+  // resumes past it). Another experiment with the same config still gets its own run
+  // row, for its own tables; it reuses the cached checkpoint and features.
+  std::optional<int64_t> finished_run(int64_t experiment_id, const std::string& config_hash);
   int64_t begin_run(int64_t experiment_id, const std::string& label, const std::string& config_hash,
                     const std::string& pretrain_hash, const std::string& config, int64_t seed,
                     const Provenance& prov);

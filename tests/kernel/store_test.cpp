@@ -54,14 +54,15 @@ TEST(Store, RunLifecycleAndSummaries) {
   p.git_commit = "abc";
   p.host = "h";
   int64_t run = s.begin_run(exp, "ar", "hash1", "pre1", "[x]", 7, p);
-  EXPECT_FALSE(s.finished_run("hash1"));  // running is not finished
+  EXPECT_FALSE(s.finished_run(exp, "hash1"));  // running is not finished
   s.metric(run, 10, "train/loss", 3.0);
   s.metric(run, 20, "train/loss", 1.0);
   s.metric(run, 30, "train/loss", 2.0);
   s.result(run, "linear_probe", "ev1", "accuracy", 2, "test", 0.8);
   s.result(run, "linear_probe", "ev1", "accuracy", 2, "test", 0.9);  // replaced, not doubled
   s.end_run(run, "finished");
-  EXPECT_EQ(s.finished_run("hash1"), run);
+  EXPECT_EQ(s.finished_run(exp, "hash1"), run);
+  EXPECT_FALSE(s.finished_run(s.experiment("other", ""), "hash1"));  // per experiment
   auto row = s.run(run);
   ASSERT_TRUE(row);
   EXPECT_EQ(row->status, "finished");
