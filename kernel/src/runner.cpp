@@ -104,6 +104,9 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
     td.num_classes = meta[2].item<int64_t>();
     quantizer.load(palette_path);
     log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
+    // A reused artifact is recorded too: every run lists the files its numbers came from.
+    artifacts.record("palette", rc.data_hash, palette_path);
+    artifacts.record("tokens", rc.data_hash, tokens_path);
     return td;
   }
 
@@ -182,6 +185,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     ar.load_from(final_path, device);
     model->module().load(ar);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
+    artifacts.record("checkpoint", rc.pretrain_hash, final_path);
   } else {
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
     double val = trainer.run(td.splits["train"].tokens, td.splits["val"].tokens);

@@ -102,6 +102,10 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   force.force = true;
   auto redo = wb::run_experiment(exp, store, wbtest::plugins(), force);
   EXPECT_EQ(redo.finished, 1);
+  // The redo lists the (reused) files its numbers came from, as the first run did.
+  EXPECT_EQ(
+      count(store, "SELECT COUNT(*) FROM artifacts GROUP BY run_id ORDER BY run_id DESC LIMIT 1"),
+      4);
   EXPECT_EQ(count(store,
                   "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
                   "'accuracy' GROUP BY layer, split HAVING MIN(value) != MAX(value))"),

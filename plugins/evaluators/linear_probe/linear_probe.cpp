@@ -93,6 +93,7 @@ class LinearProbe : public wb::Evaluator {
           out[s].push_back(t);
         }
       ctx_.info("features: reusing {}", path);
+      ctx_.artifacts().record("features", in.checkpoint_key, path);
       return out;
     }
     torch::NoGradGuard no_grad;
