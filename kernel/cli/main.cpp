@@ -5,6 +5,7 @@
 
 #include <workbench/error.hpp>
 
+#include "../src/blas_kernel.hpp"
 #include "commands.hpp"
 
 namespace wb::cli {
@@ -21,6 +22,7 @@ std::string default_db() {
 }  // namespace wb::cli
 
 int main(int argc, char** argv) {
+  wb::use_best_openblas_kernel(argv);
   for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   if (const char* lvl = std::getenv("WORKBENCH_LOG"))

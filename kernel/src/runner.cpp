@@ -39,8 +39,9 @@ int64_t set_threads(int64_t threads) {
   // Debian's LibTorch starts with one thread on a 2-core machine: always set it.
   at::set_num_threads(static_cast<int>(threads));
   // LibTorch's OpenMP threads and OpenBLAS's own pthreads otherwise both spin on the
-  // same cores: with OpenBLAS single-threaded, the quickstart's training step ran
-  // 1.75x faster on 2 cores (8.6k vs 4.9k tokens/s, OPENBLAS_NUM_THREADS=1 vs unset).
+  // same cores: with OpenBLAS single-threaded the quickstart's training ran 1.5x
+  // faster on 2 cores (15.0k vs 9.7k tokens/s, SkylakeX kernels, OPENBLAS_NUM_THREADS
+  // unset vs 2; 8.6k vs 4.9k with the Prescott fallback).
   // The symbol exists only when OpenBLAS is the BLAS in use; an explicit
   // OPENBLAS_NUM_THREADS wins.
   using SetThreads = void (*)(int);
