@@ -87,3 +87,17 @@ TEST(Igpt, SameSeedSameInitialWeights) {
   ASSERT_EQ(pa.size(), pb.size());
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 }
+
+// The paper's iGPT-S (24 layers, width 512, 8 heads) at vocab 512 and context 1024
+// has 76M parameters; this architecture must match within 1%.
+TEST(Igpt, PaperSizeSHasSeventySixMillionParameters) {
+  auto rc = wbtest::run_config(wbtest::minimal_experiment(), {"model.size=s"});
+  wbtest::HostFixture host(rc.at("model"));
+  auto model = wbtest::plugins().create<wb::Model>("igpt", *host.context);
+  model->build({512, 1024});
+  int64_t n = 0;
+  for (const auto& p : model->module().parameters()) n += p.numel();
+  EXPECT_NEAR(static_cast<double>(n), 76e6, 0.01 * 76e6) << n;
+  EXPECT_EQ(model->num_layers(), 24);
+  EXPECT_EQ(model->width(), 512);
+}
