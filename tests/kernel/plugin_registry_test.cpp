@@ -22,7 +22,7 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   const auto& reg = wbtest::plugins();
   EXPECT_TRUE(reg.refused().empty());
   EXPECT_EQ(reg.names("dataset"), std::vector<std::string>{"fashion_mnist"});
-  EXPECT_EQ(reg.names("quantizer"), (std::vector<std::string>{"grey", "uniform"}));
+  EXPECT_EQ(reg.names("quantizer"), (std::vector<std::string>{"grey", "kmeans", "uniform"}));
   EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
   EXPECT_EQ(reg.names("objective"), (std::vector<std::string>{"ar", "bert"}));
   EXPECT_EQ(reg.names("evaluator"), std::vector<std::string>{"linear_probe"});
