@@ -59,18 +59,17 @@ class Igpt : public wb::Model {
       h = torch::cat({net_->sos.view({1, 1, -1}).expand({n, 1, -1}), h.slice(1, 0, s - 1)}, 1);
     h = h + net_->wpe.slice(0, 0, s);
     wb::ForwardOutput out;
-    // Layer l's feature: the normalised input of block l+1 (the final norm after the
-    // last block), averaged over positions (paper §5).
-    auto feature = [&](int64_t l, const torch::Tensor& x) {
-      auto& norm = l < size_.layers ? net_->block_list[l]->ln_1 : net_->ln_f;
-      out.features.push_back(norm(x).mean(1));  // (N, d)
-    };
-    if (in.want_features) feature(0, h);
+    // Layer l's feature (paper §5): the hidden state after l blocks, normalised by the
+    // norm that reads it next (block l's input norm, the final norm after the last
+    // block), averaged over positions. The final norm is computed once, for both the
+    // last feature and the logits.
     for (int64_t l = 0; l < size_.layers; ++l) {
+      if (in.want_features) out.features.push_back(net_->block_list[l]->ln_1(h).mean(1));  // (N, d)
       h = net_->block_list[l](h, in.causal);
-      if (in.want_features) feature(l + 1, h);
     }
-    out.logits = net_->head(net_->ln_f(h));  // (N, S, vocab)
+    auto final_norm = net_->ln_f(h);  // (N, S, d)
+    if (in.want_features) out.features.push_back(final_norm.mean(1));
+    out.logits = net_->head(final_norm);  // (N, S, vocab)
     return out;
   }
 
