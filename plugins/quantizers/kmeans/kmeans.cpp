@@ -18,11 +18,12 @@ std::pair<torch::Tensor, torch::Tensor> nearest(const torch::Tensor& x, const to
   std::vector<torch::Tensor> idx, dist;
   for (int64_t i = 0; i < x.size(0); i += kBlock) {
     auto xb = x.slice(0, i, std::min(x.size(0), i + kBlock));
-    auto d =
-        torch::addmm(c2.unsqueeze(0), xb, c.t(), 1.0, -2.0) + xb.pow(2).sum(1, true);  // (B, K)
+    // |x|^2 is the same for every centroid: leave it out of the (B, K) matrix and add it
+    // to the B minima only, one pass over the big matrix fewer.
+    auto d = torch::addmm(c2.unsqueeze(0), xb, c.t(), 1.0, -2.0);  // (B, K): |c|^2 - 2 x.c
     auto [m, a] = d.min(1);
     idx.push_back(a);
-    dist.push_back(m.clamp_min(0));
+    dist.push_back((m + xb.pow(2).sum(1)).clamp_min(0));
   }
   return {torch::cat(idx), torch::cat(dist)};
 }
@@ -111,17 +112,22 @@ class KMeans : public wb::Quantizer {
   // distance to the nearest centroid chosen so far.
   static torch::Tensor init_plus_plus(const torch::Tensor& x, int64_t k, torch::Generator& gen) {
     auto c = torch::empty({k, x.size(1)}, x.options());
+    auto x2 = x.pow(2).sum(1);  // (M)
+    // Squared distances to centroid i as |x|^2 - 2 x.c_i + |c_i|^2: one matrix-vector
+    // product instead of a (M, C) difference, square and sum.
+    auto dist_to = [&](int64_t i) {
+      return torch::addmv(x2, x, c[i], 1.0, -2.0).add_(c[i].pow(2).sum()).clamp_min_(0);
+    };
     c[0] = x[torch::randint(x.size(0), {1}, gen, torch::kLong).item<int64_t>()];
-    auto d2 = (x - c[0]).pow(2).sum(1);  // (M)
+    auto d2 = dist_to(0);  // (M)
     for (int64_t i = 1; i < k; ++i) {
-      if (d2.sum().item<double>() <= 0)
+      if (d2.max().item<double>() <= 1e-12)
         throw wb::Error(
             fmt::format("kmeans: the sample has only {} distinct colours, fewer than "
                         "k = {}; lower quantizer.k",
                         i, k));
-      int64_t pick = torch::multinomial(d2, 1, false, gen).item<int64_t>();
-      c[i] = x[pick];
-      d2 = torch::minimum(d2, (x - c[i]).pow(2).sum(1));
+      c[i] = x[torch::multinomial(d2, 1, false, gen).item<int64_t>()];
+      torch::minimum_out(d2, d2, dist_to(i));
     }
     return c;
   }
