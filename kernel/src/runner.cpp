@@ -83,34 +83,30 @@ struct TokenData {
 
 const std::vector<std::string> kSplits = {"train", "val", "test"};
 
-// Dataset -> resize -> quantizer, cached under tokens/<data_hash>. The quantizer is
-// fitted (or its palette loaded) either way, so evaluators and sampling can decode.
-TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
-                      Quantizer& quantizer, ArtifactCache& artifacts) {
+// The cached token arrays and palette of an earlier run.
+TokenData read_tokens(const std::string& tokens_path, const std::string& palette_path,
+                      Quantizer& quantizer) {
   TokenData td;
-  const std::string dir = artifacts.dir("tokens", rc.data_hash);
-  const std::string tokens_path = (fs::path(dir) / "tokens.pt").string();
-  const std::string palette_path = (fs::path(dir) / "palette.pt").string();
-  if (fs::exists(tokens_path) && fs::exists(palette_path)) {
-    torch::serialize::InputArchive ar;
-    ar.load_from(tokens_path);
-    for (const auto& s : kSplits) {
-      ar.read(s + "_tokens", td.splits[s].tokens);
-      ar.read(s + "_labels", td.splits[s].labels);
-    }
-    torch::Tensor meta;
-    ar.read("meta", meta);  // height, width, num_classes
-    td.height = meta[0].item<int64_t>();
-    td.width = meta[1].item<int64_t>();
-    td.num_classes = meta[2].item<int64_t>();
-    quantizer.load(palette_path);
-    log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
-    // A reused artifact is recorded too: every run lists the files its numbers came from.
-    artifacts.record("palette", rc.data_hash, palette_path);
-    artifacts.record("tokens", rc.data_hash, tokens_path);
-    return td;
+  torch::serialize::InputArchive ar;
+  ar.load_from(tokens_path);
+  for (const auto& s : kSplits) {
+    ar.read(s + "_tokens", td.splits[s].tokens);
+    ar.read(s + "_labels", td.splits[s].labels);
   }
+  torch::Tensor meta;
+  ar.read("meta", meta);  // height, width, num_classes
+  td.height = meta[0].item<int64_t>();
+  td.width = meta[1].item<int64_t>();
+  td.num_classes = meta[2].item<int64_t>();
+  quantizer.load(palette_path);
+  return td;
+}
 
+// Dataset -> resize -> quantizer, written to the cache.
+TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
+                      Quantizer& quantizer, const std::string& tokens_path,
+                      const std::string& palette_path) {
+  TokenData td;
   auto dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dctx);
   const auto& ds = rc.at("dataset");
   std::map<std::string, ImageSplit> images;
@@ -145,6 +141,24 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   fs::rename(palette_path + ".tmp", palette_path);
   ar.save_to(tokens_path + ".tmp");
   fs::rename(tokens_path + ".tmp", tokens_path);  // written last: its presence means complete
+  return td;
+}
+
+// Tokens cached under tokens/<data_hash>. The quantizer is fitted (or its palette
+// loaded) either way, so evaluators and sampling can decode.
+TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
+                      Quantizer& quantizer, ArtifactCache& artifacts) {
+  const std::string dir = artifacts.dir("tokens", rc.data_hash);
+  const std::string tokens_path = (fs::path(dir) / "tokens.pt").string();
+  const std::string palette_path = (fs::path(dir) / "palette.pt").string();
+  TokenData td;
+  if (fs::exists(tokens_path) && fs::exists(palette_path)) {
+    td = read_tokens(tokens_path, palette_path, quantizer);
+    log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
+  } else {
+    td = make_tokens(rc, reg, dctx, quantizer, tokens_path, palette_path);
+  }
+  // Made or reused, every run lists the files its numbers came from.
   artifacts.record("palette", rc.data_hash, palette_path);
   artifacts.record("tokens", rc.data_hash, tokens_path);
   return td;
@@ -186,7 +200,6 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     ar.load_from(final_path, device);
     model->module().load(ar);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
-    artifacts.record("checkpoint", rc.pretrain_hash, final_path);
   } else {
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
     double val = trainer.run(td.splits["train"].tokens, td.splits["val"].tokens);
@@ -195,8 +208,8 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     model->module().save(ar);
     ar.save_to(final_path + ".tmp");
     fs::rename(final_path + ".tmp", final_path);
-    artifacts.record("checkpoint", rc.pretrain_hash, final_path);
   }
+  artifacts.record("checkpoint", rc.pretrain_hash, final_path);
 
   EvalInputs inputs;
   inputs.model = model.get();
