@@ -19,6 +19,8 @@ PACKAGES=(
   # the embedded default dataset (IDX files in /usr/share/datasets/fashion-mnist)
   dataset-fashion-mnist
 )
+# `setup.sh --bench`: also the Python references the benchmarks in bench/ compare with.
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-sklearn python3-numpy); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

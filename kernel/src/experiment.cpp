@@ -51,9 +51,15 @@ Schema make_training_schema() {
 Schema make_dataset_host_keys() {
   Schema s;
   s.integer("resolution", 0,
-            "input resolution (IR): images are resized to IR x IR by area "
-            "averaging; 0 = native size")
+            "input resolution (IR): images are resized to IR x IR with the `resize` "
+            "filter; 0 = native size")
       .at_least(0);
+  s.string("resize", "area",
+           "resize filter: area (averaging, the default), bilinear or bicubic (both "
+           "antialiased), nearest")
+      .one_of({"area", "bilinear", "bicubic", "nearest"});
+  s.boolean("unlabeled", false,
+            "also pretrain on the dataset's unlabeled split (stl10); probes never see it");
   s.integer("max_train", 0, "use only the first N training images (0 = all)").at_least(0);
   s.integer("max_eval", 0, "use only the first N validation and test images (0 = all)").at_least(0);
   return s;

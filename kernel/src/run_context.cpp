@@ -1,5 +1,6 @@
 #include "run_context.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -68,6 +69,10 @@ void HostContext::log(LogLevel level, const std::string& message) const {
 
 std::unique_ptr<Progress> HostContext::progress(const std::string& label, int64_t total) const {
   return make_progress(label, total);
+}
+
+void HostContext::depends_on(const std::string& path) const {
+  if (std::find(inputs_.begin(), inputs_.end(), path) == inputs_.end()) inputs_.push_back(path);
 }
 
 bool HostContext::stop_requested() const {

@@ -2,6 +2,7 @@
 // The host's side of the plugin services: config, logging, progress, seeds, device,
 // artifacts and results, bound to one run and one plugin.
 #include <string>
+#include <vector>
 
 #include <workbench/context.hpp>
 
@@ -56,6 +57,9 @@ class HostContext : public PluginContext {
   ArtifactCache& artifacts() const override { return *artifacts_; }
   ResultSink& results() const override { return *results_; }
   bool stop_requested() const override;
+  void depends_on(const std::string& path) const override;
+  // The files declared through depends_on, in the order first declared.
+  const std::vector<std::string>& inputs() const { return inputs_; }
 
  private:
   Section section_;
@@ -64,6 +68,7 @@ class HostContext : public PluginContext {
   torch::Device device_;
   ArtifactCache* artifacts_;
   ResultSink* results_;
+  mutable std::vector<std::string> inputs_;
 };
 
 }  // namespace wb

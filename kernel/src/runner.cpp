@@ -16,8 +16,8 @@
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "provenance.hpp"
-#include "resize.hpp"
 #include "run_context.hpp"
+#include "tokens.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -76,94 +76,6 @@ struct PluginServices {
   HostContext context;
 };
 
-struct TokenData {
-  std::map<std::string, TokenSplit> splits;
-  int64_t height = 0, width = 0, num_classes = 0;
-};
-
-const std::vector<std::string> kSplits = {"train", "val", "test"};
-
-// The cached token arrays and palette of an earlier run.
-TokenData read_tokens(const std::string& tokens_path, const std::string& palette_path,
-                      Quantizer& quantizer) {
-  TokenData td;
-  torch::serialize::InputArchive ar;
-  ar.load_from(tokens_path);
-  for (const auto& s : kSplits) {
-    ar.read(s + "_tokens", td.splits[s].tokens);
-    ar.read(s + "_labels", td.splits[s].labels);
-  }
-  torch::Tensor meta;
-  ar.read("meta", meta);  // height, width, num_classes
-  td.height = meta[0].item<int64_t>();
-  td.width = meta[1].item<int64_t>();
-  td.num_classes = meta[2].item<int64_t>();
-  quantizer.load(palette_path);
-  return td;
-}
-
-// Dataset -> resize -> quantizer, written to the cache.
-TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
-                      Quantizer& quantizer, const std::string& tokens_path,
-                      const std::string& palette_path) {
-  TokenData td;
-  auto dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dctx);
-  const auto& ds = rc.at("dataset");
-  std::map<std::string, ImageSplit> images;
-  for (const auto& s : kSplits) {
-    ImageSplit split = dataset->load(s);
-    int64_t limit = ds.get_int(s == "train" ? "max_train" : "max_eval");
-    if (limit > 0 && split.images.size(0) > limit) {
-      split.images = split.images.slice(0, 0, limit);
-      split.labels = split.labels.slice(0, 0, limit);
-    }
-    if (ds.get_int("resolution") > 0)
-      split.images = resize_area(split.images, ds.get_int("resolution"));
-    images[s] = split;
-  }
-  td.num_classes = static_cast<int64_t>(dataset->class_names().size());
-  td.height = images["train"].images.size(1);
-  td.width = images["train"].images.size(2);
-  log_message(LogLevel::Info,
-              fmt::format("data: {} train / {} val / {} test images of {}x{}x{}, {} classes",
-                          images["train"].images.size(0), images["val"].images.size(0),
-                          images["test"].images.size(0), td.height, td.width,
-                          images["train"].images.size(3), td.num_classes));
-  quantizer.fit(images["train"].images);
-  torch::serialize::OutputArchive ar;
-  for (const auto& s : kSplits) {
-    td.splits[s] = TokenSplit{quantizer.encode(images[s].images), images[s].labels};
-    ar.write(s + "_tokens", td.splits[s].tokens);
-    ar.write(s + "_labels", td.splits[s].labels);
-  }
-  ar.write("meta", torch::tensor({td.height, td.width, td.num_classes}, torch::kLong));
-  quantizer.save(palette_path + ".tmp");
-  fs::rename(palette_path + ".tmp", palette_path);
-  ar.save_to(tokens_path + ".tmp");
-  fs::rename(tokens_path + ".tmp", tokens_path);  // written last: its presence means complete
-  return td;
-}
-
-// Tokens cached under tokens/<data_hash>. The quantizer is fitted (or its palette
-// loaded) either way, so evaluators and sampling can decode.
-TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
-                      Quantizer& quantizer, ArtifactCache& artifacts) {
-  const std::string dir = artifacts.dir("tokens", rc.data_hash);
-  const std::string tokens_path = (fs::path(dir) / "tokens.pt").string();
-  const std::string palette_path = (fs::path(dir) / "palette.pt").string();
-  TokenData td;
-  if (fs::exists(tokens_path) && fs::exists(palette_path)) {
-    td = read_tokens(tokens_path, palette_path, quantizer);
-    log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
-  } else {
-    td = make_tokens(rc, reg, dctx, quantizer, tokens_path, palette_path);
-  }
-  // Made or reused, every run lists the files its numbers came from.
-  artifacts.record("palette", rc.data_hash, palette_path);
-  artifacts.record("tokens", rc.data_hash, tokens_path);
-  return td;
-}
-
 void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
              const RunOptions& opt, torch::Device device) {
   const uint64_t seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
@@ -202,7 +114,11 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
-    double val = trainer.run(td.splits["train"].tokens, td.splits["val"].tokens);
+    // Pretraining sees the unlabeled split too when there is one (stl10); the
+    // evaluators see only the labelled splits.
+    auto pretrain = td.splits["train"].tokens;
+    if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
+    double val = trainer.run(pretrain, td.splits["val"].tokens);
     log_message(LogLevel::Info, fmt::format("pretrain: final validation loss {:.4f}", val));
     torch::serialize::OutputArchive ar;
     model->module().save(ar);

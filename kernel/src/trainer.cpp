@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <future>
 
 #include <fmt/format.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -136,15 +137,25 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   progress->advance(step, "");
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens_done = 0;
+  // The next step's batch is gathered on another thread while this step computes, so
+  // the step never waits on data. batch_indices is only ever called from there, one
+  // call at a time (each future is collected before the next is started).
+  auto gather = [this, &train](int64_t s) {
+    auto batch = train.index_select(0, batch_indices(s, train.size(0)));
+    return device_.is_cuda() ? batch.pin_memory() : batch;
+  };
+  std::future<torch::Tensor> next;
+  if (step < steps) next = std::async(std::launch::async, gather, step);
   for (; step < steps; ++step) {
     const double lr = learning_rate(peak, step, warmup, steps);
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     optimizer_->zero_grad();
-    auto idx = batch_indices(step, train.size(0));
+    const torch::Tensor batch = next.get();  // int64 (B, S)
+    if (step + 1 < steps) next = std::async(std::launch::async, gather, step + 1);
     double loss_sum = 0, bits_sum = 0;
-    for (auto chunk : idx.chunk(accumulate)) {
-      auto x = train.index_select(0, chunk).to(device_);
+    for (const auto& chunk : batch.chunk(accumulate)) {
+      auto x = chunk.to(device_, /*non_blocking=*/true);
       auto in = objective_.prepare(x, objective_gen_);
       auto out = objective_.loss(in, model_.forward(in));
       // Each micro-batch's mean weighted by its share of the batch: the gradient of the

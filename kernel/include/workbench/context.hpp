@@ -85,6 +85,12 @@ class WB_API PluginContext {
   // True once the user asked the run to stop (Ctrl-C, SIGTERM). Long loops check it
   // and return early; the host then records the run as interrupted.
   virtual bool stop_requested() const = 0;
+
+  // Declares that what this plugin produces depends on the file at `path` (a dataset
+  // calls it for each file it reads). The host fingerprints these files (size and
+  // modification time) with every cache built from the plugin's output, and remakes
+  // the cache when one of them changes.
+  virtual void depends_on(const std::string& path) const = 0;
 };
 
 }  // namespace wb

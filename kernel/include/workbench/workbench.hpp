@@ -2,6 +2,7 @@
 // The whole plugin SDK. A plugin includes this (or the one kind header it needs).
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
+#include <workbench/data.hpp>
 #include <workbench/dataset.hpp>
 #include <workbench/error.hpp>
 #include <workbench/evaluator.hpp>

@@ -1,32 +1,17 @@
 // The paper's palette (§1): k-means on pixels scaled to [-1, 1] (x / 127.5 - 1),
-// k-means++ initialisation on a seeded sample of training pixels, Lloyd iterations
-// until the inertia stops falling or a limit, nearest-centroid encoding (squared
-// Euclidean), decoding rint(127.5 (c + 1)).
+// greedy k-means++ initialisation on a seeded sample of training pixels, Lloyd
+// iterations until the inertia stops falling or a limit, nearest-centroid encoding
+// (squared Euclidean), decoding rint(127.5 (c + 1)). The work runs on the sample's
+// distinct colours weighted by their counts (colour_set.hpp), in kmeans_fit.cpp.
 #include <cmath>
 
 #include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
+#include "colour_set.hpp"
+#include "kmeans_fit.hpp"
+
 namespace {
-
-// Rows per distance block: a (rows, k) float matrix stays near 32 MB at k = 512.
-constexpr int64_t kBlock = 16384;
-
-// Squared distances x (M, C) to c (K, C) -> argmin (M) and min (M), block by block.
-std::pair<torch::Tensor, torch::Tensor> nearest(const torch::Tensor& x, const torch::Tensor& c) {
-  auto c2 = c.pow(2).sum(1);  // (K)
-  std::vector<torch::Tensor> idx, dist;
-  for (int64_t i = 0; i < x.size(0); i += kBlock) {
-    auto xb = x.slice(0, i, std::min(x.size(0), i + kBlock));
-    // |x|^2 is the same for every centroid: leave it out of the (B, K) matrix and add it
-    // to the B minima only, one pass over the big matrix fewer.
-    auto d = torch::addmm(c2.unsqueeze(0), xb, c.t(), 1.0, -2.0);  // (B, K): |c|^2 - 2 x.c
-    auto [m, a] = d.min(1);
-    idx.push_back(a);
-    dist.push_back((m + xb.pow(2).sum(1)).clamp_min(0));
-  }
-  return {torch::cat(idx), torch::cat(dist)};
-}
 
 class KMeans : public wb::Quantizer {
  public:
@@ -42,30 +27,34 @@ class KMeans : public wb::Quantizer {
 
   void fit(const torch::Tensor& pixels) override {
     const auto& cfg = ctx_.config();
-    const int64_t k = cfg.get_int("k");
-    auto gen = ctx_.generator("fit");
-    auto x = scale(pixels);  // (M, C)
+    auto flat = pixels.contiguous().view({-1, pixels.size(3)});  // uint8 (M, C)
     const int64_t sample = cfg.get_int("sample");
-    if (sample > 0 && x.size(0) > sample)
-      x = x.index_select(0, torch::randperm(x.size(0), gen, torch::kLong).slice(0, 0, sample));
-    centroids_ = init_plus_plus(x, k, gen);
-    double last = INFINITY;
-    auto progress = ctx_.progress("k-means", cfg.get_int("max_iter"));
-    for (int64_t it = 0; it < cfg.get_int("max_iter"); ++it) {
-      auto [assign, dist] = nearest(x, centroids_);
-      double inertia = dist.sum().item<double>();
-      // Lloyd step: each centroid moves to the mean of its points; an empty cluster
-      // keeps its place.
-      auto sums = torch::zeros_like(centroids_).index_add_(0, assign, x);
-      auto counts = torch::bincount(assign, {}, k).to(torch::kFloat32);
-      auto filled = counts > 0;
-      centroids_ =
-          torch::where(filled.unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1), centroids_);
-      progress->advance(1, fmt::format("inertia {:.4g}", inertia));
-      if (std::isfinite(last) && last - inertia <= cfg.get_float("tol") * last) break;
-      last = inertia;
+    if (sample > 0 && flat.size(0) > sample) {
+      auto gen = ctx_.generator("sample");
+      auto pick = torch::randperm(flat.size(0), gen, torch::kLong).slice(0, 0, sample);
+      flat = flat.index_select(0, std::get<0>(pick.sort()));
     }
-    progress->finish();
+    const auto colours =
+        kmeans::distinct_colours(flat.data_ptr<uint8_t>(), flat.size(0), flat.size(1));
+    ctx_.info("k-means: {} pixels, {} distinct colours, k = {}", flat.size(0), colours.size(),
+              cfg.get_int("k"));
+    kmeans::FitOptions opt;
+    opt.k = cfg.get_int("k");
+    opt.max_iter = cfg.get_int("max_iter");
+    opt.tol = cfg.get_float("tol");
+    opt.seed = ctx_.seed("fit");
+    auto progress = ctx_.progress("k-means", opt.max_iter);
+    kmeans::FitResult r;
+    try {
+      r = kmeans::fit(colours, opt, [&](int64_t, double inertia) {
+        progress->advance(1, fmt::format("inertia {:.4g}", inertia));
+      });
+    } catch (const std::invalid_argument& e) {
+      throw wb::Error(fmt::format("kmeans: {}; lower quantizer.k", e.what()));
+    }
+    progress->finish(fmt::format("inertia {:.6g} after {} iterations", r.inertia, r.iterations));
+    centroids_ =
+        torch::from_blob(r.centroids.data(), {opt.k, colours.dims}, torch::kFloat32).clone();
   }
 
   torch::Tensor encode(const torch::Tensor& pixels) const override {
@@ -73,7 +62,12 @@ class KMeans : public wb::Quantizer {
     if (pixels.size(3) != centroids_.size(1))
       throw wb::Error(fmt::format("kmeans: palette has {} channels, the pixels {}",
                                   centroids_.size(1), pixels.size(3)));
-    return nearest(scale(pixels), centroids_).first.view({pixels.size(0), -1});  // (N, H*W)
+    auto px = pixels.contiguous();
+    auto tokens = torch::empty({pixels.size(0), pixels.size(1) * pixels.size(2)}, torch::kLong);
+    kmeans::encode_pixels(px.data_ptr<uint8_t>(), px.numel() / px.size(3), px.size(3),
+                          centroids_.data_ptr<float>(), centroids_.size(0),
+                          tokens.data_ptr<int64_t>());
+    return tokens;  // (N, H*W)
   }
 
   torch::Tensor decode(const torch::Tensor& tokens, int64_t h, int64_t w) const override {
@@ -103,35 +97,6 @@ class KMeans : public wb::Quantizer {
   }
 
  private:
-  // uint8 (N, H, W, C) -> float (N*H*W, C) in [-1, 1]
-  static torch::Tensor scale(const torch::Tensor& pixels) {
-    return pixels.reshape({-1, pixels.size(3)}).to(torch::kFloat32) / 127.5 - 1.0;
-  }
-
-  // k-means++: each next centroid drawn with probability proportional to the squared
-  // distance to the nearest centroid chosen so far.
-  static torch::Tensor init_plus_plus(const torch::Tensor& x, int64_t k, torch::Generator& gen) {
-    auto c = torch::empty({k, x.size(1)}, x.options());
-    auto x2 = x.pow(2).sum(1);  // (M)
-    // Squared distances to centroid i as |x|^2 - 2 x.c_i + |c_i|^2: one matrix-vector
-    // product instead of a (M, C) difference, square and sum.
-    auto dist_to = [&](int64_t i) {
-      return torch::addmv(x2, x, c[i], 1.0, -2.0).add_(c[i].pow(2).sum()).clamp_min_(0);
-    };
-    c[0] = x[torch::randint(x.size(0), {1}, gen, torch::kLong).item<int64_t>()];
-    auto d2 = dist_to(0);  // (M)
-    for (int64_t i = 1; i < k; ++i) {
-      if (d2.max().item<double>() <= 1e-12)
-        throw wb::Error(
-            fmt::format("kmeans: the sample has only {} distinct colours, fewer than "
-                        "k = {}; lower quantizer.k",
-                        i, k));
-      c[i] = x[torch::multinomial(d2, 1, false, gen).item<int64_t>()];
-      torch::minimum_out(d2, d2, dist_to(i));
-    }
-    return c;
-  }
-
   void check_fitted() const {
     if (!centroids_.defined()) throw wb::Error("kmeans: used before fit() or load()");
   }

@@ -1,0 +1,147 @@
+// The dataset helpers of workbench/data.hpp.
+#include <workbench/data.hpp>
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <torch/nn/functional/padding.h>
+#include <workbench/error.hpp>
+
+namespace wb {
+
+namespace {
+gzFile gz(void* f) {
+  return static_cast<gzFile>(f);
+}
+}  // namespace
+
+DataFile::DataFile(const std::string& path) : file_(nullptr), path_(path) {
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("{}: not found", path));
+  file_ = gzopen(path.c_str(), "rb");
+  if (!file_) throw Error(fmt::format("{}: cannot open", path));
+  gzbuffer(gz(file_), 1 << 20);
+}
+
+DataFile::~DataFile() {
+  gzclose(gz(file_));
+}
+
+int64_t DataFile::read(void* dst, int64_t n) {
+  int64_t done = 0;
+  auto* p = static_cast<char*>(dst);
+  while (done < n) {
+    const auto chunk = static_cast<unsigned>(std::min<int64_t>(n - done, 1 << 30));
+    const int got = gzread(gz(file_), p + done, chunk);
+    if (got < 0) {
+      int err = 0;
+      throw Error(fmt::format("{}: corrupt gzip stream: {}", path_, gzerror(gz(file_), &err)));
+    }
+    if (got == 0) break;
+    done += got;
+  }
+  return done;
+}
+
+void DataFile::read_exact(void* dst, int64_t n, const std::string& what) {
+  const int64_t got = read(dst, n);
+  if (got != n)
+    throw Error(fmt::format("{}: truncated: the file ends {} bytes into {} ({} bytes expected)",
+                            path_, got, what, n));
+}
+
+uint32_t DataFile::read_be32(const std::string& what) {
+  unsigned char b[4];
+  read_exact(b, 4, what);
+  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+}
+
+bool DataFile::at_end() {
+  char c;
+  if (gzread(gz(file_), &c, 1) != 1) return true;
+  gzungetc(c, gz(file_));
+  return false;
+}
+
+std::string find_data_file(const std::string& dir, const std::string& name,
+                           const std::string& hint) {
+  namespace fs = std::filesystem;
+  for (const char* suffix : {"", ".gz"}) {
+    fs::path p = fs::path(dir) / (name + suffix);
+    if (fs::exists(p)) return p.string();
+  }
+  const std::string p = (fs::path(dir) / name).string();
+  throw Error(fmt::format("{} not found (nor {}.gz); {}", p, p, hint));
+}
+
+void check_labels(const torch::Tensor& labels, int64_t num_classes, const std::string& file) {
+  auto l = labels.to(torch::kLong).contiguous();
+  const auto* p = l.data_ptr<int64_t>();
+  for (int64_t i = 0; i < l.numel(); ++i)
+    if (p[i] < 0 || p[i] >= num_classes)
+      throw Error(fmt::format("{}: label {} of record {} is out of range [0, {})", file, p[i], i,
+                              num_classes));
+}
+
+std::pair<ImageSplit, ImageSplit> split_off_validation(const ImageSplit& all, double fraction,
+                                                       torch::Generator& gen) {
+  if (fraction < 0 || fraction >= 1)
+    throw Error(fmt::format("validation fraction {} is outside [0, 1)", fraction));
+  const int64_t n = all.images.size(0);
+  const auto n_val = static_cast<int64_t>(fraction * static_cast<double>(n));
+  auto perm = torch::randperm(n, gen, torch::kLong);
+  auto val_idx = std::get<0>(perm.slice(0, 0, n_val).sort());
+  auto train_idx = std::get<0>(perm.slice(0, n_val).sort());
+  return {{all.images.index_select(0, train_idx), all.labels.index_select(0, train_idx)},
+          {all.images.index_select(0, val_idx), all.labels.index_select(0, val_idx)}};
+}
+
+torch::Tensor class_balanced_subset(const torch::Tensor& labels, int64_t per_class,
+                                    torch::Generator& gen) {
+  if (per_class < 1) throw Error("labels per class must be at least 1");
+  const int64_t n = labels.size(0);
+  // One seeded order over all examples; each class keeps its first per_class in it.
+  auto order = torch::randperm(n, gen, torch::kLong);
+  auto l = labels.to(torch::kLong).contiguous();
+  const auto* lp = l.data_ptr<int64_t>();
+  const auto* op = order.data_ptr<int64_t>();
+  const int64_t classes = n ? l.max().item<int64_t>() + 1 : 0;
+  std::vector<int64_t> taken(classes, 0), picked;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t j = op[i];
+    if (taken[lp[j]] < per_class) {
+      ++taken[lp[j]];
+      picked.push_back(j);
+    }
+  }
+  for (int64_t c = 0; c < classes; ++c)
+    if (taken[c] > 0 && taken[c] < per_class)
+      throw Error(fmt::format("{} labels per class asked, but class {} has only {} examples",
+                              per_class, c, taken[c]));
+  std::sort(picked.begin(), picked.end());
+  return torch::tensor(picked, torch::kLong);
+}
+
+torch::Tensor pad_crop_flip(const torch::Tensor& images, int64_t pad, torch::Generator& gen) {
+  const int64_t n = images.size(0), h = images.size(1), w = images.size(2);
+  if (pad >= h || pad >= w)
+    throw Error(fmt::format("pad {} must be smaller than the image ({}x{})", pad, h, w));
+  namespace F = torch::nn::functional;
+  // Reflection padding needs floats in (N, C, H, W).
+  auto x = images.permute({0, 3, 1, 2}).to(torch::kFloat32);
+  x = F::pad(x, F::PadFuncOptions({pad, pad, pad, pad}).mode(torch::kReflect));
+  auto dy = torch::randint(0, 2 * pad + 1, {n}, gen, torch::kLong);
+  auto dx = torch::randint(0, 2 * pad + 1, {n}, gen, torch::kLong);
+  auto flip = torch::randint(0, 2, {n}, gen, torch::kLong);
+  auto out = torch::empty_like(images);
+  for (int64_t i = 0; i < n; ++i) {
+    auto crop = x[i].narrow(1, dy[i].item<int64_t>(), h).narrow(2, dx[i].item<int64_t>(), w);
+    if (flip[i].item<int64_t>()) crop = crop.flip({2});
+    out[i].copy_(crop.permute({1, 2, 0}).to(torch::kUInt8));
+  }
+  return out;
+}
+
+}  // namespace wb

@@ -1,0 +1,30 @@
+#pragma once
+// Pixels to tokens for one run: dataset -> resize -> quantizer, cached on disk under
+// artifacts/tokens/<data_hash>/ (tokens.pt, palette.pt, sources.tsv), so a second run
+// with the same data settings starts training at once.
+#include <map>
+#include <string>
+
+#include <torch/types.h>
+#include <workbench/workbench.hpp>
+
+#include "experiment.hpp"
+#include "plugin_registry.hpp"
+#include "run_context.hpp"
+
+namespace wb {
+
+struct TokenData {
+  std::map<std::string, TokenSplit> splits;  // train, val, test
+  torch::Tensor unlabeled;                   // int64 (M, S) extra pretraining tokens, or undefined
+  int64_t height = 0, width = 0, num_classes = 0;
+  bool reused = false;  // read from the cache rather than made
+};
+
+// The run's token arrays: read from the cache when it is complete and no input file
+// the dataset declared (PluginContext::depends_on) has changed since; made otherwise.
+// The quantizer ends up fitted or loaded either way, so evaluators can decode.
+TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dataset_ctx,
+                      Quantizer& quantizer, ArtifactCache& artifacts);
+
+}  // namespace wb
