@@ -32,6 +32,10 @@ DataFile::~DataFile() {
 int64_t DataFile::read(void* dst, int64_t n) {
   int64_t done = 0;
   auto* p = static_cast<char*>(dst);
+  if (n > 0 && peeked_ >= 0) {
+    p[done++] = static_cast<char>(peeked_);
+    peeked_ = -1;
+  }
   while (done < n) {
     const auto chunk = static_cast<unsigned>(std::min<int64_t>(n - done, 1 << 30));
     const int got = gzread(gz(file_), p + done, chunk);
@@ -59,9 +63,10 @@ uint32_t DataFile::read_be32(const std::string& what) {
 }
 
 bool DataFile::at_end() {
-  char c;
-  if (gzread(gz(file_), &c, 1) != 1) return true;
-  gzungetc(c, gz(file_));
+  if (peeked_ >= 0) return false;
+  unsigned char c;
+  if (read(&c, 1) != 1) return true;
+  peeked_ = c;
   return false;
 }
 

@@ -39,6 +39,7 @@ std::string StoreArtifacts::dir(const std::string& kind, const std::string& key)
 
 void StoreArtifacts::record(const std::string& kind, const std::string& key,
                             const std::string& path) {
+  if (!store_) return;  // a cache without a store (benchmarks, tests): nothing to record
   auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
   store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha256_file(path),
                    bytes);

@@ -16,7 +16,8 @@ uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::str
 
 void log_message(LogLevel level, const std::string& message);
 
-// Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum.
+// Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum
+// to `store` (which may be null: then files are cached but not recorded).
 class StoreArtifacts : public ArtifactCache {
  public:
   StoreArtifacts(std::string root, Store* store, int64_t run)

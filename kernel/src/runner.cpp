@@ -116,6 +116,8 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
+    if (td.splits["val"].tokens.size(0) == 0)
+      throw Error("the validation split is empty; raise dataset.val_fraction");
     auto pretrain = td.splits["train"].tokens;
     if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
     double val = trainer.run(pretrain, td.splits["val"].tokens);

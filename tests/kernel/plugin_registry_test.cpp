@@ -21,7 +21,9 @@ const wb::RefusedPlugin* refusal(const PluginRegistry& reg, const std::string& f
 TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   const auto& reg = wbtest::plugins();
   EXPECT_TRUE(reg.refused().empty());
-  EXPECT_EQ(reg.names("dataset"), std::vector<std::string>{"fashion_mnist"});
+  EXPECT_EQ(reg.names("dataset"),
+            (std::vector<std::string>{"cifar10", "cifar100", "fashion_mnist", "image_folder",
+                                      "mnist", "stl10", "synthetic"}));
   EXPECT_EQ(reg.names("quantizer"), (std::vector<std::string>{"grey", "kmeans", "uniform"}));
   EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
   EXPECT_EQ(reg.names("objective"), (std::vector<std::string>{"ar", "bert"}));

@@ -34,7 +34,8 @@ class WB_API DataFile {
   bool at_end();
 
  private:
-  void* file_;  // gzFile
+  void* file_;       // gzFile
+  int peeked_ = -1;  // a byte at_end() read ahead, or -1
   std::string path_;
 };
 

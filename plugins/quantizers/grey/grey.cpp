@@ -23,7 +23,7 @@ class Grey : public wb::Quantizer {
     auto x = pixels.to(torch::kFloat32);                 // (N, H, W, C)
     if (x.size(3) > 1) x = x.mean(3, /*keepdim=*/true);  // (N, H, W, 1)
     auto t = (x * double(levels_ - 1) / 255.0).round().clamp(0, levels_ - 1);
-    return t.to(torch::kLong).reshape({x.size(0), -1});  // (N, H*W)
+    return t.to(torch::kLong).reshape({x.size(0), x.size(1) * x.size(2)});  // (N, H*W)
   }
 
   torch::Tensor decode(const torch::Tensor& tokens, int64_t h, int64_t w) const override {

@@ -73,7 +73,8 @@ class KMeans : public wb::Quantizer {
   torch::Tensor decode(const torch::Tensor& tokens, int64_t h, int64_t w) const override {
     check_fitted();
     auto colours = (127.5 * (centroids_ + 1)).round().clamp(0, 255).to(torch::kUInt8);  // (K, C)
-    return colours.index_select(0, tokens.reshape({-1})).view({tokens.size(0), h, w, -1});
+    return colours.index_select(0, tokens.reshape({-1}))
+        .view({tokens.size(0), h, w, centroids_.size(1)});
   }
 
   int64_t vocab_size() const override { return ctx_.config().get_int("k"); }

@@ -28,7 +28,7 @@ class Uniform : public wb::Quantizer {
         (pixels.to(torch::kFloat32) * double(levels_ - 1) / 255.0).round().to(torch::kLong);
     auto token = torch::zeros(level.sizes().slice(0, 3), torch::kLong);  // (N, H, W)
     for (int64_t c = 0; c < channels_; ++c) token = token * levels_ + level.select(3, c);
-    return token.reshape({pixels.size(0), -1});  // (N, H*W)
+    return token.reshape({pixels.size(0), pixels.size(1) * pixels.size(2)});  // (N, H*W)
   }
 
   torch::Tensor decode(const torch::Tensor& tokens, int64_t h, int64_t w) const override {
