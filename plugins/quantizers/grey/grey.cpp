@@ -54,4 +54,4 @@ class Grey : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "grey", "1.0.0", "n evenly spaced grey levels", Grey)
+WB_PLUGIN(Quantizer, "grey", "1.0.1", "n evenly spaced grey levels", Grey)

@@ -108,5 +108,5 @@ class KMeans : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "kmeans", "1.0.0", "k-means palette (k-means++, Lloyd) in [-1, 1] space",
-          KMeans)
+WB_PLUGIN(Quantizer, "kmeans", "1.1.0",
+          "k-means palette (greedy k-means++, Lloyd) in [-1, 1] space, on distinct colours", KMeans)

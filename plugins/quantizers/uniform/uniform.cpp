@@ -85,4 +85,4 @@ class Uniform : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "uniform", "1.0.0", "n bits per channel on a uniform grid", Uniform)
+WB_PLUGIN(Quantizer, "uniform", "1.0.1", "n bits per channel on a uniform grid", Uniform)
