@@ -48,6 +48,13 @@ checkpoint_every = 20
 plugin = "linear_probe"
 l2_steps = 2
 max_iter = 50
+
+[[evaluators]]
+plugin = "linear_probe"
+l2_steps = 2
+max_iter = 50
+labels_per_class = 5
+subsets = 3
 )",
                      data_dir);
 }
@@ -74,12 +81,20 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].status, "finished");
   EXPECT_EQ(runs[0].config_hash, exp.runs[0].hash);
-  // tiny has 2 blocks: layers 0, 1, 2, each with train/val/test accuracy.
-  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'accuracy'"), 9);
+  // tiny has 2 blocks: layers 0, 1, 2, each with train/val/test accuracy, from the
+  // full-data probe and from the low-data one (the mean over its 3 subsets, with std).
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'accuracy'"), 18);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'accuracy_std'"), 9);
+  EXPECT_GT(count(store,
+                  "SELECT COUNT(*) FROM results WHERE metric = 'accuracy_std' AND "
+                  "split = 'train' AND value > 0 OR split = 'test' AND value > 0"),
+            0)
+      << "3 different subsets of 5 labels per class give different probes";
   EXPECT_EQ(count(store, "SELECT COUNT(DISTINCT layer) FROM results WHERE metric = 'accuracy'"), 3);
   double best = 0;
-  store.query("SELECT value FROM results WHERE metric = 'best_layer_accuracy' AND split = 'test'",
-              {}, [&](auto&, const auto& v) { best = std::stod(v[0]); });
+  store.query(
+      "SELECT MAX(value) FROM results WHERE metric = 'best_layer_accuracy' AND split = 'test'", {},
+      [&](auto&, const auto& v) { best = std::stod(v[0]); });
   EXPECT_GT(best, 0.6) << "four easy classes; chance is 0.25";
   EXPECT_GT(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'train/val_loss'"), 0);
 
@@ -89,7 +104,7 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
     ++artifacts;
     EXPECT_EQ(wb::sha256_file(v[0]), v[1]) << v[0];
   });
-  EXPECT_EQ(artifacts, 4);  // palette, tokens, checkpoint, features
+  EXPECT_EQ(artifacts, 5);  // palette, tokens, checkpoint, features (once per evaluator)
 
   // Again: the finished run is skipped.
   auto again = wb::run_experiment(exp, store, wbtest::plugins(), {});
@@ -105,11 +120,12 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   // The redo lists the (reused) files its numbers came from, as the first run did.
   EXPECT_EQ(
       count(store, "SELECT COUNT(*) FROM artifacts GROUP BY run_id ORDER BY run_id DESC LIMIT 1"),
-      4);
-  EXPECT_EQ(count(store,
-                  "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
-                  "'accuracy' GROUP BY layer, split HAVING MIN(value) != MAX(value))"),
-            0);
+      5);
+  EXPECT_EQ(
+      count(store,
+            "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
+            "'accuracy' GROUP BY evaluator_hash, layer, split HAVING MIN(value) != MAX(value))"),
+      0);
 }
 
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
