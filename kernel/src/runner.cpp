@@ -135,6 +135,14 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
   inputs.checkpoint_key = rc.pretrain_hash;
+  inputs.quantizer = quantizer.get();
+  // Images on demand, from one dataset object made on first use.
+  std::shared_ptr<Dataset> dataset;
+  inputs.images = [&](const std::string& split) {
+    if (!dataset)
+      dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dataset_host.context);
+    return load_images(rc, *dataset, split);
+  };
   model->module().eval();
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");

@@ -65,7 +65,10 @@ TokenData read_tokens(const std::string& tokens_path, const std::string& palette
   return td;
 }
 
-ImageSplit load_split(Dataset& dataset, const Section& ds, const std::string& split) {
+}  // namespace
+
+ImageSplit load_images(const RunConfig& rc, Dataset& dataset, const std::string& split) {
+  const auto& ds = rc.at("dataset");
   ImageSplit s = dataset.load(split);
   const int64_t limit = ds.get_int(split == "train" ? "max_train" : "max_eval");
   if (split != "unlabeled" && limit > 0 && s.images.size(0) > limit) {
@@ -77,6 +80,8 @@ ImageSplit load_split(Dataset& dataset, const Section& ds, const std::string& sp
   return s;
 }
 
+namespace {
+
 // Dataset -> resize -> quantizer, written to the cache; tokens.pt last, so its
 // presence means the cache is complete.
 TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
@@ -85,9 +90,9 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   const auto& ds = rc.at("dataset");
   auto dataset = reg.create<Dataset>(ds.get_string("plugin"), dctx);
   std::map<std::string, ImageSplit> images;
-  for (const auto& s : kSplits) images[s] = load_split(*dataset, ds, s);
+  for (const auto& s : kSplits) images[s] = load_images(rc, *dataset, s);
   ImageSplit unlabeled;
-  if (ds.get_bool("unlabeled")) unlabeled = load_split(*dataset, ds, "unlabeled");
+  if (ds.get_bool("unlabeled")) unlabeled = load_images(rc, *dataset, "unlabeled");
   td.num_classes = static_cast<int64_t>(dataset->class_names().size());
   td.height = images["train"].images.size(1);
   td.width = images["train"].images.size(2);

@@ -27,4 +27,8 @@ struct TokenData {
 TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dataset_ctx,
                       Quantizer& quantizer, ArtifactCache& artifacts);
 
+// One split's images as the token pipeline sees them: loaded by the dataset plugin,
+// cut to max_train / max_eval, resized to the run's resolution; not quantized.
+ImageSplit load_images(const RunConfig& rc, Dataset& dataset, const std::string& split);
+
 }  // namespace wb

@@ -90,3 +90,22 @@ TEST(Tokens, TheUnlabeledSplitIsEncodedForPretrainingWhenAsked) {
   EXPECT_TRUE(again.tokens.reused);
   EXPECT_TRUE(torch::equal(again.tokens.unlabeled, p.tokens.unlabeled));
 }
+
+// What evaluators get through EvalInputs::images: the pixels the tokens were made from,
+// so an augmentation followed by encode sees the same images the probes see as tokens.
+TEST(Tokens, LoadImagesGivesThePixelsTheCachedTokensEncode) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 120, 40);
+  wb::StoreArtifacts cache(dir / "artifacts", nullptr, 0);
+  const std::string toml = wbtest::minimal_experiment(
+      fmt::format("path = \"{}\"\nresolution = 7\nmax_eval = 30", dir / "data"));
+  Pipeline p(toml, {}, cache);
+  auto dataset = wbtest::plugins().create<wb::Dataset>("fashion_mnist", *p.dataset_host.context);
+  for (const std::string split : {"train", "val", "test"}) {
+    auto images = wb::load_images(p.rc, *dataset, split);
+    EXPECT_EQ(images.images.size(1), 7) << split;
+    EXPECT_TRUE(torch::equal(p.quantizer->encode(images.images), p.tokens.splits[split].tokens))
+        << split;
+    EXPECT_TRUE(torch::equal(images.labels, p.tokens.splits[split].labels)) << split;
+  }
+}

@@ -1,12 +1,15 @@
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 
 #include <torch/types.h>
 
+#include <workbench/dataset.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 #include <workbench/plugin.hpp>
+#include <workbench/quantizer.hpp>
 
 namespace wb {
 
@@ -22,6 +25,13 @@ struct EvalInputs {
   std::map<std::string, TokenSplit> splits;  // "train", "val", "test"
   int64_t num_classes = 0;
   std::string checkpoint_key;  // hash of the pretraining config: a cache key for features
+  // The run's fitted palette: encodes images an evaluator changed (augmentation),
+  // decodes tokens back to colours.
+  const Quantizer* quantizer = nullptr;
+  // A split's images at the run's resolution, before quantization, read from the
+  // dataset when called (not cached): for evaluators that augment before encoding,
+  // as fine-tuning does with wb::pad_crop_flip. Same images, same order as `splits`.
+  std::function<ImageSplit(const std::string& split)> images;
 };
 
 // Judges a checkpoint's representations and writes result rows through
