@@ -22,6 +22,7 @@ struct RunArgs {
   bool dry_run = false;
   bool force = false;
 };
+}  // namespace
 
 PluginRegistry load_plugins() {
   PluginRegistry reg;
@@ -29,7 +30,6 @@ PluginRegistry load_plugins() {
   for (const auto& r : reg.refused()) spdlog::warn("plugin {} refused: {}", r.path, r.reason);
   return reg;
 }
-}  // namespace
 
 void add_run(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RunArgs>();

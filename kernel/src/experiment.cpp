@@ -45,6 +45,13 @@ Schema make_training_schema() {
   s.integer("val_batches", 8, "validation batches per evaluation").at_least(1);
   s.integer("checkpoint_every", 200, "write a resumable checkpoint every N steps").at_least(1);
   s.integer("log_every", 10, "record training metrics every N steps").at_least(1);
+  s.integer("early_stop_patience", 0,
+            "stop when N validations in a row do not lower the best validation loss; 0 = off")
+      .at_least(0);
+  s.string("keep", "last",
+           "the pretrained checkpoint evaluators get: last (the paper) or best (lowest "
+           "validation loss, best.pt)")
+      .one_of({"last", "best"});
   return s;
 }
 

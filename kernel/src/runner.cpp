@@ -121,6 +121,11 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     auto pretrain = td.splits["train"].tokens;
     if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
     double val = trainer.run(pretrain, td.splits["val"].tokens);
+    if (rc.at("training").get_string("keep") == "best") {
+      trainer.restore_best();
+      val = trainer.validate(td.splits["val"].tokens);
+      log_message(LogLevel::Info, "pretrain: keeping the best checkpoint (training.keep)");
+    }
     log_message(LogLevel::Info, fmt::format("pretrain: final validation loss {:.4f}", val));
     torch::serialize::OutputArchive ar;
     model->module().save(ar);

@@ -9,6 +9,7 @@ Plugin::~Plugin() = default;
 Dataset::~Dataset() = default;
 Quantizer::~Quantizer() = default;
 Model::~Model() = default;
+DecodeState::~DecodeState() = default;
 Objective::~Objective() = default;
 Evaluator::~Evaluator() = default;
 Progress::~Progress() = default;

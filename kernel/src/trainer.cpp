@@ -82,14 +82,15 @@ double Trainer::validate(const torch::Tensor& val, double* bits) {
   return total / std::max<int64_t>(1, batches);
 }
 
-void Trainer::save(const std::string& path, int64_t step, double best_val) {
+void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   torch::serialize::OutputArchive ar, model_ar, opt_ar;
   model_.module().save(model_ar);
   optimizer_->save(opt_ar);
   ar.write("model", model_ar);
   ar.write("optimizer", opt_ar);
   ar.write("step", torch::tensor(step, torch::kLong));
-  ar.write("best_val", torch::tensor(best_val, torch::kDouble));
+  ar.write("best_val", torch::tensor(p.best_val, torch::kDouble));
+  ar.write("since_best", torch::tensor(p.since_best, torch::kLong));
   ar.write("objective_rng", objective_gen_.get_state());
   // Written beside, then renamed: a run killed mid-write never leaves a torn file.
   std::string tmp = path + ".tmp";
@@ -97,7 +98,24 @@ void Trainer::save(const std::string& path, int64_t step, double best_val) {
   fs::rename(tmp, path);
 }
 
-int64_t Trainer::resume(const std::string& path, double* best_val) {
+// The model alone, written beside and renamed like every checkpoint.
+void Trainer::save_best() {
+  const std::string path = (fs::path(dir_) / "best.pt").string();
+  torch::serialize::OutputArchive ar;
+  model_.module().save(ar);
+  ar.save_to(path + ".tmp");
+  fs::rename(path + ".tmp", path);
+}
+
+void Trainer::restore_best() {
+  const std::string path = (fs::path(dir_) / "best.pt").string();
+  if (!fs::exists(path)) throw Error(fmt::format("{}: no best checkpoint to restore", path));
+  torch::serialize::InputArchive ar;
+  ar.load_from(path, device_);
+  model_.module().load(ar);
+}
+
+int64_t Trainer::resume(const std::string& path, Progress* p) {
   torch::serialize::InputArchive ar, model_ar, opt_ar;
   try {
     ar.load_from(path, device_);
@@ -109,12 +127,14 @@ int64_t Trainer::resume(const std::string& path, double* best_val) {
   ar.read("optimizer", opt_ar);
   model_.module().load(model_ar);
   optimizer_->load(opt_ar);
-  torch::Tensor step, best, rng;
+  torch::Tensor step, best, since, rng;
   ar.read("step", step);
   ar.read("best_val", best);
+  ar.read("since_best", since);
   ar.read("objective_rng", rng);
   objective_gen_.set_state(rng.cpu());
-  *best_val = best.item<double>();
+  p->best_val = best.item<double>();
+  p->since_best = since.item<int64_t>();
   return step.item<int64_t>();
 }
 
@@ -127,9 +147,10 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
 
   model_.module().train();
   int64_t step = 0;
-  double best_val = INFINITY;
+  Progress prog;
+  const int64_t patience = cfg_.get_int("early_stop_patience");
   if (fs::exists(last)) {
-    step = resume(last, &best_val);
+    step = resume(last, &prog);
     log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }
   double val_loss = NAN;
@@ -185,14 +206,27 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       val_loss = validate(val, &bits);
       sink_.metric(done, "val_loss", val_loss);
       sink_.metric(done, "val_bits_per_token", bits);
-      if (val_loss < best_val) best_val = val_loss;
+      if (val_loss < prog.best_val) {
+        prog.best_val = val_loss;
+        prog.since_best = 0;
+        save_best();
+      } else {
+        ++prog.since_best;
+      }
     }
     progress->advance(1, std::isnan(val_loss)
                              ? fmt::format("loss {:.4f}", loss_sum)
                              : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
-    if (done % cfg_.get_int("checkpoint_every") == 0 || done == steps) save(last, done, best_val);
+    if (done % cfg_.get_int("checkpoint_every") == 0 || done == steps) save(last, done, prog);
+    if (patience > 0 && prog.since_best >= patience) {
+      save(last, done, prog);
+      sink_.metric(done, "early_stopped", 1.0);
+      progress->finish(
+          fmt::format("early stop: no better validation loss in {} evaluations", patience));
+      return val_loss;
+    }
     if (interrupted()) {
-      save(last, done, best_val);
+      save(last, done, prog);
       progress->finish("interrupted");
       throw Interrupted(fmt::format("interrupted at step {}; checkpoint {}", done, last));
     }

@@ -1,7 +1,9 @@
 #pragma once
 // Pretraining loop: Adam (beta1 0.9, beta2 0.95, no weight decay), linear warm-up then
 // cosine decay to 0, optional gradient clipping and accumulation, periodic validation
-// loss, and atomic, resumable checkpoints.
+// loss with the best model kept (best.pt) and optional early stopping, and atomic,
+// resumable checkpoints.
+#include <cmath>
 #include <string>
 
 #include <workbench/config.hpp>
@@ -21,21 +23,33 @@ double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps);
 
 class Trainer {
  public:
-  // `dir` holds last.pt (resumable) and final.pt; metrics go to `sink`.
+  // `dir` holds last.pt (resumable), best.pt (the model at its lowest validation loss)
+  // and, written by the runner, final.pt; metrics go to `sink`.
   Trainer(const Section& training, Model& model, const Objective& objective, torch::Device device,
           uint64_t seed, std::string dir, ResultSink& sink);
 
-  // Trains to the configured step count, resuming from dir/last.pt when present.
-  // tokens: int64 (N, S) on the CPU. Returns the final validation loss.
+  // Trains to the configured step count (or until early stopping), resuming from
+  // dir/last.pt when present. tokens: int64 (N, S) on the CPU. Returns the last
+  // validation loss.
   double run(const torch::Tensor& train, const torch::Tensor& val);
+
+  // Loads best.pt's weights into the model (training.keep = "best").
+  void restore_best();
 
   // The validation loss of the model as it is (fixed batches and mask seed).
   double validate(const torch::Tensor& val, double* bits = nullptr);
 
  private:
   torch::Tensor batch_indices(int64_t step, int64_t n);
-  void save(const std::string& path, int64_t step, double best_val);
-  int64_t resume(const std::string& path, double* best_val);
+  // The resumable state besides model, optimizer and RNG: the best validation loss and
+  // how many validations have passed without improving on it (early stopping).
+  struct Progress {
+    double best_val = INFINITY;
+    int64_t since_best = 0;
+  };
+  void save(const std::string& path, int64_t step, const Progress& p);
+  int64_t resume(const std::string& path, Progress* p);
+  void save_best();
 
   Section cfg_;
   Model& model_;

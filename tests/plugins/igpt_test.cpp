@@ -88,16 +88,73 @@ TEST(Igpt, SameSeedSameInitialWeights) {
   for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
 }
 
-// The paper's iGPT-S (24 layers, width 512, 8 heads) at vocab 512 and context 1024
-// has 76M parameters; this architecture must match within 1%.
-TEST(Igpt, PaperSizeSHasSeventySixMillionParameters) {
-  auto rc = wbtest::run_config(wbtest::minimal_experiment(), {"model.size=s"});
+namespace {
+// Layers and width of a named size, read from the plugin without building it.
+std::pair<int64_t, int64_t> dims(const std::string& size) {
+  auto rc = wbtest::run_config(wbtest::minimal_experiment(), {"model.size=" + size});
+  wbtest::HostFixture host(rc.at("model"));
+  auto model = wbtest::plugins().create<wb::Model>("igpt", *host.context);
+  return {model->num_layers(), model->width()};
+}
+int64_t count_parameters(const std::string& size, int64_t* layers = nullptr,
+                         int64_t* width = nullptr) {
+  auto rc = wbtest::run_config(wbtest::minimal_experiment(), {"model.size=" + size});
   wbtest::HostFixture host(rc.at("model"));
   auto model = wbtest::plugins().create<wb::Model>("igpt", *host.context);
   model->build({512, 1024});
   int64_t n = 0;
   for (const auto& p : model->module().parameters()) n += p.numel();
-  EXPECT_NEAR(static_cast<double>(n), 76e6, 0.01 * 76e6) << n;
-  EXPECT_EQ(model->num_layers(), 24);
-  EXPECT_EQ(model->width(), 512);
+  if (layers) *layers = model->num_layers();
+  if (width) *width = model->width();
+  return n;
+}
+// The architecture's count at vocab V = 512 and context S = 1024: per block q, k, v,
+// proj (4 d^2), the 4d MLP (8 d^2) and two norms (2d); token embedding, position
+// embedding and head (V d + S d + d V), the SOS vector and the final norm (2d).
+int64_t formula(int64_t layers, int64_t d) {
+  return layers * (12 * d * d + 2 * d) + 512 * d + 1024 * d + d * 512 + 2 * d;
+}
+}  // namespace
+
+// The paper's sizes at vocab 512 and context 1024: iGPT-S 76M, M 455M, L 1362M and
+// XL 6801M parameters; this architecture must match each within 1%. S and M are built
+// and counted; L and XL (5.4 and 27 GB of weights) are counted by the formula that
+// the built S and M match exactly.
+TEST(Igpt, PaperSizesHaveThePapersParameterCounts) {
+  int64_t layers = 0, width = 0;
+  const int64_t s = count_parameters("s", &layers, &width);
+  EXPECT_EQ(layers, 24);
+  EXPECT_EQ(width, 512);
+  EXPECT_EQ(s, formula(24, 512));
+  EXPECT_NEAR(static_cast<double>(s), 76e6, 0.01 * 76e6) << s;
+  const int64_t m = count_parameters("m");
+  EXPECT_EQ(m, formula(36, 1024));
+  EXPECT_NEAR(static_cast<double>(m), 455e6, 0.01 * 455e6) << m;
+  EXPECT_EQ(dims("l"), std::make_pair(int64_t{48}, int64_t{1536}));
+  EXPECT_EQ(dims("xl"), std::make_pair(int64_t{60}, int64_t{3072}));
+  EXPECT_NEAR(static_cast<double>(formula(48, 1536)), 1362e6, 0.01 * 1362e6);
+  EXPECT_NEAR(static_cast<double>(formula(60, 3072)), 6801e6, 0.01 * 6801e6);
+}
+
+// Incremental decoding with the key/value cache computes what the full causal pass
+// computes: the logits at every position, one position per call.
+TEST(Igpt, DecodingStepByStepGivesTheFullPassLogits) {
+  Tiny t;
+  torch::NoGradGuard no_grad;
+  // The head starts at zero, which would hide any difference: give it weights.
+  for (auto& p : t.model->module().named_parameters())
+    if (p.key() == "head.weight") p.value().normal_(0, 0.5);
+  auto x = tokens(3, 12, 9);
+  wb::ForwardInput in;
+  in.tokens = x;                            // causal, SOS shift: the AR view
+  auto full = t.model->forward(in).logits;  // (3, 12, 16)
+  auto state = t.model->start_decoding(3);
+  ASSERT_TRUE(state);
+  torch::Tensor previous;
+  for (int64_t pos = 0; pos < 12; ++pos) {
+    auto step = t.model->decode_step(*state, previous);  // (3, 16)
+    EXPECT_TRUE(torch::allclose(step, full.select(1, pos), 1e-5, 1e-5)) << "position " << pos;
+    previous = x.select(1, pos);
+  }
+  EXPECT_THROW(t.model->decode_step(*state, previous), wb::Error);  // past the context
 }

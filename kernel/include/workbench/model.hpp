@@ -1,4 +1,6 @@
 #pragma once
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -31,6 +33,12 @@ struct ForwardOutput {
   std::vector<torch::Tensor> features;
 };
 
+// A model's key/value cache for incremental decoding; each model defines its own.
+class WB_API DecodeState {
+ public:
+  virtual ~DecodeState();
+};
+
 class WB_API Model : public Plugin {
  public:
   ~Model() override;
@@ -40,6 +48,22 @@ class WB_API Model : public Plugin {
   virtual torch::nn::Module& module() = 0;
   virtual int64_t num_layers() const = 0;
   virtual int64_t width() const = 0;
+
+  // Autoregressive sampling, one position per call with a key/value cache, so a whole
+  // image costs S attention rows rather than S full passes. start_decoding returns a
+  // fresh cache for `batch` sequences (nullptr: this model cannot decode
+  // incrementally). decode_step takes the token at the previous position, int64 (N),
+  // undefined at the first call (the start-of-sequence input), and returns the
+  // causal model's logits for the current position, float (N, vocab).
+  virtual std::unique_ptr<DecodeState> start_decoding(int64_t batch) {
+    (void)batch;
+    return nullptr;
+  }
+  virtual torch::Tensor decode_step(DecodeState& state, const torch::Tensor& previous) {
+    (void)state;
+    (void)previous;
+    throw std::logic_error("this model does not decode incrementally");
+  }
 };
 
 template <>

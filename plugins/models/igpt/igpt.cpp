@@ -73,11 +73,43 @@ class Igpt : public wb::Model {
     return out;
   }
 
+  std::unique_ptr<wb::DecodeState> start_decoding(int64_t batch) override {
+    const auto& d = net_->dims;
+    auto state = std::make_unique<Decode>();
+    auto opts = net_->wpe.options();
+    for (int64_t l = 0; l < d.layers; ++l)
+      state->caches.push_back({torch::zeros({batch, d.heads, d.context, d.width / d.heads}, opts),
+                               torch::zeros({batch, d.heads, d.context, d.width / d.heads}, opts)});
+    state->batch = batch;
+    return state;
+  }
+
+  // The same computation as forward() with causal attention and the SOS shift, one
+  // position at a time: the input at t is the SOS vector (t = 0) or token t-1.
+  torch::Tensor decode_step(wb::DecodeState& base, const torch::Tensor& previous) override {
+    auto& st = dynamic_cast<Decode&>(base);
+    const int64_t t = st.t;
+    if (t >= net_->dims.context)
+      throw wb::Error(fmt::format("igpt: decoding past the context of {}", net_->dims.context));
+    auto h = t == 0 ? net_->sos.view({1, 1, -1}).expand({st.batch, 1, -1})
+                    : net_->wte(previous.view({-1, 1}));  // (N, 1, d)
+    h = h + net_->wpe[t];
+    for (int64_t l = 0; l < size_.layers; ++l)
+      h = net_->block_list[l]->forward_step(h, st.caches[l], t);
+    ++st.t;
+    return net_->head(net_->ln_f(h)).squeeze(1);  // (N, vocab)
+  }
+
   torch::nn::Module& module() override { return *net_; }
   int64_t num_layers() const override { return size_.layers; }
   int64_t width() const override { return size_.width; }
 
  private:
+  struct Decode : wb::DecodeState {
+    std::vector<igpt::KvCache> caches;  // one per block
+    int64_t t = 0, batch = 0;
+  };
+
   wb::PluginContext& ctx_;
   Size size_{};
   igpt::Transformer net_{nullptr};
@@ -85,5 +117,5 @@ class Igpt : public wb::Model {
 
 }  // namespace
 
-WB_PLUGIN(Model, "igpt", "1.0.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
+WB_PLUGIN(Model, "igpt", "1.1.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
           Igpt)

@@ -60,6 +60,19 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, bool causal) {
   return out + fc_out(quick_gelu(fc(ln_2(out))));
 }
 
+torch::Tensor BlockImpl::forward_step(const torch::Tensor& x, KvCache& cache, int64_t t) {
+  const int64_t n = x.size(0), d = x.size(2), dh = d / heads;
+  auto h = ln_1(x);
+  auto split = [&](const torch::Tensor& u) { return u.view({n, 1, heads, dh}).transpose(1, 2); };
+  cache.k.select(2, t).copy_(split(k(h)).squeeze(2));  // (N, H, dh) at position t
+  cache.v.select(2, t).copy_(split(v(h)).squeeze(2));
+  auto keys = cache.k.slice(2, 0, t + 1), values = cache.v.slice(2, 0, t + 1);  // (N, H, t+1, dh)
+  auto att = torch::matmul(split(q(h)), keys.transpose(-2, -1)) / std::sqrt(double(dh));
+  auto y = torch::matmul(torch::softmax(att, -1), values);  // (N, H, 1, dh)
+  auto out = x + proj(y.transpose(1, 2).reshape({n, 1, d}));
+  return out + fc_out(quick_gelu(fc(ln_2(out))));
+}
+
 TransformerImpl::TransformerImpl(const Dims& d) : dims(d) {
   wte = register_module("wte", torch::nn::Embedding(d.vocab, d.width));
   torch::nn::init::normal_(wte->weight, 0.0, 0.02);

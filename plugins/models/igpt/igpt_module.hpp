@@ -24,9 +24,18 @@ struct RmsNormImpl : torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
+// Keys and values of one block for incremental decoding: (N, H, context, dh) each,
+// positions [0, t) filled.
+struct KvCache {
+  torch::Tensor k, v;
+};
+
 struct BlockImpl : torch::nn::Module {
   BlockImpl(const Dims& dims);
   torch::Tensor forward(const torch::Tensor& x, bool causal);  // (N, S, d) -> (N, S, d)
+  // One causal position t: x (N, 1, d) attends to the cached positions < t and itself;
+  // its key and value are written to the cache at t.
+  torch::Tensor forward_step(const torch::Tensor& x, KvCache& cache, int64_t t);
   int64_t heads;
   RmsNorm ln_1{nullptr}, ln_2{nullptr};
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr}, fc{nullptr}, fc_out{nullptr};
