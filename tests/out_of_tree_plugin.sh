@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # docs/writing-a-plugin.md as a test: install the workbench, build the example
 # objective out of tree against the installed SDK, and run an experiment with it.
-# usage: out_of_tree_plugin.sh SOURCE_DIR BUILD_DIR WORK_DIR
+# usage: out_of_tree_plugin.sh SOURCE_DIR BUILD_DIR WORK_DIR [PREFIX_PATH]
+# PREFIX_PATH: the build's own CMAKE_PREFIX_PATH (where its LibTorch is), so the plugin
+# builds against the same LibTorch as the SDK.
 set -euo pipefail
-src=$1 build=$2 work=$3
+src=$1 build=$2 work=$3 prefixes=${4:-}
 rm -rf "$work" && mkdir -p "$work"
 
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 cmake -S "$src/docs/examples/reverse_ar" -B "$work/plugin" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
+  -DCMAKE_PREFIX_PATH="$work/prefix;$prefixes" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
 cmake --build "$work/plugin" > "$work/build.log"
 
 export WORKBENCH_PLUGIN_PATH="$work/plugin"
