@@ -39,20 +39,26 @@ struct PointsByChannel {
   }
 };
 
+// |x_p - c|^2 for the kLanes points starting at x (stored by channel, `stride` apart).
+template <int D>
+inline VecF squared_distance(const float* x, int64_t stride, int64_t dims, const float* c) {
+  const int64_t nd = D > 0 ? D : dims;
+  VecF d = splat(0.0f);
+  for (int64_t e = 0; e < nd; ++e) {
+    const VecF t = load(x + e * stride) - c[e];
+    d += t * t;
+  }
+  return d;
+}
+
 // d2[i] = min(d2[i], |x_i - c|^2) over m points (a multiple of kLanes); returns the sum
 // of w_i d2[i] after.
 template <int D>
 KMEANS_KERNEL float update_chunk(const float* x, int64_t stride, int64_t dims, const float* w,
                                  float* d2, int64_t m, const float* c) {
-  const int64_t nd = D > 0 ? D : dims;
   VecF s = splat(0.0f);
   for (int64_t p = 0; p < m; p += kLanes) {
-    VecF d = splat(0.0f);
-    for (int64_t e = 0; e < nd; ++e) {
-      const VecF t = load(x + e * stride + p) - c[e];
-      d += t * t;
-    }
-    const VecF nd2 = vmin(load(d2 + p), d);
+    const VecF nd2 = vmin(load(d2 + p), squared_distance<D>(x + p, stride, dims, c));
     store(d2 + p, nd2);
     s += load(w + p) * nd2;
   }
@@ -63,15 +69,9 @@ KMEANS_KERNEL float update_chunk(const float* x, int64_t stride, int64_t dims, c
 template <int D>
 KMEANS_KERNEL float potential_chunk(const float* x, int64_t stride, int64_t dims, const float* w,
                                     const float* d2, int64_t m, const float* c) {
-  const int64_t nd = D > 0 ? D : dims;
   VecF s = splat(0.0f);
   for (int64_t p = 0; p < m; p += kLanes) {
-    VecF d = splat(0.0f);
-    for (int64_t e = 0; e < nd; ++e) {
-      const VecF t = load(x + e * stride + p) - c[e];
-      d += t * t;
-    }
-    s += load(w + p) * vmin(load(d2 + p), d);
+    s += load(w + p) * vmin(load(d2 + p), squared_distance<D>(x + p, stride, dims, c));
   }
   return sum(s);
 }
