@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 #include <torch/cuda.h>
-#include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
 #include "hash.hpp"
@@ -108,9 +107,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
   const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
   if (fs::exists(final_path)) {
-    torch::serialize::InputArchive ar;
-    ar.load_from(final_path, device);
-    model->module().load(ar);
+    load_weights(model->module(), final_path, device);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
@@ -127,10 +124,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
       log_message(LogLevel::Info, "pretrain: keeping the best checkpoint (training.keep)");
     }
     log_message(LogLevel::Info, fmt::format("pretrain: final validation loss {:.4f}", val));
-    torch::serialize::OutputArchive ar;
-    model->module().save(ar);
-    ar.save_to(final_path + ".tmp");
-    fs::rename(final_path + ".tmp", final_path);
+    save_weights(model->module(), final_path);
   }
   artifacts.record("checkpoint", rc.pretrain_hash, final_path);
 

@@ -5,13 +5,13 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
 #include "progress.hpp"
 #include "run_context.hpp"
 #include "runner.hpp"
 #include "tokens.hpp"
+#include "trainer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -80,11 +80,7 @@ void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOpti
   auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);
   auto objective = reg.create<Objective>(rc.at("objective").get_string("plugin"), octx);
   model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
-  {
-    torch::serialize::InputArchive ar;
-    ar.load_from(ckpt, device);
-    model->module().load(ar);
-  }
+  load_weights(model->module(), ckpt, device);
   model->module().to(device);
   model->module().eval();
   const auto& test = td.splits["test"].tokens;

@@ -20,6 +20,19 @@ namespace wb {
 
 namespace fs = std::filesystem;
 
+void save_weights(torch::nn::Module& module, const std::string& path) {
+  torch::serialize::OutputArchive ar;
+  module.save(ar);
+  ar.save_to(path + ".tmp");
+  fs::rename(path + ".tmp", path);
+}
+
+void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path, device);
+  module.load(ar);
+}
+
 double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps) {
   if (step < warmup) return peak * double(step + 1) / double(warmup);
   if (steps <= warmup) return peak;
@@ -98,21 +111,14 @@ void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   fs::rename(tmp, path);
 }
 
-// The model alone, written beside and renamed like every checkpoint.
 void Trainer::save_best() {
-  const std::string path = (fs::path(dir_) / "best.pt").string();
-  torch::serialize::OutputArchive ar;
-  model_.module().save(ar);
-  ar.save_to(path + ".tmp");
-  fs::rename(path + ".tmp", path);
+  save_weights(model_.module(), (fs::path(dir_) / "best.pt").string());
 }
 
 void Trainer::restore_best() {
   const std::string path = (fs::path(dir_) / "best.pt").string();
   if (!fs::exists(path)) throw Error(fmt::format("{}: no best checkpoint to restore", path));
-  torch::serialize::InputArchive ar;
-  ar.load_from(path, device_);
-  model_.module().load(ar);
+  load_weights(model_.module(), path, device_);
 }
 
 int64_t Trainer::resume(const std::string& path, Progress* p) {

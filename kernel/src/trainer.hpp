@@ -18,6 +18,11 @@ struct Interrupted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A model's weights alone (final.pt, best.pt): written beside and renamed, so a run
+// killed mid-write never leaves a torn file; read onto `device`.
+void save_weights(torch::nn::Module& module, const std::string& path);
+void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
+
 // Learning rate at `step` (0-based) of `steps`: linear warm-up, then cosine to 0.
 double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps);
 
