@@ -13,6 +13,7 @@
 #include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
+#include "allocator.hpp"
 #include "blas_kernel.hpp"
 #include "experiment.hpp"
 #include "plugin_registry.hpp"
@@ -29,6 +30,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char** argv) {
   wb::use_best_openblas_kernel(argv);
+  wb::keep_freed_memory();
   if (argc != 6) {
     std::cerr << "usage: kmeans_bench PIXELS.u8 CHANNELS K ITERATIONS PALETTE_OUT.f32\n";
     return 2;

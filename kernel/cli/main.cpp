@@ -5,6 +5,7 @@
 
 #include <workbench/error.hpp>
 
+#include "../src/allocator.hpp"
 #include "../src/blas_kernel.hpp"
 #include "commands.hpp"
 
@@ -23,6 +24,7 @@ std::string default_db() {
 
 int main(int argc, char** argv) {
   wb::use_best_openblas_kernel(argv);
+  wb::keep_freed_memory();
   for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   if (const char* lvl = std::getenv("WORKBENCH_LOG"))

@@ -144,10 +144,36 @@ int64_t Trainer::resume(const std::string& path, Progress* p) {
   return step.item<int64_t>();
 }
 
+Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
+  const int64_t b = batch.size(0);
+  const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
+  const double clip = cfg_.get_float("grad_clip");
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  optimizer_->zero_grad();
+  StepResult r;
+  for (const auto& chunk : batch.chunk(accumulate)) {
+    auto x = chunk.to(device_, /*non_blocking=*/true);
+    auto in = objective_.prepare(x, objective_gen_);
+    auto out = objective_.loss(in, model_.forward(in));
+    // Each micro-batch's mean weighted by its share of the batch: the gradient of the
+    // whole batch's mean.
+    double share = double(chunk.size(0)) / double(b);
+    (out.loss * share).backward();
+    r.loss += out.loss.item<double>() * share;
+    if (out.metrics.count("bits_per_token"))
+      r.bits_per_token += out.metrics.at("bits_per_token") * share;
+  }
+  if (std::isfinite(r.loss)) {
+    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
+    optimizer_->step();
+  }
+  return r;
+}
+
 double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   const int64_t steps = cfg_.get_int("steps"), b = cfg_.get_int("batch_size");
-  const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
-  const double peak = cfg_.get_float("lr"), clip = cfg_.get_float("grad_clip");
+  const double peak = cfg_.get_float("lr");
   const int64_t warmup = cfg_.get_int("warmup_steps");
   const std::string last = (fs::path(dir_) / "last.pt").string();
 
@@ -175,29 +201,14 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   if (step < steps) next = std::async(std::launch::async, gather, step);
   for (; step < steps; ++step) {
     const double lr = learning_rate(peak, step, warmup, steps);
-    for (auto& group : optimizer_->param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    optimizer_->zero_grad();
     const torch::Tensor batch = next.get();  // int64 (B, S)
     if (step + 1 < steps) next = std::async(std::launch::async, gather, step + 1);
-    double loss_sum = 0, bits_sum = 0;
-    for (const auto& chunk : batch.chunk(accumulate)) {
-      auto x = chunk.to(device_, /*non_blocking=*/true);
-      auto in = objective_.prepare(x, objective_gen_);
-      auto out = objective_.loss(in, model_.forward(in));
-      // Each micro-batch's mean weighted by its share of the batch: the gradient of the
-      // whole batch's mean.
-      double share = double(chunk.size(0)) / double(b);
-      (out.loss * share).backward();
-      loss_sum += out.loss.item<double>() * share;
-      if (out.metrics.count("bits_per_token")) bits_sum += out.metrics.at("bits_per_token") * share;
-      tokens_done += x.numel();
-    }
-    if (!std::isfinite(loss_sum))
+    const StepResult r = train_step(batch, lr);
+    if (!std::isfinite(r.loss))
       throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
-                              loss_sum));
-    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
-    optimizer_->step();
+                              r.loss));
+    tokens_done += batch.numel();
+    const double loss_sum = r.loss, bits_sum = r.bits_per_token;
 
     const int64_t done = step + 1;
     if (done % cfg_.get_int("log_every") == 0 || done == steps) {

@@ -41,6 +41,15 @@ class Trainer {
   // Loads best.pt's weights into the model (training.keep = "best").
   void restore_best();
 
+  // One optimisation step on `batch` (int64 (B, S), any device) at learning rate `lr`:
+  // the objective's loss over `training.accumulate` micro-batches, gradient clipping,
+  // Adam. Skips the update when the loss is not finite. run() calls it; so does the
+  // training benchmark, so that it times exactly this code.
+  struct StepResult {
+    double loss = 0, bits_per_token = 0;
+  };
+  StepResult train_step(const torch::Tensor& batch, double lr);
+
   // The validation loss of the model as it is (fixed batches and mask seed).
   double validate(const torch::Tensor& val, double* bits = nullptr);
 

@@ -4,6 +4,7 @@
 #include <workbench/workbench.hpp>
 
 #include "igpt_module.hpp"
+#include "linear.hpp"
 
 namespace {
 
@@ -69,7 +70,7 @@ class Igpt : public wb::Model {
     }
     auto final_norm = net_->ln_f(h);  // (N, S, d)
     if (in.want_features) out.features.push_back(final_norm.mean(1));
-    out.logits = net_->head(final_norm);  // (N, S, vocab)
+    out.logits = igpt::linear(final_norm, net_->head->weight);  // (N, S, vocab)
     return out;
   }
 
@@ -97,7 +98,7 @@ class Igpt : public wb::Model {
     for (int64_t l = 0; l < size_.layers; ++l)
       h = net_->block_list[l]->forward_step(h, st.caches[l], t);
     ++st.t;
-    return net_->head(net_->ln_f(h)).squeeze(1);  // (N, vocab)
+    return igpt::linear(net_->ln_f(h), net_->head->weight).squeeze(1);  // (N, vocab)
   }
 
   torch::nn::Module& module() override { return *net_; }

@@ -1,9 +1,12 @@
 #include "igpt_module.hpp"
 
+#include "attention.hpp"
+#include "linear.hpp"
+#include "quick_gelu.hpp"
+
 #include <cmath>
 
 #include <torch/nn/init.h>
-#include <torch/version.h>
 
 namespace igpt {
 
@@ -16,14 +19,10 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
 }
 
 namespace {
-torch::nn::Linear linear(int64_t in, int64_t out, double std) {
+torch::nn::Linear make_linear(int64_t in, int64_t out, double std) {
   torch::nn::Linear l(torch::nn::LinearOptions(in, out).bias(false));
   torch::nn::init::normal_(l->weight, 0.0, std);
   return l;
-}
-// x * sigmoid(1.702 x): the released code's GELU approximation.
-torch::Tensor quick_gelu(const torch::Tensor& x) {
-  return x * torch::sigmoid(1.702 * x);
 }
 }  // namespace
 
@@ -32,45 +31,45 @@ BlockImpl::BlockImpl(const Dims& d) : heads(d.heads) {
   const double proj_std = 1.0 / std::sqrt(double(d.width * d.layers));
   ln_1 = register_module("ln_1", RmsNorm(d.width));
   ln_2 = register_module("ln_2", RmsNorm(d.width));
-  q = register_module("q", linear(d.width, d.width, qkv_std));
-  k = register_module("k", linear(d.width, d.width, qkv_std));
-  v = register_module("v", linear(d.width, d.width, qkv_std));
-  proj = register_module("proj", linear(d.width, d.width, proj_std));
-  fc = register_module("fc", linear(d.width, 4 * d.width, 0.02));
-  fc_out = register_module("fc_out", linear(4 * d.width, d.width, 0.02));
+  q = register_module("q", make_linear(d.width, d.width, qkv_std));
+  k = register_module("k", make_linear(d.width, d.width, qkv_std));
+  v = register_module("v", make_linear(d.width, d.width, qkv_std));
+  proj = register_module("proj", make_linear(d.width, d.width, proj_std));
+  fc = register_module("fc", make_linear(d.width, 4 * d.width, 0.02));
+  fc_out = register_module("fc_out", make_linear(4 * d.width, d.width, 0.02));
+}
+
+// q, k and v in one product of (N, S, d) with the stacked (3d x d) weights: one large
+// multiplication instead of three small ones. The weights stay three parameters (the
+// checkpoint format and the released model's names).
+torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
+  return igpt::linear(h, torch::cat({q->weight, k->weight, v->weight}));  // (N, S, 3d)
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, bool causal) {
   const int64_t n = x.size(0), s = x.size(1), d = x.size(2), dh = d / heads;
-  auto h = ln_1(x);
+  auto parts = qkv(ln_1(x)).split(d, -1);  // 3 x (N, S, d), row stride 3d
   auto split = [&](const torch::Tensor& t) { return t.view({n, s, heads, dh}).transpose(1, 2); };
-  auto qh = split(q(h)), kh = split(k(h)), vh = split(v(h));  // (N, H, S, dh)
-#if TORCH_VERSION_MAJOR >= 2
-  // Fused attention (flash / memory-efficient kernels on CUDA, a fast CPU kernel).
-  auto y = at::scaled_dot_product_attention(qh, kh, vh, {}, 0.0, causal);
-#else
-  auto att = torch::matmul(qh, kh.transpose(-2, -1)) / std::sqrt(double(dh));  // (N, H, S, S)
-  if (causal) {
-    auto mask = torch::ones({s, s}, torch::dtype(torch::kBool).device(x.device())).triu(1);
-    att = att.masked_fill(mask, -std::numeric_limits<float>::infinity());
-  }
-  auto y = torch::matmul(torch::softmax(att, -1), vh);  // (N, H, S, dh)
-#endif
-  auto out = x + proj(y.transpose(1, 2).reshape({n, s, d}));
-  return out + fc_out(quick_gelu(fc(ln_2(out))));
+  auto y = attention(split(parts[0]), split(parts[1]), split(parts[2]), causal);  // (N, H, S, dh)
+  auto out = x + igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);
+  return out + mlp(out);
+}
+
+torch::Tensor BlockImpl::mlp(const torch::Tensor& x) {
+  return igpt::linear(igpt::quick_gelu(igpt::linear(ln_2(x), fc->weight)), fc_out->weight);
 }
 
 torch::Tensor BlockImpl::forward_step(const torch::Tensor& x, KvCache& cache, int64_t t) {
   const int64_t n = x.size(0), d = x.size(2), dh = d / heads;
-  auto h = ln_1(x);
+  auto parts = qkv(ln_1(x)).split(d, -1);  // 3 x (N, 1, d)
   auto split = [&](const torch::Tensor& u) { return u.view({n, 1, heads, dh}).transpose(1, 2); };
-  cache.k.select(2, t).copy_(split(k(h)).squeeze(2));  // (N, H, dh) at position t
-  cache.v.select(2, t).copy_(split(v(h)).squeeze(2));
+  cache.k.select(2, t).copy_(split(parts[1]).squeeze(2));  // (N, H, dh) at position t
+  cache.v.select(2, t).copy_(split(parts[2]).squeeze(2));
   auto keys = cache.k.slice(2, 0, t + 1), values = cache.v.slice(2, 0, t + 1);  // (N, H, t+1, dh)
-  auto att = torch::matmul(split(q(h)), keys.transpose(-2, -1)) / std::sqrt(double(dh));
+  auto att = torch::matmul(split(parts[0]), keys.transpose(-2, -1)) / std::sqrt(double(dh));
   auto y = torch::matmul(torch::softmax(att, -1), values);  // (N, H, 1, dh)
-  auto out = x + proj(y.transpose(1, 2).reshape({n, 1, d}));
-  return out + fc_out(quick_gelu(fc(ln_2(out))));
+  auto out = x + igpt::linear(y.transpose(1, 2).reshape({n, 1, d}), proj->weight);
+  return out + mlp(out);
 }
 
 TransformerImpl::TransformerImpl(const Dims& d) : dims(d) {

@@ -1,0 +1,75 @@
+#pragma once
+// Fixed-width float vectors for the model's elementwise kernels (softmax_rows.cpp,
+// quick_gelu.cpp), through GCC's vector extensions.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace igpt::vec {
+
+// 16 floats per value whatever the machine; the compiler lowers each operation to the
+// widest registers of the clone it compiles (AVX-512, AVX2 or SSE).
+constexpr int64_t kLanes = 16;
+typedef float VecF __attribute__((vector_size(kLanes * sizeof(float))));
+typedef int32_t VecI __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+#define IGPT_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+// Helpers are inlined into each clone, so they too run on its registers.
+#define IGPT_INLINE inline __attribute__((always_inline))
+
+IGPT_INLINE VecF load(const float* p) {
+  VecF v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+IGPT_INLINE void store(float* p, VecF v) {
+  std::memcpy(p, &v, sizeof v);
+}
+IGPT_INLINE VecF splat(float x) {
+  return VecF{} + x;
+}
+// The last n < kLanes floats of a row, padded with `fill`.
+IGPT_INLINE VecF load_tail(const float* p, int64_t n, float fill) {
+  float buf[kLanes];
+  for (int64_t i = 0; i < kLanes; ++i) buf[i] = i < n ? p[i] : fill;
+  return load(buf);
+}
+IGPT_INLINE void store_tail(float* p, int64_t n, VecF v) {
+  float buf[kLanes];
+  store(buf, v);
+  std::memcpy(p, buf, n * sizeof(float));
+}
+
+// exp(x) = 2^n e^r with n = round(x / ln 2), |r| <= ln(2) / 2, e^r by its Taylor
+// polynomial to r^6 (relative error < 2e-7 there). x is clamped to [-87, 88] so that
+// 2^n stays a normal float; exp(-87) = 1.6e-38 stands for anything smaller.
+IGPT_INLINE VecF vexp(VecF x) {
+  x = x < splat(-87.0f) ? splat(-87.0f) : x;
+  x = x > splat(88.0f) ? splat(88.0f) : x;
+  const VecF magic = splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  VecF n = (x * 1.44269504088896341f + magic) - magic;
+  VecF r = x - n * 0.693359375f;  // ln 2 in two parts, so r is exact
+  r = r - n * -2.12194440e-4f;
+  VecF p = splat(1.0f / 720.0f);
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  VecI bits = (__builtin_convertvector(n, VecI) + 127) << 23;
+  return p * reinterpret_cast<VecF&>(bits);
+}
+
+IGPT_INLINE float hmax(VecF v) {
+  float m = v[0];
+  for (int64_t i = 1; i < kLanes; ++i) m = std::max(m, v[i]);
+  return m;
+}
+IGPT_INLINE float hsum(VecF v) {
+  float s = 0;
+  for (int64_t i = 0; i < kLanes; ++i) s += v[i];
+  return s;
+}
+
+}  // namespace igpt::vec
