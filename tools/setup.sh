@@ -22,7 +22,7 @@ PACKAGES=(
   dataset-fashion-mnist
 )
 # `setup.sh --bench`: also the Python references the benchmarks in bench/ compare with.
-if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-sklearn python3-numpy); fi
+if [ "${1:-}" = "--bench" ]; then PACKAGES+=(python3-sklearn python3-numpy python3-torch); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

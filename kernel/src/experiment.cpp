@@ -40,6 +40,10 @@ Schema make_training_schema() {
   s.number("lr", 3e-3, "peak learning rate of Adam (beta1 0.9, beta2 0.95, no weight decay)")
       .at_least(0);
   s.integer("warmup_steps", 100, "linear warm-up steps, then cosine decay to 0").at_least(0);
+  s.number("warmup_epochs", 0.0,
+           "warm-up length in passes over the training set (rounded up to whole steps); "
+           "> 0 replaces warmup_steps")
+      .at_least(0);
   s.number("grad_clip", 0.0, "clip the global gradient norm to this; 0 = off").at_least(0);
   s.integer("val_every", 200, "validation loss every N steps (and at the end)").at_least(1);
   s.integer("val_batches", 8, "validation batches per evaluation").at_least(1);

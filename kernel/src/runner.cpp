@@ -110,7 +110,10 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     load_weights(model->module(), final_path, device);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
-    Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink);
+    // Bits per dimension: a token stands for one pixel of `channels` values.
+    const int64_t channels = quantizer->decode(torch::zeros({1, 1}, torch::kLong), 1, 1).size(-1);
+    Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
+                    channels);
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
     if (td.splits["val"].tokens.size(0) == 0)

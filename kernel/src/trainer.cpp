@@ -12,6 +12,7 @@
 
 #include <workbench/error.hpp>
 
+#include "autocast.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "run_context.hpp"
@@ -41,7 +42,8 @@ double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps) {
 }
 
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
-                 torch::Device device, uint64_t seed, std::string dir, ResultSink& sink)
+                 torch::Device device, uint64_t seed, std::string dir, ResultSink& sink,
+                 int64_t dims_per_token)
     : cfg_(training),
       model_(model),
       objective_(objective),
@@ -49,6 +51,7 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       seed_(seed),
       dir_(std::move(dir)),
       sink_(sink),
+      dims_per_token_(std::max<int64_t>(1, dims_per_token)),
       objective_gen_(
           torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
   auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
@@ -74,6 +77,13 @@ torch::Tensor Trainer::batch_indices(int64_t step, int64_t n) {
   return torch::tensor(idx, torch::kLong);
 }
 
+int64_t Trainer::warmup_steps(int64_t train_size) const {
+  const double epochs = cfg_.get_float("warmup_epochs");
+  if (epochs <= 0) return cfg_.get_int("warmup_steps");
+  const double steps_per_epoch = double(train_size) / double(cfg_.get_int("batch_size"));
+  return static_cast<int64_t>(std::ceil(epochs * steps_per_epoch));
+}
+
 double Trainer::validate(const torch::Tensor& val, double* bits) {
   torch::NoGradGuard no_grad;
   model_.module().eval();
@@ -86,6 +96,7 @@ double Trainer::validate(const torch::Tensor& val, double* bits) {
   for (int64_t i = 0; i < batches; ++i) {
     auto x = val.slice(0, i * b, std::min(val.size(0), (i + 1) * b)).to(device_);
     auto in = objective_.prepare(x, gen);
+    BfloatAutocast autocast(device_);
     auto out = objective_.loss(in, model_.forward(in));
     total += out.loss.item<double>();
     if (out.metrics.count("bits_per_token")) total_bits += out.metrics.at("bits_per_token");
@@ -155,7 +166,11 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
   for (const auto& chunk : batch.chunk(accumulate)) {
     auto x = chunk.to(device_, /*non_blocking=*/true);
     auto in = objective_.prepare(x, objective_gen_);
-    auto out = objective_.loss(in, model_.forward(in));
+    LossOutput out;
+    {
+      BfloatAutocast autocast(device_);  // forward in bfloat16 on CUDA; backward follows it
+      out = objective_.loss(in, model_.forward(in));
+    }
     // Each micro-batch's mean weighted by its share of the batch: the gradient of the
     // whole batch's mean.
     double share = double(chunk.size(0)) / double(b);
@@ -174,7 +189,7 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
 double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   const int64_t steps = cfg_.get_int("steps"), b = cfg_.get_int("batch_size");
   const double peak = cfg_.get_float("lr");
-  const int64_t warmup = cfg_.get_int("warmup_steps");
+  const int64_t warmup = warmup_steps(train.size(0));
   const std::string last = (fs::path(dir_) / "last.pt").string();
 
   model_.module().train();
@@ -215,6 +230,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       sink_.metric(done, "loss", loss_sum);
       sink_.metric(done, "bits_per_token", bits_sum);
+      sink_.metric(done, "bits_per_dim", bits_sum / double(dims_per_token_));
       sink_.metric(done, "lr", lr);
       if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
     }
@@ -223,6 +239,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       val_loss = validate(val, &bits);
       sink_.metric(done, "val_loss", val_loss);
       sink_.metric(done, "val_bits_per_token", bits);
+      sink_.metric(done, "val_bits_per_dim", bits / double(dims_per_token_));
       if (val_loss < prog.best_val) {
         prog.best_val = val_loss;
         prog.since_best = 0;

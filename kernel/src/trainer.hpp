@@ -29,9 +29,15 @@ double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps);
 class Trainer {
  public:
   // `dir` holds last.pt (resumable), best.pt (the model at its lowest validation loss)
-  // and, written by the runner, final.pt; metrics go to `sink`.
+  // and, written by the runner, final.pt; metrics go to `sink`. `dims_per_token` is how
+  // many image dimensions one token stands for (the channels of a pixel), for bits per
+  // dimension.
   Trainer(const Section& training, Model& model, const Objective& objective, torch::Device device,
-          uint64_t seed, std::string dir, ResultSink& sink);
+          uint64_t seed, std::string dir, ResultSink& sink, int64_t dims_per_token = 1);
+
+  // The warm-up length in steps: training.warmup_epochs passes over `train_size`
+  // sequences when set, training.warmup_steps otherwise.
+  int64_t warmup_steps(int64_t train_size) const;
 
   // Trains to the configured step count (or until early stopping), resuming from
   // dir/last.pt when present. tokens: int64 (N, S) on the CPU. Returns the last
@@ -72,6 +78,7 @@ class Trainer {
   uint64_t seed_;
   std::string dir_;
   ResultSink& sink_;
+  int64_t dims_per_token_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   torch::Generator objective_gen_;  // masks and other objective randomness; checkpointed
   int64_t perm_epoch_ = -1;

@@ -30,7 +30,7 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   EXPECT_EQ(reg.names("evaluator"), std::vector<std::string>{"linear_probe"});
   const auto& igpt = reg.get("model", "igpt");
   EXPECT_NE(igpt.schema.find("layers"), nullptr);
-  EXPECT_STREQ(igpt.manifest->version, "1.1.0");
+  EXPECT_STREQ(igpt.manifest->version, "1.2.0");
 }
 
 TEST(PluginRegistry, RefusesAPluginBuiltAgainstAnotherAbi) {

@@ -140,3 +140,33 @@ TEST(Trainer, TheBestCheckpointHoldsTheLowestValidationLoss) {
   EXPECT_DOUBLE_EQ(trainer.validate(s.data.slice(0, 32)), lowest);
   EXPECT_GT(last, lowest) << "the run must end above its best for this test to show anything";
 }
+
+TEST(Trainer, WarmupInEpochsIsRoundedUpToWholeStepsAndReplacesSteps) {
+  // 32 sequences, batch 8: 4 steps per epoch.
+  TinyTraining s(
+      {"training.batch_size=8", "training.warmup_steps=100", "training.warmup_epochs=1.1"});
+  wbtest::TempDir dir;
+  AllMetrics m;
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+  EXPECT_EQ(trainer.warmup_steps(32), 5);  // ceil(1.1 * 4)
+  TinyTraining steps_only({"training.warmup_steps=7"});
+  wb::Trainer by_steps(steps_only.rc.at("training"), *steps_only.model, *steps_only.objective,
+                       torch::kCPU, 3, dir.path, m);
+  EXPECT_EQ(by_steps.warmup_steps(32), 7);
+}
+
+TEST(Trainer, BitsPerDimensionAreBitsPerTokenOverTheChannelsOfAPixel) {
+  TinyTraining s({"training.steps=2", "training.log_every=1", "training.val_every=1"});
+  wbtest::TempDir dir;
+  AllMetrics m;
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m,
+                      /*dims_per_token=*/3);
+  trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
+  for (int64_t step : {1, 2}) {
+    EXPECT_NEAR(m.values["bits_per_dim"][step], m.values["bits_per_token"][step] / 3, 1e-12);
+    EXPECT_NEAR(m.values["val_bits_per_dim"][step], m.values["val_bits_per_token"][step] / 3,
+                1e-12);
+  }
+  // The output head starts at zero: the first step's loss is log2(8) = 3 bits per token.
+  EXPECT_NEAR(m.values["bits_per_token"][1], 3.0, 1e-5);
+}

@@ -118,5 +118,5 @@ class Igpt : public wb::Model {
 
 }  // namespace
 
-WB_PLUGIN(Model, "igpt", "1.1.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
+WB_PLUGIN(Model, "igpt", "1.2.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
           Igpt)
