@@ -40,10 +40,13 @@ class Block(nn.Module):
         h = self.ln_1(x)
         split = lambda t: t.view(n, s, self.heads, d // self.heads).transpose(1, 2)
         q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))  # (N, H, S, dh)
-        att = q @ k.transpose(-2, -1) / math.sqrt(d // self.heads)
-        mask = torch.ones(s, s, dtype=torch.bool).triu(1)
-        att = att.masked_fill(mask, float("-inf"))
-        y = torch.softmax(att, -1) @ v
+        if hasattr(F, "scaled_dot_product_attention"):  # PyTorch 2.x: the fused kernel
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = q @ k.transpose(-2, -1) / math.sqrt(d // self.heads)
+            mask = torch.ones(s, s, dtype=torch.bool).triu(1)
+            att = att.masked_fill(mask, float("-inf"))
+            y = torch.softmax(att, -1) @ v
         x = x + self.proj(y.transpose(1, 2).reshape(n, s, d))
         h = self.fc(self.ln_2(x))
         return x + self.fc_out(h * torch.sigmoid(1.702 * h))

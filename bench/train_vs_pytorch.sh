@@ -38,3 +38,19 @@ compare() {  # LAYERS WIDTH HEADS TOKENS VOCAB BATCH
 }
 compare 4 128 4 784 16 8
 compare 8 256 8 1024 512 4
+
+# The same with LibTorch 2.x when its build and virtual environment exist
+# (tools/setup_torch2.sh, TORCH=pypi tools/build.sh): build-torch2's train_bench against
+# the venv's PyTorch, whose reference step then uses its fused attention.
+if [ -x "$root/build-torch2/bin/train_bench" ] && [ -x "$root/.venv-torch2/bin/python" ]; then
+  for size in "4 128 4 784 16 8" "8 256 8 1024 512 4"; do
+    set -- $size
+    echo "== LibTorch 2.x: $1 layers, width $2, $3 heads, $4 tokens, vocabulary $5, batch $6"
+    ours=$("$root/build-torch2/bin/train_bench" "$@" "$steps" 2>/dev/null)
+    theirs=$("$root/.venv-torch2/bin/python" "$root/bench/train_step_torch.py" "$@" "$steps" "$threads")
+    echo "$ours"
+    echo "$theirs"
+    "$py" -c "print(f'tokens/s ratio (workbench / Python): {$(rate "$(tail -1 <<<"$ours")") / $(rate "$theirs"):.2f}x')"
+    echo
+  done
+fi
