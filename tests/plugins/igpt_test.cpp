@@ -2,6 +2,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "igpt_module.hpp"  // plugins/models/igpt, for the norm
 #include "test_support.hpp"
 
 namespace {
@@ -157,4 +158,37 @@ TEST(Igpt, DecodingStepByStepGivesTheFullPassLogits) {
     previous = x.select(1, pos);
   }
   EXPECT_THROW(t.model->decode_step(*state, previous), wb::Error);  // past the context
+}
+
+TEST(Igpt, NormIsRmsWithoutMeanOrBias) {
+  igpt::RmsNorm norm(2);
+  // (3, 4): mean square 12.5, so x / sqrt(12.5 + 1e-5). (1, 1): unchanged, where a
+  // LayerNorm would subtract the mean and give (0, 0).
+  auto y = norm(torch::tensor({3.f, 4.f, 1.f, 1.f}).view({2, 2}));
+  const float r = 1.0f / std::sqrt(12.5f + 1e-5f);
+  EXPECT_TRUE(torch::allclose(y, torch::tensor({3 * r, 4 * r, 1.f, 1.f}).view({2, 2}), 1e-5, 1e-5))
+      << y;
+  ASSERT_EQ(norm->parameters().size(), 1u);  // the gain g only, starting at 1
+  EXPECT_TRUE(torch::equal(norm->g, torch::ones({2})));
+}
+
+TEST(Igpt, MaskedPositionsHaveAZeroTokenEmbedding) {
+  Tiny t;
+  torch::NoGradGuard no_grad;
+  for (auto& p : t.model->module().named_parameters())
+    if (p.key().find("head") != std::string::npos) p.value().normal_(0, 0.1);
+  wb::ForwardInput in;
+  in.tokens = tokens(1, 12, 1);
+  in.causal = false;
+  in.shift_sos = false;
+  in.masked = torch::zeros({1, 12}, torch::kBool);
+  in.masked[0][4] = true;
+  auto a = t.model->forward(in).logits;
+  // Another token at the masked position changes nothing: the model never sees it.
+  in.tokens = in.tokens.clone();
+  in.tokens[0][4] = (in.tokens[0][4].item<int64_t>() + 1) % 16;
+  EXPECT_TRUE(torch::equal(a, t.model->forward(in).logits));
+  // The same change unmasked is seen.
+  in.masked[0][4] = false;
+  EXPECT_FALSE(torch::allclose(a, t.model->forward(in).logits));
 }
