@@ -1,0 +1,170 @@
+// Fine-tuning (paper §5): a linear head, zero-initialised, on the average-pooled
+// normalised hidden state of the last layer (or of `layer`, the paper's best-probe
+// variant), trained together with the whole model on the labelled training split.
+// Loss L_CLF, or L_GEN + L_CLF (`loss = "joint"`, the paper's better choice) with
+// L_GEN the pretraining objective's loss on the same batch. Adam with the paper's
+// betas at a constant learning rate; optional pad-crop-flip augmentation of the images
+// before they are encoded again; early stopping on validation accuracy, the best
+// epoch's weights restored before the test score. The pretrained weights are put back
+// afterwards, so evaluators after this one judge the pretrained model.
+#include <cmath>
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/init.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/optim/adam.h>
+#include <workbench/workbench.hpp>
+
+namespace {
+
+// A module's parameters and buffers, copied (to restore them later).
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : m.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  size_t i = 0;
+  for (auto& p : m.parameters()) p.copy_(saved[i++]);
+  for (auto& b : m.buffers()) b.copy_(saved[i++]);
+}
+
+class Finetune : public wb::Evaluator {
+ public:
+  static void declare(wb::Schema& s) {
+    s.integer("layer", -1, "layer whose pooled features the head reads (-1 = the last)")
+        .at_least(-1);
+    s.string("loss", "joint", "joint (L_GEN + L_CLF) or classification (L_CLF only)")
+        .one_of({"joint", "classification"});
+    s.number("gen_weight", 1.0, "weight of L_GEN in the joint loss").at_least(0);
+    s.number("lr", 3e-4, "constant learning rate (paper: often 10x below pretraining)").at_least(0);
+    s.integer("epochs", 5, "passes over the training split at most").at_least(1);
+    s.integer("batch_size", 32, "images per step").at_least(1);
+    s.integer("patience", 2, "stop after this many epochs without a better val accuracy; 0 = off")
+        .at_least(0);
+    s.integer("augment_pad", 0,
+              "pad-crop-flip augmentation with this padding in pixels (paper, CIFAR: 4); 0 = off")
+        .at_least(0);
+  }
+
+  explicit Finetune(wb::PluginContext& ctx) : ctx_(ctx) {}
+
+  void evaluate(const wb::EvalInputs& in) override {
+    const auto& c = ctx_.config();
+    auto& model = *in.model;
+    const int64_t layer = c.get_int("layer") < 0 ? model.num_layers() : c.get_int("layer");
+    if (layer > model.num_layers())
+      throw wb::Error(
+          fmt::format("finetune: layer {} does not exist (0..{})", layer, model.num_layers()));
+    const bool joint = c.get_string("loss") == "joint";
+    const double gen_weight = c.get_float("gen_weight");
+    const int64_t b = c.get_int("batch_size"), pad = c.get_int("augment_pad");
+    const auto& train = in.splits.at("train");
+    wb::ImageSplit train_images;
+    if (pad > 0) {
+      if (!in.images || !in.quantizer)
+        throw wb::Error("finetune: augment_pad needs the run's images and palette");
+      train_images = in.images("train");
+    }
+
+    const auto pretrained = snapshot(model.module());
+    torch::nn::Linear head(model.width(), in.num_classes);
+    torch::nn::init::zeros_(head->weight);
+    torch::nn::init::zeros_(head->bias);
+    head->to(ctx_.device());
+    std::vector<torch::Tensor> params = model.module().parameters();
+    for (const auto& p : head->parameters()) params.push_back(p);
+    torch::optim::Adam adam(params,
+                            torch::optim::AdamOptions(c.get_float("lr")).betas({0.9, 0.95}));
+
+    auto gen = ctx_.generator("batches");
+    double best_val = -1;
+    int64_t since_best = 0, epochs_run = 0;
+    std::vector<torch::Tensor> best_model, best_head;
+    const int64_t steps_per_epoch = (train.tokens.size(0) + b - 1) / b;
+    auto progress = ctx_.progress("finetune", c.get_int("epochs") * steps_per_epoch);
+    for (int64_t epoch = 1; epoch <= c.get_int("epochs"); ++epoch) {
+      // This epoch's tokens: the cached ones, or the augmented images encoded anew.
+      torch::Tensor tokens = train.tokens;
+      if (pad > 0) tokens = in.quantizer->encode(wb::pad_crop_flip(train_images.images, pad, gen));
+      auto order = torch::randperm(tokens.size(0), gen, torch::kLong);
+      model.module().train();
+      double loss_sum = 0;
+      for (int64_t i = 0; i < tokens.size(0); i += b) {
+        auto idx = order.slice(0, i, std::min(tokens.size(0), i + b));
+        auto x = tokens.index_select(0, idx).to(ctx_.device());
+        auto y = train.labels.index_select(0, idx).to(ctx_.device());
+        auto fin = in.objective->prepare(x, gen);
+        fin.want_features = true;
+        auto out = model.forward(fin);
+        auto loss = torch::nn::functional::cross_entropy(head(out.features[layer]), y);
+        if (joint) loss = loss + gen_weight * in.objective->loss(fin, out).loss;
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        loss_sum += loss.item<double>() * double(x.size(0));
+        progress->advance(1, fmt::format("epoch {} loss {:.4f}", epoch, loss.item<double>()));
+        if (ctx_.stop_requested()) {
+          restore(model.module(), pretrained);
+          return;  // the host records the run as interrupted
+        }
+      }
+      ++epochs_run;
+      const double val = accuracy(in, head, layer, "val");
+      ctx_.results().metric(epoch, "train_loss", loss_sum / double(tokens.size(0)));
+      ctx_.results().metric(epoch, "val_accuracy", val);
+      ctx_.info("epoch {}: train loss {:.4f}, val accuracy {:.2f}%", epoch,
+                loss_sum / double(tokens.size(0)), 100 * val);
+      if (val > best_val) {
+        best_val = val;
+        since_best = 0;
+        best_model = snapshot(model.module());
+        best_head = snapshot(*head);
+      } else if (c.get_int("patience") > 0 && ++since_best >= c.get_int("patience")) {
+        ctx_.info("early stop: no better val accuracy in {} epochs", since_best);
+        break;
+      }
+    }
+    progress->finish();
+    restore(model.module(), best_model);
+    restore(*head, best_head);
+    const double test = accuracy(in, head, layer, "test");
+    ctx_.results().result("accuracy", layer, "val", best_val);
+    ctx_.results().result("accuracy", layer, "test", test);
+    ctx_.results().result("epochs", layer, "train", static_cast<double>(epochs_run));
+    ctx_.info("fine-tuned ({} loss, head on layer {}): val {:.2f}%, test {:.2f}%",
+              joint ? "joint" : "classification", layer, 100 * best_val, 100 * test);
+    restore(model.module(), pretrained);
+    model.module().eval();
+  }
+
+ private:
+  // Accuracy of model + head on a split, in eval mode, one pass; masks (BERT) from a
+  // fixed stream so that every evaluation sees the same ones.
+  double accuracy(const wb::EvalInputs& in, torch::nn::Linear& head, int64_t layer,
+                  const std::string& split) {
+    torch::NoGradGuard no_grad;
+    in.model->module().eval();
+    const auto& s = in.splits.at(split);
+    const int64_t b = ctx_.config().get_int("batch_size");
+    auto gen = ctx_.generator("eval_masks");
+    int64_t correct = 0;
+    for (int64_t i = 0; i < s.tokens.size(0); i += b) {
+      auto x = s.tokens.slice(0, i, std::min(s.tokens.size(0), i + b)).to(ctx_.device());
+      auto fin = in.objective->prepare(x, gen);
+      fin.want_features = true;
+      auto pred = head(in.model->forward(fin).features[layer]).argmax(-1).cpu();
+      correct += pred.eq(s.labels.slice(0, i, i + x.size(0))).sum().item<int64_t>();
+    }
+    return s.tokens.size(0) ? double(correct) / double(s.tokens.size(0)) : 0.0;
+  }
+
+  wb::PluginContext& ctx_;
+};
+
+}  // namespace
+
+WB_PLUGIN(Evaluator, "finetune", "1.0.0",
+          "fine-tune the whole model with a linear head (joint or classification loss)", Finetune)
