@@ -14,6 +14,12 @@ struct Tiny {
     model = wbtest::plugins().create<wb::Model>("igpt", *host->context);
     model->build({16, 12});
   }
+  // The output head starts at zero; a random one makes logits depend on the input.
+  void randomise_head() {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->module().named_parameters())
+      if (p.key().find("head") != std::string::npos) p.value().normal_(0, 0.1);
+  }
   wb::RunConfig rc;
   std::unique_ptr<wbtest::HostFixture> host;
   std::shared_ptr<wb::Model> model;
@@ -52,10 +58,8 @@ TEST(Igpt, NoBiasesAnywhere) {
 
 TEST(Igpt, CausalWithSosPredictsEachTokenFromThoseBefore) {
   Tiny t;
-  // A non-zero head, so logits depend on the input.
   torch::NoGradGuard no_grad;
-  for (auto& p : t.model->module().named_parameters())
-    if (p.key().find("head") != std::string::npos) p.value().normal_(0, 0.1);
+  t.randomise_head();
   wb::ForwardInput in;
   in.tokens = tokens(1, 12, 1);
   auto a = t.model->forward(in).logits;
@@ -137,6 +141,19 @@ TEST(Igpt, PaperSizesHaveThePapersParameterCounts) {
   EXPECT_NEAR(static_cast<double>(formula(60, 3072)), 6801e6, 0.01 * 6801e6);
 }
 
+// The CPU sizes, built at vocab 512 and context 1024: their layers and width, and
+// exactly the architecture's count.
+TEST(Igpt, SmallSizesHaveTheirShapesAndTheArchitecturesCount) {
+  const std::map<std::string, std::pair<int64_t, int64_t>> shapes = {
+      {"tiny", {2, 32}}, {"mini", {4, 64}}, {"xs", {8, 128}}};
+  for (const auto& [size, shape] : shapes) {
+    int64_t layers = 0, width = 0;
+    const int64_t n = count_parameters(size, &layers, &width);
+    EXPECT_EQ(std::make_pair(layers, width), shape) << size;
+    EXPECT_EQ(n, formula(layers, width)) << size;
+  }
+}
+
 // Incremental decoding with the key/value cache computes what the full causal pass
 // computes: the logits at every position, one position per call.
 TEST(Igpt, DecodingStepByStepGivesTheFullPassLogits) {
@@ -175,8 +192,7 @@ TEST(Igpt, NormIsRmsWithoutMeanOrBias) {
 TEST(Igpt, MaskedPositionsHaveAZeroTokenEmbedding) {
   Tiny t;
   torch::NoGradGuard no_grad;
-  for (auto& p : t.model->module().named_parameters())
-    if (p.key().find("head") != std::string::npos) p.value().normal_(0, 0.1);
+  t.randomise_head();
   wb::ForwardInput in;
   in.tokens = tokens(1, 12, 1);
   in.causal = false;
