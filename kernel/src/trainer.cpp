@@ -187,7 +187,7 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
 }
 
 double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
-  const int64_t steps = cfg_.get_int("steps"), b = cfg_.get_int("batch_size");
+  const int64_t steps = cfg_.get_int("steps");
   const double peak = cfg_.get_float("lr");
   const int64_t warmup = warmup_steps(train.size(0));
   const std::string last = (fs::path(dir_) / "last.pt").string();

@@ -6,7 +6,8 @@
 // betas at a constant learning rate; optional pad-crop-flip augmentation of the images
 // before they are encoded again; early stopping on validation accuracy, the best
 // epoch's weights restored before the test score. The pretrained weights are put back
-// afterwards, so evaluators after this one judge the pretrained model.
+// afterwards, so evaluators after this one judge the pretrained model. With `masks` =
+// K > 1 (BERT) the best epoch is also scored by the majority vote of K masks.
 #include <cmath>
 
 #include <torch/nn/functional/loss.h>
@@ -14,6 +15,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
+
+#include "majority_vote.hpp"
 
 namespace {
 
@@ -44,6 +47,10 @@ class Finetune : public wb::Evaluator {
     s.integer("batch_size", 32, "images per step").at_least(1);
     s.integer("patience", 2, "stop after this many epochs without a better val accuracy; 0 = off")
         .at_least(0);
+    s.integer("masks", 1,
+              "BERT: also score the best epoch by the majority vote of this many masks per "
+              "input (the mask ensemble); 1 = off")
+        .range(1, 100);
     s.integer("augment_pad", 0,
               "pad-crop-flip augmentation with this padding in pixels (paper, CIFAR: 4); 0 = off")
         .at_least(0);
@@ -59,6 +66,13 @@ class Finetune : public wb::Evaluator {
       throw wb::Error(
           fmt::format("finetune: layer {} does not exist (0..{})", layer, model.num_layers()));
     const bool joint = c.get_string("loss") == "joint";
+    const int64_t masks = c.get_int("masks");
+    auto check_gen = ctx_.generator("refusal_check");
+    if (masks > 1 &&
+        !in.objective->prepare(torch::zeros({1, 1}, torch::kLong), check_gen).masked.defined())
+      throw wb::Error(
+          "finetune: masks > 1 (the mask ensemble) needs a masked objective such as bert; "
+          "this checkpoint's objective does not mask its input");
     const double gen_weight = c.get_float("gen_weight");
     const int64_t b = c.get_int("batch_size"), pad = c.get_int("augment_pad");
     const auto& train = in.splits.at("train");
@@ -133,6 +147,20 @@ class Finetune : public wb::Evaluator {
     const double test = accuracy(in, head, layer, "test");
     ctx_.results().result("accuracy", layer, "val", best_val);
     ctx_.results().result("accuracy", layer, "test", test);
+    if (masks > 1) {
+      auto vote_gen = ctx_.generator("ties");
+      for (const std::string split : {"val", "test"}) {
+        std::vector<torch::Tensor> preds;
+        auto mask_gen = ctx_.generator("ensemble_masks_" + split);
+        for (int64_t m = 0; m < masks; ++m)
+          preds.push_back(predict(in, head, layer, split, mask_gen));
+        auto vote = probe::majority_vote(torch::stack(preds), in.num_classes, vote_gen);
+        const double ensemble =
+            vote.eq(in.splits.at(split).labels).to(torch::kDouble).mean().item<double>();
+        ctx_.results().result("accuracy_ensemble", layer, split, ensemble);
+        ctx_.info("{}: {:.2f}% with the vote of {} masks", split, 100 * ensemble, masks);
+      }
+    }
     ctx_.results().result("epochs", layer, "train", static_cast<double>(epochs_run));
     ctx_.info("fine-tuned ({} loss, head on layer {}): val {:.2f}%, test {:.2f}%",
               joint ? "joint" : "classification", layer, 100 * best_val, 100 * test);
@@ -141,24 +169,31 @@ class Finetune : public wb::Evaluator {
   }
 
  private:
-  // Accuracy of model + head on a split, in eval mode, one pass; masks (BERT) from a
-  // fixed stream so that every evaluation sees the same ones.
-  double accuracy(const wb::EvalInputs& in, torch::nn::Linear& head, int64_t layer,
-                  const std::string& split) {
+  // Predicted classes, int64 (N), of model + head on a split, in eval mode, one pass,
+  // masks (BERT) drawn from `gen`.
+  torch::Tensor predict(const wb::EvalInputs& in, torch::nn::Linear& head, int64_t layer,
+                        const std::string& split, torch::Generator& gen) {
     torch::NoGradGuard no_grad;
     in.model->module().eval();
     const auto& s = in.splits.at(split);
     const int64_t b = ctx_.config().get_int("batch_size");
-    auto gen = ctx_.generator("eval_masks");
-    int64_t correct = 0;
+    std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < s.tokens.size(0); i += b) {
       auto x = s.tokens.slice(0, i, std::min(s.tokens.size(0), i + b)).to(ctx_.device());
       auto fin = in.objective->prepare(x, gen);
       fin.want_features = true;
-      auto pred = head(in.model->forward(fin).features[layer]).argmax(-1).cpu();
-      correct += pred.eq(s.labels.slice(0, i, i + x.size(0))).sum().item<int64_t>();
+      parts.push_back(head(in.model->forward(fin).features[layer]).argmax(-1).cpu());
     }
-    return s.tokens.size(0) ? double(correct) / double(s.tokens.size(0)) : 0.0;
+    return parts.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(parts);
+  }
+
+  // Accuracy on a split; masks from a fixed stream, so every evaluation sees the same.
+  double accuracy(const wb::EvalInputs& in, torch::nn::Linear& head, int64_t layer,
+                  const std::string& split) {
+    auto gen = ctx_.generator("eval_masks");
+    const auto& labels = in.splits.at(split).labels;
+    if (labels.size(0) == 0) return 0.0;
+    return predict(in, head, layer, split, gen).eq(labels).to(torch::kDouble).mean().item<double>();
   }
 
   wb::PluginContext& ctx_;

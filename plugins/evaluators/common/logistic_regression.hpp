@@ -15,5 +15,7 @@ struct Fit {
 Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double l2,
                  int64_t max_iter);
 double accuracy(const Fit& fit, const torch::Tensor& x, const torch::Tensor& y);
+// The predicted class of each row of x: int64 (N).
+torch::Tensor predict(const Fit& fit, const torch::Tensor& x);
 
 }  // namespace probe

@@ -38,10 +38,13 @@ Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes
   return f;
 }
 
-double accuracy(const Fit& f, const torch::Tensor& x, const torch::Tensor& y) {
+torch::Tensor predict(const Fit& f, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
-  auto pred = torch::addmm(f.bias, standardise(f, x), f.weight).argmax(1);
-  return pred.eq(y).to(torch::kDouble).mean().item<double>();
+  return torch::addmm(f.bias, standardise(f, x), f.weight).argmax(1);
+}
+
+double accuracy(const Fit& f, const torch::Tensor& x, const torch::Tensor& y) {
+  return predict(f, x).eq(y).to(torch::kDouble).mean().item<double>();
 }
 
 }  // namespace probe

@@ -1,0 +1,14 @@
+#pragma once
+// The mask ensemble's vote (paper §5, BERT): each input predicted under K independent
+// masks, the class predicted most often wins.
+#include <torch/types.h>
+
+namespace probe {
+
+// predictions: int64 (K, N) in [0, classes) -> int64 (N), the most frequent class of
+// each column; ties broken uniformly at random by `gen` (the same generator state
+// always breaks them the same way).
+torch::Tensor majority_vote(const torch::Tensor& predictions, int64_t classes,
+                            torch::Generator& gen);
+
+}  // namespace probe

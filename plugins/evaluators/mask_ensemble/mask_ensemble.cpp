@@ -1,0 +1,127 @@
+// The BERT mask ensemble (paper §5): a BERT model sees its input with about 15% of the
+// positions masked, so one prediction depends on which. At evaluation each input is
+// seen under K independent masks, each seen version is classified, and the majority
+// vote decides (ties broken at random, seeded). For every chosen layer a linear probe
+// (logistic regression on the pooled features, L2 chosen on validation) is fitted on
+// the training split under one mask per input; val and test accuracy are reported for
+// a single mask (the mean over the K masks) and for the ensemble, side by side. The
+// fine-tuned classifier's ensemble is the `masks` key of the finetune evaluator.
+// Refuses a checkpoint whose objective does not mask (AR).
+#include <workbench/workbench.hpp>
+
+#include "logistic_regression.hpp"
+#include "majority_vote.hpp"
+
+namespace {
+
+class MaskEnsemble : public wb::Evaluator {
+ public:
+  static void declare(wb::Schema& s) {
+    s.integer("masks", 5, "independent masks per input (K)").range(1, 100);
+    s.int_list("layers", {}, "layers to probe (0 = embedding .. L = last); empty = all");
+    s.number("l2_min", 1e-4, "smallest L2 strength of the grid searched on validation").at_least(0);
+    s.integer("l2_steps", 4, "grid points, each 10x the last").range(1, 12);
+    s.integer("max_iter", 200, "L-BFGS iterations per fit").at_least(1);
+    s.integer("batch_size", 32, "images per forward pass").at_least(1);
+  }
+
+  explicit MaskEnsemble(wb::PluginContext& ctx) : ctx_(ctx) {}
+
+  void evaluate(const wb::EvalInputs& in) override {
+    const auto& c = ctx_.config();
+    auto probe_gen = ctx_.generator("refusal_check");
+    if (!in.objective->prepare(torch::zeros({1, 1}, torch::kLong), probe_gen).masked.defined())
+      throw wb::Error(
+          "mask_ensemble: this checkpoint's objective does not mask its input (an AR "
+          "checkpoint?); the mask ensemble needs a masked objective such as bert");
+    std::vector<int64_t> layers = c.get_int_list("layers");
+    if (layers.empty())
+      for (int64_t l = 0; l <= in.model->num_layers(); ++l) layers.push_back(l);
+    for (int64_t l : layers)
+      if (l < 0 || l > in.model->num_layers())
+        throw wb::Error(fmt::format("mask_ensemble: layer {} does not exist (0..{})", l,
+                                    in.model->num_layers()));
+    const int64_t k = c.get_int("masks");
+
+    // Features of every layer: the training split under one mask, val and test under k.
+    auto gen = ctx_.generator("masks");
+    auto train = features(in, "train", 1, gen);
+    auto val = features(in, "val", k, gen), test = features(in, "test", k, gen);
+    if (train.empty() || val.empty() || test.empty()) return;  // stopped by the user
+
+    auto vote_gen = ctx_.generator("ties");
+    const auto& ytr = in.splits.at("train").labels;
+    for (int64_t l : layers) {
+      // The L2 strength chosen on the first mask's validation accuracy.
+      probe::Fit best;
+      double best_acc = -1, l2 = c.get_float("l2_min");
+      for (int64_t i = 0; i < c.get_int("l2_steps"); ++i, l2 *= 10) {
+        auto fit = probe::fit_logistic(train[0][l], ytr, in.num_classes, l2, c.get_int("max_iter"));
+        double acc = probe::accuracy(fit, val[0][l], in.splits.at("val").labels);
+        if (acc > best_acc) {
+          best_acc = acc;
+          best = fit;
+        }
+      }
+      std::map<std::string, std::pair<double, double>> acc;  // split -> (single, ensemble)
+      for (const auto& [split, feats] : {std::pair{"val", &val}, std::pair{"test", &test}}) {
+        const auto& y = in.splits.at(split).labels;
+        std::vector<torch::Tensor> preds;
+        double single = 0;
+        for (int64_t m = 0; m < k; ++m) {
+          preds.push_back(probe::predict(best, (*feats)[m][l]));
+          single += preds.back().eq(y).to(torch::kDouble).mean().item<double>() / double(k);
+        }
+        auto vote = probe::majority_vote(torch::stack(preds), in.num_classes, vote_gen);
+        const double ensemble = vote.eq(y).to(torch::kDouble).mean().item<double>();
+        ctx_.results().result("accuracy_single_mask", l, split, single);
+        ctx_.results().result("accuracy_ensemble", l, split, ensemble);
+        acc[split] = {single, ensemble};
+      }
+      ctx_.info(
+          "layer {:>2}: test {:.2f}% with one mask, {:.2f}% with the vote of {} (val "
+          "{:.2f}% / {:.2f}%)",
+          l, 100 * acc["test"].first, 100 * acc["test"].second, k, 100 * acc["val"].first,
+          100 * acc["val"].second);
+    }
+  }
+
+ private:
+  // [mask][layer] -> (N, d): the pooled features of `split` under `masks` masks.
+  std::vector<std::vector<torch::Tensor>> features(const wb::EvalInputs& in,
+                                                   const std::string& split, int64_t masks,
+                                                   torch::Generator& gen) {
+    torch::NoGradGuard no_grad;
+    in.model->module().eval();
+    const auto& tokens = in.splits.at(split).tokens;
+    if (tokens.size(0) == 0)
+      throw wb::Error(fmt::format("mask_ensemble: the {} split is empty", split));
+    const int64_t b = ctx_.config().get_int("batch_size"), layers = in.model->num_layers() + 1;
+    auto progress =
+        ctx_.progress(fmt::format("{} x {} masks", split, masks), masks * tokens.size(0));
+    std::vector<std::vector<torch::Tensor>> out(masks);
+    for (int64_t m = 0; m < masks; ++m) {
+      std::vector<std::vector<torch::Tensor>> parts(layers);
+      for (int64_t i = 0; i < tokens.size(0); i += b) {
+        auto x = tokens.slice(0, i, std::min(tokens.size(0), i + b)).to(ctx_.device());
+        auto fin = in.objective->prepare(x, gen);  // a fresh mask for every call
+        fin.want_features = true;
+        auto fout = in.model->forward(fin);
+        for (int64_t l = 0; l < layers; ++l)
+          parts[l].push_back(fout.features[l].to(torch::kCPU, torch::kFloat32));
+        progress->advance(x.size(0));
+        if (ctx_.stop_requested()) return {};
+      }
+      for (int64_t l = 0; l < layers; ++l) out[m].push_back(torch::cat(parts[l]));
+    }
+    progress->finish();
+    return out;
+  }
+
+  wb::PluginContext& ctx_;
+};
+
+}  // namespace
+
+WB_PLUGIN(Evaluator, "mask_ensemble", "1.0.0",
+          "BERT: probe accuracy with one mask and with the majority vote of K masks", MaskEnsemble)
