@@ -222,9 +222,13 @@ Path parse_path(const std::string& text, const Loc& loc) {
 
 void apply(RawConfig& cfg, const Path& p, const RawValue& v) {
   if (p.index >= 0) {
-    if (p.index >= static_cast<int64_t>(cfg.evaluators.size()))
-      fail(v.loc,
-           fmt::format("'{}': there are only {} evaluators", p.str(), cfg.evaluators.size()));
+    const auto count = static_cast<int64_t>(cfg.evaluators.size());
+    // The next index adds an evaluator: a variant can have one the others lack (the
+    // BERT variant's mask ensemble). Its `plugin` key must be among those set.
+    if (p.index == count) cfg.evaluators.push_back(RawSection{{}, v.loc});
+    if (p.index > count)
+      fail(v.loc, fmt::format("'{}': there are only {} evaluators (evaluators.{} adds one)",
+                              p.str(), count, count));
     cfg.evaluators[p.index].keys[p.key] = v;
   } else {
     auto& s = cfg.sections[p.section];

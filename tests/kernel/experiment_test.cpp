@@ -138,6 +138,27 @@ lr = [0.001, 0.003]
   EXPECT_EQ(exp.runs[0].data_hash, exp.runs[3].data_hash);
 }
 
+TEST(Experiment, AVariantCanAddTheNextEvaluatorButNotSkipOne) {
+  // kBase has one evaluator (index 0); the bert variant adds a second.
+  std::string toml = std::string(kBase) + R"(
+[variants.ar]
+"objective.plugin" = "ar"
+[variants.bert]
+"objective.plugin" = "bert"
+"evaluators.1.plugin" = "mask_ensemble"
+"evaluators.1.masks" = 3
+)";
+  auto exp = wb::parse_experiment(toml, "exp.toml", {}, wbtest::plugins());
+  ASSERT_EQ(exp.runs.size(), 2u);
+  EXPECT_EQ(exp.runs[0].evaluators.size(), 1u);
+  ASSERT_EQ(exp.runs[1].evaluators.size(), 2u);
+  EXPECT_EQ(exp.runs[1].evaluators[1].get_string("plugin"), "mask_ensemble");
+  EXPECT_EQ(exp.runs[1].evaluators[1].get_int("masks"), 3);
+  std::string msg = error_of(kBase, {"evaluators.2.plugin=finetune"});
+  EXPECT_NE(msg.find("there are only 1 evaluators (evaluators.1 adds one)"), std::string::npos)
+      << msg;
+}
+
 TEST(Experiment, HashIsStableAcrossFormattingAndNamesButNotValues) {
   auto a = run_config(kBase);
   // Same config: other key order, a comment, an explicit default, another name.
