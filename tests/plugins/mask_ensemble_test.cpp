@@ -5,59 +5,10 @@
 
 #include <workbench/workbench.hpp>
 
+#include "evaluator_fixture.hpp"
 #include "majority_vote.hpp"  // plugins/evaluators/common
-#include "test_support.hpp"
 
-namespace {
-
-wb::TokenSplit separable(int64_t n, uint64_t seed) {
-  auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
-  auto labels = torch::arange(n, torch::kLong) % 2;
-  auto tokens = torch::randint(0, 4, {n, 16}, gen, torch::kLong) + 4 * labels.unsqueeze(1);
-  return {tokens, labels};
-}
-
-// A tiny untrained model with `objective` and one evaluator of `plugin` with `sets`.
-struct EvalFixture {
-  EvalFixture(const std::string& objective, const std::string& plugin,
-              std::vector<std::string> sets)
-      : rc(wbtest::run_config(
-            wbtest::minimal_experiment() + "[[evaluators]]\nplugin = \"" + plugin + "\"\n",
-            with(sets, "objective.plugin=" + objective))),
-        mhost(rc.at("model")),
-        ohost(rc.at("objective")),
-        ehost(rc.evaluators.at(0)) {
-    model = wbtest::plugins().create<wb::Model>("igpt", *mhost.context);
-    obj = wbtest::plugins().create<wb::Objective>(objective, *ohost.context);
-    model->build({8, 16});
-    in.model = model.get();
-    in.objective = obj.get();
-    in.num_classes = 2;
-    in.splits = {
-        {"train", separable(64, 1)}, {"val", separable(32, 2)}, {"test", separable(32, 3)}};
-    evaluator = wbtest::plugins().create<wb::Evaluator>(plugin, *ehost.context);
-  }
-  static std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
-    v.push_back(s);
-    return v;
-  }
-  // "metric/layer/split" -> value
-  std::map<std::string, double> rows() {
-    std::map<std::string, double> out;
-    ehost.store->query(
-        "SELECT metric, layer, split, value FROM results", {},
-        [&](auto&, const auto& v) { out[v[0] + "/" + v[1] + "/" + v[2]] = std::stod(v[3]); });
-    return out;
-  }
-  wb::RunConfig rc;
-  wbtest::HostFixture mhost, ohost, ehost;
-  std::shared_ptr<wb::Model> model;
-  std::shared_ptr<wb::Objective> obj;
-  std::shared_ptr<wb::Evaluator> evaluator;
-  wb::EvalInputs in;
-};
-
-}  // namespace
+using wbtest::EvalFixture;
 
 TEST(MajorityVote, TheMostFrequentClassWinsAndTiesAreBrokenBySeed) {
   // Columns: (0, 0, 1) -> 0; (2, 2, 2) -> 2; (1, 0, 1) -> 1.
