@@ -12,7 +12,7 @@ torch::Tensor standardise(const Fit& f, const torch::Tensor& x) {
 }  // namespace
 
 Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double l2,
-                 int64_t max_iter) {
+                 int64_t max_iter, double tolerance) {
   Fit f;
   f.mean = x.mean(0);
   f.std = x.std(0).clamp_min(1e-6);  // a constant feature must not divide by zero
@@ -21,7 +21,7 @@ Fit fit_logistic(const torch::Tensor& x, const torch::Tensor& y, int64_t classes
   f.bias = torch::zeros({classes}, x.options()).requires_grad_(true);
   torch::optim::LBFGS opt({f.weight, f.bias}, torch::optim::LBFGSOptions(1.0)
                                                   .max_iter(max_iter)
-                                                  .tolerance_grad(1e-6)
+                                                  .tolerance_grad(tolerance)
                                                   .tolerance_change(1e-9)
                                                   .history_size(20)
                                                   .line_search_fn("strong_wolfe"));
