@@ -10,7 +10,7 @@
 #include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
-#include "logistic_regression.hpp"
+#include "probe_grid.hpp"
 
 namespace {
 
@@ -19,12 +19,7 @@ const std::vector<std::string> kSplits = {"train", "val", "test"};
 class LinearProbe : public wb::Evaluator {
  public:
   static void declare(wb::Schema& s) {
-    s.int_list("layers", {}, "layers to probe (0 = embedding .. L = last); empty = all");
-    s.number("l2_min", 1e-4, "smallest L2 strength of the grid searched on validation").at_least(0);
-    s.integer("l2_steps", 4, "grid points, each 10x the last").range(1, 12);
-    s.integer("max_iter", 200, "L-BFGS iterations per fit").at_least(1);
-    // Tighter than scikit-learn's default of 1e-4; bench/probe_vs_sklearn.sh times both.
-    s.number("tol", 1e-6, "stop a fit when no gradient entry exceeds this").at_least(0);
+    probe::declare_probe_keys(s);
     // Small batches are faster on the CPU: 32 extracted 233 images/s, 256 only 97 (the
     // quickstart's model on 2 cores, `--set evaluators.0.batch_size=N`).
     s.integer("batch_size", 32, "images per forward pass when extracting features").at_least(1);
@@ -40,15 +35,10 @@ class LinearProbe : public wb::Evaluator {
     const auto& c = ctx_.config();
     auto features = extract(in);   // split -> L+1 x (N, d)
     if (features.empty()) return;  // stopped by the user
-    std::vector<int64_t> layers = c.get_int_list("layers");
-    if (layers.empty())
-      for (int64_t l = 0; l <= in.model->num_layers(); ++l) layers.push_back(l);
+    const auto layers = probe::chosen_layers(c, in.model->num_layers(), "linear_probe");
     int64_t best_layer = -1;
     double best_val = -1, best_test = 0;
     for (int64_t l : layers) {
-      if (l < 0 || l > in.model->num_layers())
-        throw wb::Error(fmt::format("linear_probe: layer {} does not exist (0..{})", l,
-                                    in.model->num_layers()));
       // One fit on all training labels, or one per low-data subset.
       const int64_t per_class = c.get_int("labels_per_class");
       const int64_t subsets = per_class > 0 ? c.get_int("subsets") : 1;
@@ -101,31 +91,19 @@ class LinearProbe : public wb::Evaluator {
   std::pair<std::map<std::string, double>, double> probe_layer(
       std::map<std::string, std::vector<torch::Tensor>>& features, const wb::EvalInputs& in,
       int64_t l, const torch::Tensor& subset) {
-    const auto& c = ctx_.config();
     auto xtr = features["train"][l];
     auto ytr = in.splits.at("train").labels;
     if (subset.defined()) {
       xtr = xtr.index_select(0, subset);
       ytr = ytr.index_select(0, subset);
     }
-    probe::Fit best;
-    double best_l2 = 0, val_acc = -1;
-    double l2 = c.get_float("l2_min");
-    for (int64_t i = 0; i < c.get_int("l2_steps"); ++i, l2 *= 10) {
-      auto fit = probe::fit_logistic(xtr, ytr, in.num_classes, l2, c.get_int("max_iter"),
-                                     c.get_float("tol"));
-      double acc = probe::accuracy(fit, features["val"][l], in.splits.at("val").labels);
-      if (acc > val_acc) {
-        val_acc = acc;
-        best = fit;
-        best_l2 = l2;
-      }
-    }
+    auto best = probe::fit_on_grid(ctx_.config(), xtr, ytr, features["val"][l],
+                                   in.splits.at("val").labels, in.num_classes);
     std::map<std::string, double> acc;
-    acc["train"] = probe::accuracy(best, xtr, ytr);
+    acc["train"] = probe::accuracy(best.fit, xtr, ytr);
     for (const std::string s : {"val", "test"})
-      acc[s] = probe::accuracy(best, features[s][l], in.splits.at(s).labels);
-    return {acc, best_l2};
+      acc[s] = probe::accuracy(best.fit, features[s][l], in.splits.at(s).labels);
+    return {acc, best.l2};
   }
 
   // Features of every layer for every split, in one pass per split, cached by the

@@ -9,8 +9,8 @@
 // Refuses a checkpoint whose objective does not mask (AR).
 #include <workbench/workbench.hpp>
 
-#include "logistic_regression.hpp"
 #include "majority_vote.hpp"
+#include "probe_grid.hpp"
 
 namespace {
 
@@ -18,12 +18,7 @@ class MaskEnsemble : public wb::Evaluator {
  public:
   static void declare(wb::Schema& s) {
     s.integer("masks", 5, "independent masks per input (K)").range(1, 100);
-    s.int_list("layers", {}, "layers to probe (0 = embedding .. L = last); empty = all");
-    s.number("l2_min", 1e-4, "smallest L2 strength of the grid searched on validation").at_least(0);
-    s.integer("l2_steps", 4, "grid points, each 10x the last").range(1, 12);
-    s.integer("max_iter", 200, "L-BFGS iterations per fit").at_least(1);
-    // Tighter than scikit-learn's default of 1e-4; bench/probe_vs_sklearn.sh times both.
-    s.number("tol", 1e-6, "stop a fit when no gradient entry exceeds this").at_least(0);
+    probe::declare_probe_keys(s);
     s.integer("batch_size", 32, "images per forward pass").at_least(1);
   }
 
@@ -36,13 +31,7 @@ class MaskEnsemble : public wb::Evaluator {
       throw wb::Error(
           "mask_ensemble: this checkpoint's objective does not mask its input (an AR "
           "checkpoint?); the mask ensemble needs a masked objective such as bert");
-    std::vector<int64_t> layers = c.get_int_list("layers");
-    if (layers.empty())
-      for (int64_t l = 0; l <= in.model->num_layers(); ++l) layers.push_back(l);
-    for (int64_t l : layers)
-      if (l < 0 || l > in.model->num_layers())
-        throw wb::Error(fmt::format("mask_ensemble: layer {} does not exist (0..{})", l,
-                                    in.model->num_layers()));
+    const auto layers = probe::chosen_layers(c, in.model->num_layers(), "mask_ensemble");
     const int64_t k = c.get_int("masks");
 
     // Features of every layer: the training split under one mask, val and test under k.
@@ -55,17 +44,9 @@ class MaskEnsemble : public wb::Evaluator {
     const auto& ytr = in.splits.at("train").labels;
     for (int64_t l : layers) {
       // The L2 strength chosen on the first mask's validation accuracy.
-      probe::Fit best;
-      double best_acc = -1, l2 = c.get_float("l2_min");
-      for (int64_t i = 0; i < c.get_int("l2_steps"); ++i, l2 *= 10) {
-        auto fit = probe::fit_logistic(train[0][l], ytr, in.num_classes, l2, c.get_int("max_iter"),
-                                       c.get_float("tol"));
-        double acc = probe::accuracy(fit, val[0][l], in.splits.at("val").labels);
-        if (acc > best_acc) {
-          best_acc = acc;
-          best = fit;
-        }
-      }
+      const probe::Fit best = probe::fit_on_grid(c, train[0][l], ytr, val[0][l],
+                                                 in.splits.at("val").labels, in.num_classes)
+                                  .fit;
       std::map<std::string, std::pair<double, double>> acc;  // split -> (single, ensemble)
       for (const auto& [split, feats] : {std::pair{"val", &val}, std::pair{"test", &test}}) {
         const auto& y = in.splits.at(split).labels;
