@@ -10,6 +10,7 @@
 #include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
+#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -127,27 +128,14 @@ class LinearProbe : public wb::Evaluator {
       ctx_.artifacts().record("features", in.checkpoint_key, path);
       return out;
     }
-    torch::NoGradGuard no_grad;
-    in.model->module().eval();
-    const int64_t b = ctx_.config().get_int("batch_size");
     int64_t total = 0;
     for (const auto& s : kSplits) total += in.splits.at(s).tokens.size(0);
     auto progress = ctx_.progress("features", total);
     auto gen = ctx_.generator("masks");
     for (const auto& s : kSplits) {
-      const auto& tokens = in.splits.at(s).tokens;
-      std::vector<std::vector<torch::Tensor>> parts(layers);
-      for (int64_t i = 0; i < tokens.size(0); i += b) {
-        auto x = tokens.slice(0, i, std::min(tokens.size(0), i + b)).to(ctx_.device());
-        auto fin = in.objective->prepare(x, gen);  // the objective's view: causal or masked
-        fin.want_features = true;
-        auto fout = in.model->forward(fin);
-        for (int64_t l = 0; l < layers; ++l)
-          parts[l].push_back(fout.features[l].to(torch::kCPU, torch::kFloat32));
-        progress->advance(x.size(0));
-        if (ctx_.stop_requested()) return {};  // the host records the run as interrupted
-      }
-      for (int64_t l = 0; l < layers; ++l) out[s].push_back(torch::cat(parts[l]));
+      out[s] = probe::pooled_features(in, in.splits.at(s).tokens, gen,
+                                      ctx_.config().get_int("batch_size"), ctx_, *progress);
+      if (out[s].empty()) return {};  // stopped by the user
     }
     progress->finish();
     torch::serialize::OutputArchive ar;

@@ -10,6 +10,7 @@
 #include <workbench/workbench.hpp>
 
 #include "majority_vote.hpp"
+#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -75,28 +76,16 @@ class MaskEnsemble : public wb::Evaluator {
   std::vector<std::vector<torch::Tensor>> features(const wb::EvalInputs& in,
                                                    const std::string& split, int64_t masks,
                                                    torch::Generator& gen) {
-    torch::NoGradGuard no_grad;
-    in.model->module().eval();
     const auto& tokens = in.splits.at(split).tokens;
     if (tokens.size(0) == 0)
       throw wb::Error(fmt::format("mask_ensemble: the {} split is empty", split));
-    const int64_t b = ctx_.config().get_int("batch_size"), layers = in.model->num_layers() + 1;
     auto progress =
         ctx_.progress(fmt::format("{} x {} masks", split, masks), masks * tokens.size(0));
-    std::vector<std::vector<torch::Tensor>> out(masks);
-    for (int64_t m = 0; m < masks; ++m) {
-      std::vector<std::vector<torch::Tensor>> parts(layers);
-      for (int64_t i = 0; i < tokens.size(0); i += b) {
-        auto x = tokens.slice(0, i, std::min(tokens.size(0), i + b)).to(ctx_.device());
-        auto fin = in.objective->prepare(x, gen);  // a fresh mask for every call
-        fin.want_features = true;
-        auto fout = in.model->forward(fin);
-        for (int64_t l = 0; l < layers; ++l)
-          parts[l].push_back(fout.features[l].to(torch::kCPU, torch::kFloat32));
-        progress->advance(x.size(0));
-        if (ctx_.stop_requested()) return {};
-      }
-      for (int64_t l = 0; l < layers; ++l) out[m].push_back(torch::cat(parts[l]));
+    std::vector<std::vector<torch::Tensor>> out;
+    for (int64_t m = 0; m < masks; ++m) {  // a fresh mask at every call of the objective
+      out.push_back(probe::pooled_features(in, tokens, gen, ctx_.config().get_int("batch_size"),
+                                           ctx_, *progress));
+      if (out.back().empty()) return {};  // stopped by the user
     }
     progress->finish();
     return out;
