@@ -67,12 +67,10 @@ class Finetune : public wb::Evaluator {
           fmt::format("finetune: layer {} does not exist (0..{})", layer, model.num_layers()));
     const bool joint = c.get_string("loss") == "joint";
     const int64_t masks = c.get_int("masks");
-    auto check_gen = ctx_.generator("refusal_check");
-    if (masks > 1 &&
-        !in.objective->prepare(torch::zeros({1, 1}, torch::kLong), check_gen).masked.defined())
-      throw wb::Error(
-          "finetune: masks > 1 (the mask ensemble) needs a masked objective such as bert; "
-          "this checkpoint's objective does not mask its input");
+    if (masks > 1) {
+      auto check_gen = ctx_.generator("refusal_check");
+      probe::require_masking_objective(*in.objective, check_gen, "finetune (masks > 1)");
+    }
     const double gen_weight = c.get_float("gen_weight");
     const int64_t b = c.get_int("batch_size"), pad = c.get_int("augment_pad");
     const auto& train = in.splits.at("train");

@@ -27,11 +27,8 @@ class MaskEnsemble : public wb::Evaluator {
 
   void evaluate(const wb::EvalInputs& in) override {
     const auto& c = ctx_.config();
-    auto probe_gen = ctx_.generator("refusal_check");
-    if (!in.objective->prepare(torch::zeros({1, 1}, torch::kLong), probe_gen).masked.defined())
-      throw wb::Error(
-          "mask_ensemble: this checkpoint's objective does not mask its input (an AR "
-          "checkpoint?); the mask ensemble needs a masked objective such as bert");
+    auto check_gen = ctx_.generator("refusal_check");
+    probe::require_masking_objective(*in.objective, check_gen, "mask_ensemble");
     const auto layers = probe::chosen_layers(c, in.model->num_layers(), "mask_ensemble");
     const int64_t k = c.get_int("masks");
 
