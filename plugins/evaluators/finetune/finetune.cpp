@@ -116,8 +116,9 @@ class Finetune : public wb::Evaluator {
         adam.zero_grad();
         loss.backward();
         adam.step();
-        loss_sum += loss.item<double>() * double(x.size(0));
-        progress->advance(1, fmt::format("epoch {} loss {:.4f}", epoch, loss.item<double>()));
+        const double batch_loss = loss.item<double>();  // one device sync per step
+        loss_sum += batch_loss * double(x.size(0));
+        progress->advance(1, fmt::format("epoch {} loss {:.4f}", epoch, batch_loss));
         if (ctx_.stop_requested()) {
           restore(model.module(), pretrained);
           return;  // the host records the run as interrupted
