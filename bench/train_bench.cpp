@@ -3,7 +3,10 @@
 // tokens, timed after warm-up steps. Prints tokens/s, model GFLOP/s, their fraction of
 // this machine's float32 matmul peak (measured in the same run) and where the time
 // goes. bench/train_vs_pytorch.sh runs it beside the Python reference.
-//   train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS
+// With DEVICE = cuda the step runs on the GPU under bfloat16 autocast (as a run does
+// there) and the peak is the GPU's measured bf16 matmul rate: the fraction printed is
+// the model FLOP utilisation (tools/gpu/check.sh).
+//   train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [DEVICE]
 #include <sys/resource.h>
 
 #include <ATen/Parallel.h>
@@ -15,6 +18,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <torch/cuda.h>
 #include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
 
@@ -80,13 +84,28 @@ double matmul_peak_gflops() {
   return 2.0 * n * n * n / secs / 1e9;
 }
 
+// The GPU's bfloat16 matmul peak: an 8192^3 product, the size at which an H100 reaches
+// its rate; the figure every model FLOP utilisation here is a fraction of.
+double cuda_bf16_peak_gflops(torch::Device device) {
+  const int64_t n = 8192;
+  auto opts = torch::TensorOptions().dtype(torch::kBFloat16).device(device);
+  auto a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts);
+  for (int i = 0; i < 3; ++i) torch::mm(a, b);
+  torch::cuda::synchronize();
+  double secs = best_of(kPeakRepeats, [&] {
+    torch::mm(a, b);
+    torch::cuda::synchronize();
+  });
+  return 2.0 * n * n * n / secs / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
-  if (argc != 8) {
-    std::cerr << "usage: train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS\n";
+  if (argc != 8 && argc != 9) {
+    std::cerr << "usage: train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [cpu|cuda]\n";
     return 2;
   }
   try {
@@ -95,7 +114,9 @@ int main(int argc, char** argv) {
                   vocab = std::stoll(argv[5]), batch = std::stoll(argv[6]),
                   steps = std::stoll(argv[7]);
     const int64_t threads = wb::set_threads(0);
-    const double peak = matmul_peak_gflops();
+    const torch::Device device = wb::resolve_device(argc == 9 ? argv[8] : "cpu");
+    const bool cuda = device.is_cuda();
+    const double peak = cuda ? cuda_bf16_peak_gflops(device) : matmul_peak_gflops();
 
     wb::PluginRegistry reg;
     reg.scan({WB_BENCH_PLUGIN_DIR});
@@ -120,21 +141,26 @@ lr = 1e-3
     const auto& rc = exp.runs[0];
     NullSink sink;
     wb::StoreArtifacts artifacts(std::filesystem::temp_directory_path().string(), nullptr, 0);
-    wb::HostContext model_ctx(rc.at("model"), 0, torch::kCPU, &artifacts, &sink);
-    wb::HostContext objective_ctx(rc.at("objective"), 0, torch::kCPU, &artifacts, &sink);
+    wb::HostContext model_ctx(rc.at("model"), 0, device, &artifacts, &sink);
+    wb::HostContext objective_ctx(rc.at("objective"), 0, device, &artifacts, &sink);
     auto model = reg.create<wb::Model>("igpt", model_ctx);
     auto objective = reg.create<wb::Objective>("ar", objective_ctx);
     model->build(wb::ModelSpec{vocab, tokens});
-    wb::Trainer trainer(rc.at("training"), *model, *objective, torch::kCPU, 0,
+    model->module().to(device);
+    wb::Trainer trainer(rc.at("training"), *model, *objective, device, 0,
                         std::filesystem::temp_directory_path().string(), sink);
-    auto x = torch::randint(vocab, {batch, tokens}, torch::kLong);  // int64 (B, S)
+    auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
+    auto step = [&] {
+      trainer.train_step(x, 1e-3);
+      if (cuda) torch::cuda::synchronize();  // the optimizer's kernels belong to the step
+    };
 
-    for (int i = 0; i < kWarmupSteps; ++i) trainer.train_step(x, 1e-3);
+    for (int i = 0; i < kWarmupSteps; ++i) step();
     const long faults0 = minor_faults();
     std::vector<double> times;
     for (int64_t i = 0; i < steps; ++i) {
       auto t0 = Clock::now();
-      trainer.train_step(x, 1e-3);
+      step();
       times.push_back(seconds_since(t0));
     }
     // The median step: this machine's speed wanders (other tenants), the median least.
@@ -151,6 +177,18 @@ lr = 1e-3
         double(layers) * (24.0 * width * width + 4.0 * width * avg_ctx) + 2.0 * width * vocab;
     const double step_flops = 3.0 * fwd_per_token * double(batch * tokens);
     const double gflops = step_flops / step_secs / 1e9;
+    auto ms = [](double s) { return s * 1e3; };
+    if (cuda) {
+      std::cout << fmt::format(
+          "workbench (LibTorch {}) on {}, {} layers, width {}, {} heads, {} tokens, vocab {}, "
+          "batch {}, bfloat16 autocast\n",
+          TORCH_VERSION, device.str(), layers, width, heads, tokens, vocab, batch);
+      std::cout << fmt::format("  bf16 matmul peak (8192^3): {:.1f} TFLOP/s\n", peak / 1e3);
+      std::cout << fmt::format(
+          "workbench: {:.1f} ms/step, {:.0f} tokens/s, {:.1f} GFLOP/s, {:.1f}% of matmul peak\n",
+          ms(step_secs), double(batch * tokens) / step_secs, gflops, 100.0 * gflops / peak);
+      return 0;
+    }
 
     // Where the time goes: each part timed alone, forward and backward, on the shapes of
     // the step, times the number of layers.
@@ -178,7 +216,6 @@ lr = 1e-3
     adam.step();
     const double adam_secs = best_of(kRepeats, [&] { adam.step(); });
 
-    auto ms = [](double s) { return s * 1e3; };
     auto pct = [&](double s) { return 100.0 * s / step_secs; };
     std::cout << fmt::format(
         "workbench (LibTorch {}), {} layers, width {}, {} heads, {} tokens, vocab {}, batch {}, "

@@ -2,8 +2,9 @@
 plugins/models/igpt (RMS norm, quick GELU, no biases, SOS shift, causal attention)
 and the workbench's AR step (cross-entropy, Adam 0.9/0.95, no weight decay) in plain
 PyTorch, as a researcher would write it. Same shapes, same step, same machine as
-train_bench; prints one line that bench/train_vs_pytorch.sh parses.
-    python3 train_step_torch.py LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS THREADS
+train_bench; prints one line that bench/train_vs_pytorch.sh parses. On "cuda" the
+forward and loss run under bfloat16 autocast, as the workbench's trainer does there.
+    python3 train_step_torch.py LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS THREADS [DEVICE]
 """
 import math
 import sys
@@ -75,19 +76,25 @@ class Igpt(nn.Module):
 
 def main():
     layers, width, heads, tokens, vocab, batch, steps, threads = map(int, sys.argv[1:9])
+    device = torch.device(sys.argv[9] if len(sys.argv) > 9 else "cpu")
+    cuda = device.type == "cuda"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = Igpt(layers, width, heads, vocab, tokens)
+    model = Igpt(layers, width, heads, vocab, tokens).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.0)
-    x = torch.randint(0, vocab, (batch, tokens))
+    x = torch.randint(0, vocab, (batch, tokens), device=device)
 
     def step():
         opt.zero_grad()
-        logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, vocab), x.reshape(-1))
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+            logits = model(x)
+            loss = F.cross_entropy(logits.reshape(-1, vocab).float(), x.reshape(-1))
         loss.backward()
         opt.step()
-        return loss.item()
+        value = loss.item()
+        if cuda:
+            torch.cuda.synchronize()  # the optimizer's kernels are part of the step
+        return value
 
     warmup = 2
     for _ in range(warmup):

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The CUDA path, checked on a GPU machine that has PyTorch (with its CUDA libtorch),
+# CMake, ninja and a C++ compiler but no Debian package registry:
+#   1. unpacks the Debian packages that tools/gpu/pack_deps.sh fetched (.gpu-deps/)
+#      into a prefix of their own, never over /;
+#   2. builds the workbench against that machine's libtorch (build-gpu/);
+#   3. benchmarks a training step of iGPT-S at IR 32 with k = 512 (24 layers, width
+#      512, 8 heads, 1024 tokens, bf16 autocast, fused attention) against the same step
+#      in Python PyTorch, and prints tokens/s and the fraction of the GPU's measured
+#      bf16 matmul peak (model FLOP utilisation);
+#   4. runs the test suite (experiments default to device = "auto": CUDA there);
+#   5. runs the quick start on the GPU when Fashion-MNIST was packed (--data).
+# Each stage has a time limit, so one slow stage still leaves the others' figures.
+# Logs go to $OUT (or ./gpu-check) as well as to the terminal.
+#   here:  bash tools/gpu/pack_deps.sh --data
+#   there: bash tools/gpu/check.sh
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${OUT:-$root/gpu-check}
+mkdir -p "$out"
+exec > >(tee "$out/check.log") 2>&1
+deps=${WB_GPU_DEPS:-/tmp/wb-deps}
+build=${WB_GPU_BUILD:-$root/build-gpu}
+py=${PYTHON:-python3}
+jobs=$(nproc)
+start=$(date +%s)
+stage() { echo; echo "== [$(($(date +%s) - start)) s] $*"; }
+
+stage "machine"
+nvidia-smi -L || true
+grep PRETTY_NAME /etc/os-release || true
+c++ --version | head -1
+cmake --version | head -1
+ninja --version
+export PATH=$PATH:/usr/local/cuda/bin
+nvcc --version | tail -1
+"$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name(0))"
+
+stage "unpack $(ls .gpu-deps/*.deb | wc -l) Debian packages into $deps"
+mkdir -p "$deps"
+unpack() {  # dpkg-deb where there is one, else the archive's data member by hand
+  if command -v dpkg-deb >/dev/null; then dpkg-deb -x "$1" "$deps"; else
+    (cd "$deps" && ar p "$1" "$(ar t "$1" | grep '^data.tar')" | tar -xJ); fi
+}
+for f in "$root"/.gpu-deps/*.deb; do unpack "$f" || exit 1; done
+# A development link that names an absolute path (libz.so -> /lib/...) must point into
+# the prefix: that machine's own copy may have another version or none.
+find "$deps" -type l | while read -r link; do
+  target=$(readlink "$link")
+  if [[ $target == /* ]]; then ln -sf "$deps$target" "$link"; fi
+done
+
+stage "configure against this machine's libtorch"
+torch_prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  "-DCMAKE_PREFIX_PATH=$deps/usr;$torch_prefix" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  "-DWB_REFERENCE_PYTHON=$(command -v "$py")" >"$out/configure.log" 2>&1 ||
+  { tail -40 "$out/configure.log"; exit 1; }
+grep -E "Found (Boost|SQLite3|OpenSSL|GTest)|Torch|CUDA" "$out/configure.log" | head -12
+
+stage "build (-j $jobs)"
+timeout 420 cmake --build "$build" -j "$jobs" >"$out/build.log" 2>&1 ||
+  { grep -E "error|FAILED" "$out/build.log" | head -30; tail -5 "$out/build.log"; exit 1; }
+tail -1 "$out/build.log"
+
+stage "training step, iGPT-S at IR 32, k = 512: workbench vs Python PyTorch, same GPU"
+rate() { sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/' <<<"$1"; }
+for batch in ${WB_GPU_BATCHES:-32 64}; do
+  shape=(24 512 8 1024 512 "$batch")
+  ours=$(timeout 120 "$build/bin/train_bench" "${shape[@]}" 10 cuda 2>&1)
+  echo "$ours"
+  theirs=$(timeout 120 "$py" bench/train_step_torch.py "${shape[@]}" 10 "$jobs" cuda 2>&1)
+  echo "$theirs"
+  a=$(rate "$(tail -1 <<<"$ours")") b=$(rate "$(tail -1 <<<"$theirs")")
+  "$py" -c "print(f'batch $batch: tokens/s ratio (workbench / Python): {$a / $b:.2f}x')" 2>/dev/null || true
+done
+
+stage "test suite (ctest -j 8)"
+(cd "$build" && timeout 200 ctest -j 8 --timeout 200 --output-on-failure >"$out/ctest.log" 2>&1)
+grep -E "tests passed|tests failed|Failed|\*\*\*" "$out/ctest.log" | head -30
+
+data=$deps/usr/share/datasets/fashion-mnist
+if [ -d "$data" ]; then
+  stage "quick start on the GPU"
+  rm -rf "$build/gpu-results"
+  timeout 120 "$build/bin/workbench" run experiments/quickstart.toml --db "$build/gpu-results/results.db" \
+    --set dataset.path="$data" --set experiment.device=cuda 2>&1 | tail -25
+  cp "$build/gpu-results/results.db" "$out/quickstart-gpu.db" 2>/dev/null || true
+fi
+stage "done"
