@@ -266,7 +266,14 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     }
   }
   progress->finish("");
-  if (std::isnan(val_loss)) val_loss = validate(val);
+  if (std::isnan(val_loss)) {  // no step ran here: steps = 0 (the random-init control), or
+                               // a resumed run that had already finished its steps
+    double bits = 0;
+    val_loss = validate(val, &bits);
+    sink_.metric(step, "val_loss", val_loss);
+    sink_.metric(step, "val_bits_per_token", bits);
+    sink_.metric(step, "val_bits_per_dim", bits / double(dims_per_token_));
+  }
   return val_loss;
 }
 

@@ -128,6 +128,31 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
       0);
 }
 
+TEST(VerticalSlice, StepsZeroIsTheRandomInitControlAndTheGainQueryPairsIt) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  wb::Store store(dir / "results.db");
+  for (const std::string steps : {"40", "0"}) {
+    auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml",
+                                    {"training.steps=" + steps}, wbtest::plugins());
+    ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
+  }
+  // The untrained model's head is zero: uniform over the 8 grey levels, 3 bits a token.
+  double bits = 0;
+  store.query("SELECT value FROM metrics WHERE name = 'train/val_bits_per_token' AND step = 0", {},
+              [&](auto&, const auto& v) { bits = std::stod(v[0]); });
+  EXPECT_NEAR(bits, 3.0, 1e-5);
+
+  std::ifstream file(std::string(WB_TEST_SOURCE_DIR) + "/../results/pretraining_gain.sql");
+  const std::string sql((std::istreambuf_iterator<char>(file)), {});
+  int rows = 0;
+  store.query(sql, {}, [&](auto&, const auto& v) {
+    ++rows;  // experiment, label, layer, pretrained_test, random_init_test, gain
+    EXPECT_NEAR(std::stod(v[5]), std::stod(v[3]) - std::stod(v[4]), 0.011) << "layer " << v[2];
+  });
+  EXPECT_EQ(rows, 3) << "one row per layer (0..2) of the trained run";
+}
+
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
   wbtest::TempDir dir;
   auto exp =

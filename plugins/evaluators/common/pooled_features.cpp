@@ -1,6 +1,26 @@
 #include "pooled_features.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <torch/serialize.h>
+
 namespace probe {
+
+namespace {
+
+const std::vector<std::string> kSplits = {"train", "val", "test"};
+
+// FNV-1a: a seed from the checkpoint key that is the same on every platform and build.
+uint64_t key_seed(const std::string& key) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  return h >> 1;  // 63 bits, as the host's seeds
+}
+
+}  // namespace
 
 std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch::Tensor& tokens,
                                            torch::Generator& gen, int64_t batch_size,
@@ -21,6 +41,45 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
   }
   std::vector<torch::Tensor> out;
   for (int64_t l = 0; l < layers; ++l) out.push_back(torch::cat(parts[l]));
+  return out;
+}
+
+SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_size,
+                                     const wb::PluginContext& ctx) {
+  SplitFeatures out;
+  const std::string path =
+      (std::filesystem::path(ctx.artifacts().dir("features", in.checkpoint_key)) /
+       "pooled_features.pt")
+          .string();
+  const int64_t layers = in.model->num_layers() + 1;
+  if (std::filesystem::exists(path)) {
+    torch::serialize::InputArchive ar;
+    ar.load_from(path);
+    for (const auto& s : kSplits)
+      for (int64_t l = 0; l < layers; ++l) {
+        torch::Tensor t;
+        ar.read(fmt::format("{}_{}", s, l), t);
+        out[s].push_back(t);
+      }
+    ctx.info("features: reusing {}", path);
+    ctx.artifacts().record("features", in.checkpoint_key, path);
+    return out;
+  }
+  int64_t total = 0;
+  for (const auto& s : kSplits) total += in.splits.at(s).tokens.size(0);
+  auto progress = ctx.progress("features", total);
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(key_seed(in.checkpoint_key));
+  for (const auto& s : kSplits) {
+    out[s] = pooled_features(in, in.splits.at(s).tokens, gen, batch_size, ctx, *progress);
+    if (out[s].empty()) return {};  // stopped by the user
+  }
+  progress->finish();
+  torch::serialize::OutputArchive ar;
+  for (const auto& s : kSplits)
+    for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
+  ar.save_to(path + ".tmp");  // renamed when whole: a killed run never leaves half a file
+  std::filesystem::rename(path + ".tmp", path);
+  ctx.artifacts().record("features", in.checkpoint_key, path);
   return out;
 }
 

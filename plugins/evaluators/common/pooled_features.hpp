@@ -1,6 +1,9 @@
 #pragma once
 // One pass of the model over a split's tokens, keeping every layer's pooled features
-// (what the probes read): the loop linear_probe and mask_ensemble share.
+// (what the probes read), and the per-checkpoint cache of those passes that every
+// probing evaluator of a run shares.
+#include <map>
+#include <string>
 #include <vector>
 
 #include <torch/types.h>
@@ -16,5 +19,17 @@ namespace probe {
 std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch::Tensor& tokens,
                                            torch::Generator& gen, int64_t batch_size,
                                            const wb::PluginContext& ctx, wb::Progress& progress);
+
+// split ("train", "val", "test") -> L + 1 tensors (N, d).
+using SplitFeatures = std::map<std::string, std::vector<torch::Tensor>>;
+
+// Every layer's pooled features of the three splits, extracted once per checkpoint and
+// kept as its "features" artifact: the evaluators of a run (linear_probe,
+// mask_ensemble's first mask) and later re-runs read that file instead of running the
+// model again. A masking objective's one mask per input is drawn from a generator
+// seeded by the checkpoint key alone, so the file is the same whichever evaluator
+// writes it. Empty when the user asked the run to stop.
+SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_size,
+                                     const wb::PluginContext& ctx);
 
 }  // namespace probe

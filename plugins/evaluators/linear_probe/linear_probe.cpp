@@ -4,18 +4,28 @@
 // With labels_per_class = n, each probe is fitted on `subsets` seeded class-balanced
 // subsets of n training labels per class (the paper's low-data table) and the rows
 // hold the mean accuracy over subsets, with its standard deviation beside it.
+// With concat = n, the features of n consecutive layers centred on the best layer are
+// also probed as one (the paper's concatenation), as `concat_accuracy` rows.
+// The features come from the checkpoint's shared cache (common/pooled_features.hpp).
 #include <cmath>
-#include <filesystem>
 
-#include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
+#include "layer_concat.hpp"
 #include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
 
 const std::vector<std::string> kSplits = {"train", "val", "test"};
+
+// One probe's accuracy on each split: of one fit on all training labels, or the mean
+// (and standard deviation) over the low-data subsets' fits.
+struct Score {
+  std::map<std::string, double> mean, std;
+  double l2 = 0;        // the full-data fit's; each subset chooses its own
+  int64_t subsets = 1;  // fits averaged
+};
 
 class LinearProbe : public wb::Evaluator {
  public:
@@ -28,54 +38,43 @@ class LinearProbe : public wb::Evaluator {
               "fit on this many training labels per class (the low-data probes); 0 = all")
         .at_least(0);
     s.integer("subsets", 5, "seeded subsets averaged when labels_per_class > 0").range(1, 100);
+    s.integer("concat", 1,
+              "also probe the features of this many consecutive layers centred on the best "
+              "layer, side by side (the paper's concatenation); 1 = off")
+        .at_least(1);
   }
 
   explicit LinearProbe(wb::PluginContext& ctx) : ctx_(ctx) {}
 
   void evaluate(const wb::EvalInputs& in) override {
     const auto& c = ctx_.config();
-    auto features = extract(in);   // split -> L+1 x (N, d)
+    const int64_t num_layers = in.model->num_layers();
+    const int64_t concat = c.get_int("concat");
+    if (concat > 1) probe::concat_window(0, concat, num_layers);  // refuse before the work
+    const auto layers = probe::chosen_layers(c, num_layers, "linear_probe");
+    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
     if (features.empty()) return;  // stopped by the user
-    const auto layers = probe::chosen_layers(c, in.model->num_layers(), "linear_probe");
+
     int64_t best_layer = -1;
     double best_val = -1, best_test = 0;
     for (int64_t l : layers) {
-      // One fit on all training labels, or one per low-data subset.
-      const int64_t per_class = c.get_int("labels_per_class");
-      const int64_t subsets = per_class > 0 ? c.get_int("subsets") : 1;
-      std::map<std::string, std::vector<double>> runs;
-      double best_l2 = 0;  // of the full-data fit; each subset chooses its own
-      for (int64_t k = 0; k < subsets; ++k) {
-        torch::Tensor subset;  // undefined: every training example
-        if (per_class > 0) {
-          auto gen = ctx_.generator(fmt::format("labels_per_class_subset{}", k));
-          subset = wb::class_balanced_subset(in.splits.at("train").labels, per_class, gen);
-        }
-        auto [acc_k, l2_k] = probe_layer(features, in, l, subset);
-        for (const auto& [split, a] : acc_k) runs[split].push_back(a);
-        best_l2 = l2_k;
-      }
-      std::map<std::string, double> acc;
-      for (const auto& s : kSplits) {
-        auto v = torch::tensor(runs[s], torch::kDouble);
-        acc[s] = v.mean().item<double>();
-        ctx_.results().result("accuracy", l, s, acc[s]);
-        if (subsets > 1)
-          ctx_.results().result("accuracy_std", l, s, v.std(/*unbiased=*/true).item<double>());
-      }
-      if (subsets == 1) {
-        ctx_.results().result("l2", l, "val", best_l2);
+      std::map<std::string, torch::Tensor> x;
+      for (const auto& s : kSplits) x[s] = features[s][l];
+      const Score sc = score(x, in);
+      write("accuracy", l, sc);
+      if (sc.subsets == 1)
         ctx_.info("layer {:>2}: train {:.2f}%  val {:.2f}%  test {:.2f}%  (l2 {:g})", l,
-                  100 * acc["train"], 100 * acc["val"], 100 * acc["test"], best_l2);
-      } else {
+                  100 * sc.mean.at("train"), 100 * sc.mean.at("val"), 100 * sc.mean.at("test"),
+                  sc.l2);
+      else
         ctx_.info(
             "layer {:>2}: train {:.2f}%  val {:.2f}%  test {:.2f}%  (mean of {} subsets "
             "of {} labels per class)",
-            l, 100 * acc["train"], 100 * acc["val"], 100 * acc["test"], subsets, per_class);
-      }
-      if (acc["val"] > best_val) {
-        best_val = acc["val"];
-        best_test = acc["test"];
+            l, 100 * sc.mean.at("train"), 100 * sc.mean.at("val"), 100 * sc.mean.at("test"),
+            sc.subsets, c.get_int("labels_per_class"));
+      if (sc.mean.at("val") > best_val) {
+        best_val = sc.mean.at("val");
+        best_test = sc.mean.at("test");
         best_layer = l;
       }
     }
@@ -83,68 +82,63 @@ class LinearProbe : public wb::Evaluator {
     ctx_.results().result("best_layer_accuracy", -1, "val", best_val);
     ctx_.results().result("best_layer_accuracy", -1, "test", best_test);
     ctx_.info("best layer (on val): {} with test accuracy {:.2f}%", best_layer, 100 * best_test);
+
+    if (concat > 1) {
+      const auto window = probe::concat_window(best_layer, concat, num_layers);
+      std::map<std::string, torch::Tensor> x;
+      for (const auto& s : kSplits) x[s] = probe::concat_features(features[s], window);
+      const Score sc = score(x, in);
+      write("concat_accuracy", best_layer, sc);
+      ctx_.results().result("concat_first_layer", best_layer, "val", double(window.front()));
+      ctx_.info("layers {}..{} concatenated ({} features): val {:.2f}%  test {:.2f}%",
+                window.front(), window.back(), x["train"].size(1), 100 * sc.mean.at("val"),
+                100 * sc.mean.at("test"));
+    }
   }
 
  private:
-  // The probe of layer l: fitted on the training features (or the rows in `subset`),
-  // its L2 strength chosen on validation, never on test. Returns the accuracy on
-  // each split (train: the rows fitted) and the chosen L2.
-  std::pair<std::map<std::string, double>, double> probe_layer(
-      std::map<std::string, std::vector<torch::Tensor>>& features, const wb::EvalInputs& in,
-      int64_t l, const torch::Tensor& subset) {
-    auto xtr = features["train"][l];
-    auto ytr = in.splits.at("train").labels;
-    if (subset.defined()) {
-      xtr = xtr.index_select(0, subset);
-      ytr = ytr.index_select(0, subset);
+  // The probe of features x (split -> (N, F)): fitted on all training rows, or once per
+  // seeded class-balanced subset when labels_per_class > 0; the L2 strength chosen on
+  // validation, never on test. Train accuracy is on the rows fitted.
+  Score score(const std::map<std::string, torch::Tensor>& x, const wb::EvalInputs& in) {
+    const auto& c = ctx_.config();
+    const int64_t per_class = c.get_int("labels_per_class");
+    Score sc;
+    sc.subsets = per_class > 0 ? c.get_int("subsets") : 1;
+    std::map<std::string, std::vector<double>> runs;
+    for (int64_t k = 0; k < sc.subsets; ++k) {
+      auto xtr = x.at("train");
+      auto ytr = in.splits.at("train").labels;
+      if (per_class > 0) {
+        auto gen = ctx_.generator(fmt::format("labels_per_class_subset{}", k));
+        auto subset = wb::class_balanced_subset(ytr, per_class, gen);
+        xtr = xtr.index_select(0, subset);
+        ytr = ytr.index_select(0, subset);
+      }
+      auto best =
+          probe::fit_on_grid(c, xtr, ytr, x.at("val"), in.splits.at("val").labels, in.num_classes);
+      runs["train"].push_back(probe::accuracy(best.fit, xtr, ytr));
+      for (const std::string s : {"val", "test"})
+        runs[s].push_back(probe::accuracy(best.fit, x.at(s), in.splits.at(s).labels));
+      sc.l2 = best.l2;
     }
-    auto best = probe::fit_on_grid(ctx_.config(), xtr, ytr, features["val"][l],
-                                   in.splits.at("val").labels, in.num_classes);
-    std::map<std::string, double> acc;
-    acc["train"] = probe::accuracy(best.fit, xtr, ytr);
-    for (const std::string s : {"val", "test"})
-      acc[s] = probe::accuracy(best.fit, features[s][l], in.splits.at(s).labels);
-    return {acc, best.l2};
+    for (const auto& s : kSplits) {
+      auto v = torch::tensor(runs[s], torch::kDouble);
+      sc.mean[s] = v.mean().item<double>();
+      if (sc.subsets > 1) sc.std[s] = v.std(/*unbiased=*/true).item<double>();
+    }
+    return sc;
   }
 
-  // Features of every layer for every split, in one pass per split, cached by the
-  // checkpoint's key so a second evaluator (or a re-run) does not recompute them.
-  std::map<std::string, std::vector<torch::Tensor>> extract(const wb::EvalInputs& in) {
-    std::map<std::string, std::vector<torch::Tensor>> out;
-    const std::string path =
-        (std::filesystem::path(ctx_.artifacts().dir("features", in.checkpoint_key)) / "features.pt")
-            .string();
-    const int64_t layers = in.model->num_layers() + 1;
-    if (std::filesystem::exists(path)) {
-      torch::serialize::InputArchive ar;
-      ar.load_from(path);
-      for (const auto& s : kSplits)
-        for (int64_t l = 0; l < layers; ++l) {
-          torch::Tensor t;
-          ar.read(fmt::format("{}_{}", s, l), t);
-          out[s].push_back(t);
-        }
-      ctx_.info("features: reusing {}", path);
-      ctx_.artifacts().record("features", in.checkpoint_key, path);
-      return out;
-    }
-    int64_t total = 0;
-    for (const auto& s : kSplits) total += in.splits.at(s).tokens.size(0);
-    auto progress = ctx_.progress("features", total);
-    auto gen = ctx_.generator("masks");
+  // `metric` per split at `layer`, with `metric`_std beside it over subsets, or the
+  // chosen L2 of a full-data fit.
+  void write(const std::string& metric, int64_t layer, const Score& sc) {
     for (const auto& s : kSplits) {
-      out[s] = probe::pooled_features(in, in.splits.at(s).tokens, gen,
-                                      ctx_.config().get_int("batch_size"), ctx_, *progress);
-      if (out[s].empty()) return {};  // stopped by the user
+      ctx_.results().result(metric, layer, s, sc.mean.at(s));
+      if (sc.subsets > 1) ctx_.results().result(metric + "_std", layer, s, sc.std.at(s));
     }
-    progress->finish();
-    torch::serialize::OutputArchive ar;
-    for (const auto& s : kSplits)
-      for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
-    ar.save_to(path + ".tmp");
-    std::filesystem::rename(path + ".tmp", path);
-    ctx_.artifacts().record("features", in.checkpoint_key, path);
-    return out;
+    if (sc.subsets == 1)
+      ctx_.results().result(metric == "accuracy" ? "l2" : metric + "_l2", layer, "val", sc.l2);
   }
 
   wb::PluginContext& ctx_;
@@ -152,5 +146,5 @@ class LinearProbe : public wb::Evaluator {
 
 }  // namespace
 
-WB_PLUGIN(Evaluator, "linear_probe", "1.1.0",
+WB_PLUGIN(Evaluator, "linear_probe", "1.2.0",
           "logistic regression on mean-pooled features of every layer (L-BFGS)", LinearProbe)

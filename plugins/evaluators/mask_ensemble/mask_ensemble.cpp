@@ -6,6 +6,8 @@
 // the training split under one mask per input; val and test accuracy are reported for
 // a single mask (the mean over the K masks) and for the ensemble, side by side. The
 // fine-tuned classifier's ensemble is the `masks` key of the finetune evaluator.
+// The first mask's features are the checkpoint's shared cache (the ones linear_probe
+// reads), so after a linear_probe only the K - 1 further masks of val and test run.
 // Refuses a checkpoint whose objective does not mask (AR).
 #include <workbench/workbench.hpp>
 
@@ -31,12 +33,19 @@ class MaskEnsemble : public wb::Evaluator {
     probe::require_masking_objective(*in.objective, check_gen, "mask_ensemble");
     const auto layers = probe::chosen_layers(c, in.model->num_layers(), "mask_ensemble");
     const int64_t k = c.get_int("masks");
+    for (const std::string split : {"train", "val", "test"})
+      if (in.splits.at(split).tokens.size(0) == 0)
+        throw wb::Error(fmt::format("mask_ensemble: the {} split is empty", split));
 
-    // Features of every layer: the training split under one mask, val and test under k.
+    // Features of every layer: the training split under one mask (the shared cache's),
+    // val and test under k: the cache's mask, then k - 1 fresh ones.
+    auto shared = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    if (shared.empty()) return;  // stopped by the user
     auto gen = ctx_.generator("masks");
-    auto train = features(in, "train", 1, gen);
-    auto val = features(in, "val", k, gen), test = features(in, "test", k, gen);
-    if (train.empty() || val.empty() || test.empty()) return;  // stopped by the user
+    const std::vector<std::vector<torch::Tensor>> train = {shared.at("train")};
+    auto val = more_masks(in, "val", shared.at("val"), k, gen);
+    auto test = more_masks(in, "test", shared.at("test"), k, gen);
+    if (val.empty() || test.empty()) return;  // stopped by the user
 
     auto vote_gen = ctx_.generator("ties");
     const auto& ytr = in.splits.at("train").labels;
@@ -69,17 +78,18 @@ class MaskEnsemble : public wb::Evaluator {
   }
 
  private:
-  // [mask][layer] -> (N, d): the pooled features of `split` under `masks` masks.
-  std::vector<std::vector<torch::Tensor>> features(const wb::EvalInputs& in,
-                                                   const std::string& split, int64_t masks,
-                                                   torch::Generator& gen) {
+  // [mask][layer] -> (N, d): `first` (the features of `split` under one mask), then
+  // those under masks - 1 fresh masks.
+  std::vector<std::vector<torch::Tensor>> more_masks(const wb::EvalInputs& in,
+                                                     const std::string& split,
+                                                     std::vector<torch::Tensor> first,
+                                                     int64_t masks, torch::Generator& gen) {
     const auto& tokens = in.splits.at(split).tokens;
-    if (tokens.size(0) == 0)
-      throw wb::Error(fmt::format("mask_ensemble: the {} split is empty", split));
-    auto progress =
-        ctx_.progress(fmt::format("{} x {} masks", split, masks), masks * tokens.size(0));
-    std::vector<std::vector<torch::Tensor>> out;
-    for (int64_t m = 0; m < masks; ++m) {  // a fresh mask at every call of the objective
+    std::vector<std::vector<torch::Tensor>> out = {std::move(first)};
+    if (masks == 1) return out;
+    auto progress = ctx_.progress(fmt::format("{} x {} more masks", split, masks - 1),
+                                  (masks - 1) * tokens.size(0));
+    for (int64_t m = 1; m < masks; ++m) {  // a fresh mask at every call of the objective
       out.push_back(probe::pooled_features(in, tokens, gen, ctx_.config().get_int("batch_size"),
                                            ctx_, *progress));
       if (out.back().empty()) return {};  // stopped by the user
@@ -93,5 +103,5 @@ class MaskEnsemble : public wb::Evaluator {
 
 }  // namespace
 
-WB_PLUGIN(Evaluator, "mask_ensemble", "1.0.0",
+WB_PLUGIN(Evaluator, "mask_ensemble", "1.1.0",
           "BERT: probe accuracy with one mask and with the majority vote of K masks", MaskEnsemble)

@@ -1,0 +1,100 @@
+// The linear probe and what it shares with the other probing evaluators
+// (plugins/evaluators/common): the logistic regression on data whose answer is known
+// (separable classes ~100%, shuffled labels at chance), the layer concatenation's
+// window and width, the per-checkpoint features cache, and the evaluator's rows.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include <workbench/workbench.hpp>
+
+#include "evaluator_fixture.hpp"
+#include "layer_concat.hpp"  // plugins/evaluators/common
+#include "logistic_regression.hpp"
+#include "pooled_features.hpp"
+
+using wbtest::EvalFixture;
+
+namespace {
+
+// Two Gaussian blobs in 8 dimensions, centres 4 apart along every axis.
+std::pair<torch::Tensor, torch::Tensor> blobs(int64_t n, uint64_t seed) {
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
+  auto y = torch::arange(n, torch::kLong) % 2;
+  auto x = torch::randn({n, 8}, gen) + 4.0 * y.unsqueeze(1).to(torch::kFloat32);
+  return {x, y};
+}
+
+}  // namespace
+
+TEST(LogisticRegression, SeparableClassesReachAlmostAllAndShuffledLabelsReachChance) {
+  auto [x, y] = blobs(400, 1);
+  auto [xt, yt] = blobs(2000, 2);
+  auto fit = probe::fit_logistic(x, y, 2, 1e-4, 200, 1e-6);
+  EXPECT_GE(probe::accuracy(fit, xt, yt), 0.99);
+  // Labels drawn independently of x: nothing to learn, held-out accuracy ~50%.
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(3);
+  auto shuffled = y.index_select(0, torch::randperm(y.size(0), gen, torch::kLong));
+  auto noise = probe::fit_logistic(x, shuffled, 2, 1e-4, 200, 1e-6);
+  const double chance = probe::accuracy(noise, xt, torch::randint(0, 2, {2000}, gen, torch::kLong));
+  EXPECT_GT(chance, 0.45);
+  EXPECT_LT(chance, 0.55);
+}
+
+TEST(LayerConcat, NLayersCentredOnTheBestGiveNTimesTheWidth) {
+  EXPECT_EQ(probe::concat_window(3, 3, 8), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(probe::concat_window(3, 4, 8), (std::vector<int64_t>{1, 2, 3, 4}));
+  // At the edges the window slides and keeps its n layers.
+  EXPECT_EQ(probe::concat_window(0, 3, 8), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(probe::concat_window(8, 3, 8), (std::vector<int64_t>{6, 7, 8}));
+  EXPECT_THROW(probe::concat_window(1, 10, 8), wb::Error);  // 9 layers (0..8) at most
+  std::vector<torch::Tensor> per_layer;
+  for (int64_t l = 0; l <= 8; ++l) per_layer.push_back(torch::full({5, 16}, double(l)));
+  auto x = probe::concat_features(per_layer, {2, 3, 4});
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{5, 3 * 16}));
+  EXPECT_EQ(x[0][16].item<float>(), 3.0f);  // the layers side by side, in order
+}
+
+TEST(LinearProbe, ProbesEveryLayerPicksTheBestOnValAndConcatenatesAroundIt) {
+  EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.concat=2"});
+  f.in.checkpoint_key = "probe-test";
+  f.evaluator->evaluate(f.in);
+  auto rows = f.rows();
+  for (int64_t layer = 0; layer <= 2; ++layer)
+    for (const std::string split : {"train", "val", "test"})
+      EXPECT_TRUE(rows.count("accuracy/" + std::to_string(layer) + "/" + split));
+  const int64_t best = int64_t(rows.at("best_layer/-1/val"));
+  // The classes use disjoint tokens: the mean-pooled embedding already separates them.
+  EXPECT_GE(rows.at("accuracy/0/test"), 0.95);
+  const std::string at = "/" + std::to_string(best) + "/";
+  EXPECT_EQ(rows.at("best_layer_accuracy/-1/val"), rows.at("accuracy" + at + "val"));
+  EXPECT_GE(rows.at("concat_accuracy" + at + "test"), 0.95);
+  EXPECT_EQ(rows.at("concat_first_layer" + at + "val"), probe::concat_window(best, 2, 2).front());
+}
+
+TEST(LinearProbe, RefusesAConcatenationWiderThanTheModel) {
+  EvalFixture f("ar", "linear_probe", {"evaluators.0.concat=4"});  // tiny: layers 0..2
+  EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
+}
+
+TEST(PooledFeatures, TheSharedCacheIsTheSameWhicheverEvaluatorWritesIt) {
+  // Two hosts, as two evaluators of one run: the same config builds the same weights,
+  // and a masking objective draws its one mask per input from the checkpoint key, so
+  // both compute the same features; a second call reads the file the first wrote.
+  EvalFixture a("bert", "linear_probe", {}), b("bert", "mask_ensemble", {});
+  auto pa = a.model->module().parameters(), pb = b.model->module().parameters();
+  for (size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i]));
+  a.in.checkpoint_key = b.in.checkpoint_key = "shared";
+  auto fa = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
+  auto fb = probe::shared_pooled_features(b.in, 16, *b.ehost.context);
+  auto again = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
+  for (const std::string s : {"train", "val", "test"})
+    for (size_t l = 0; l < fa[s].size(); ++l) {
+      EXPECT_TRUE(torch::equal(fa[s][l], fb[s][l])) << s << " layer " << l;
+      EXPECT_TRUE(torch::equal(fa[s][l], again[s][l])) << s << " layer " << l;
+    }
+  // Another checkpoint key draws other masks: the masked model sees other inputs.
+  a.in.checkpoint_key = "another";
+  auto other = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
+  EXPECT_FALSE(torch::equal(fa["test"][2], other["test"][2]));
+}
