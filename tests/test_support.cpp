@@ -3,9 +3,12 @@
 #include <zlib.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -15,7 +18,9 @@ namespace wbtest {
 
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "wbtest-XXXXXX").string();
-  path = mkdtemp(tmpl.data());
+  if (mkdtemp(tmpl.data()) == nullptr)  // a null result would crash every test that follows
+    throw std::runtime_error(fmt::format("mkdtemp {}: {}", tmpl, std::strerror(errno)));
+  path = tmpl;
 }
 TempDir::~TempDir() {
   std::error_code ec;

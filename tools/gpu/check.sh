@@ -14,6 +14,8 @@
 # Logs go to $OUT (or ./gpu-check) as well as to the terminal.
 #   here:  bash tools/gpu/pack_deps.sh --data
 #   there: bash tools/gpu/check.sh
+# WB_GPU_BATCHES (default "32 64") sets the benchmark's batches, empty skips it;
+# WB_GPU_QUICKSTART=0 skips the quick start.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -55,7 +57,7 @@ stage "configure against this machine's libtorch"
 torch_prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  "-DCMAKE_PREFIX_PATH=$deps/usr;$torch_prefix" -DCMAKE_CUDA_ARCHITECTURES=90 \
+  "-DCMAKE_PREFIX_PATH=$deps/usr;$torch_prefix" -DCMAKE_INSTALL_RPATH_USE_LINK_PATH=ON \
   "-DWB_REFERENCE_PYTHON=$(command -v "$py")" >"$out/configure.log" 2>&1 ||
   { tail -40 "$out/configure.log"; exit 1; }
 grep -E "Found (Boost|SQLite3|OpenSSL|GTest)|Torch|CUDA" "$out/configure.log" | head -12
@@ -67,7 +69,7 @@ tail -1 "$out/build.log"
 
 stage "training step, iGPT-S at IR 32, k = 512: workbench vs Python PyTorch, same GPU"
 rate() { sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/' <<<"$1"; }
-for batch in ${WB_GPU_BATCHES:-32 64}; do
+for batch in ${WB_GPU_BATCHES-32 64}; do  # WB_GPU_BATCHES= skips the benchmark
   shape=(24 512 8 1024 512 "$batch")
   ours=$(timeout 120 "$build/bin/train_bench" "${shape[@]}" 10 cuda 2>&1)
   echo "$ours"
@@ -78,11 +80,23 @@ for batch in ${WB_GPU_BATCHES:-32 64}; do
 done
 
 stage "test suite (ctest -j 8)"
+# The tests' scratch folders go in the build tree, a place known to be writable.
+echo "TMPDIR was ${TMPDIR:-unset}"
+export TMPDIR=$build/tmp
+mkdir -p "$TMPDIR"
 (cd "$build" && timeout 200 ctest -j 8 --timeout 200 --output-on-failure >"$out/ctest.log" 2>&1)
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$out/ctest.log" | head -30
+# A crashing test: its backtrace, from cuda-gdb (it debugs host code too; gdb may be absent).
+crashed=$(grep -m1 -oE "Test +#[0-9]+: [A-Za-z_./()0-9, ]+ \.+\*\*\*Exception: SegFault" "$out/ctest.log" |
+  sed -E 's/Test +#[0-9]+: ([^ ]+) .*/\1/')
+if [ -n "$crashed" ] && command -v cuda-gdb >/dev/null; then
+  stage "backtrace of $crashed"
+  timeout 90 cuda-gdb -batch -ex run -ex bt --args "$build/tests/workbench_tests" \
+    --gtest_filter="$crashed" 2>&1 | grep -vE "^\[(New|Thread)" | tail -40
+fi
 
 data=$deps/usr/share/datasets/fashion-mnist
-if [ -d "$data" ]; then
+if [ -d "$data" ] && [ "${WB_GPU_QUICKSTART:-1}" != 0 ]; then
   stage "quick start on the GPU"
   rm -rf "$build/gpu-results"
   timeout 120 "$build/bin/workbench" run experiments/quickstart.toml --db "$build/gpu-results/results.db" \
