@@ -11,6 +11,7 @@ import os
 import sys
 
 import torch
+import transformers
 from transformers import ImageGPTConfig, ImageGPTForCausalImageModeling
 
 TOLERANCE = 1e-4  # absolute, float32, logits of order 1
@@ -85,7 +86,8 @@ def main():
         if not err <= TOLERANCE:
             print(f"MISMATCH {name}: max |difference| {err:.3g} > {TOLERANCE}")
             ok = False
-    print(f"transformers ImageGPT vs igpt: {len(got)} tensors, largest difference {worst:.3g}")
+    print(f"transformers ImageGPT vs igpt: {len(got)} tensors, largest difference {worst:.3g} "
+          f"(transformers {transformers.__version__}, torch {torch.__version__})")
     sys.exit(0 if ok else 1)
 
 

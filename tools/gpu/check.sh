@@ -84,6 +84,8 @@ stage "test suite (ctest -j 8)"
 echo "TMPDIR was ${TMPDIR:-unset}"
 export TMPDIR=$build/tmp
 mkdir -p "$TMPDIR"
+# Fashion-MNIST from the packed Debian package, for the test that runs the quick start.
+export WB_FASHION_MNIST=$deps/usr/share/datasets/fashion-mnist
 (cd "$build" && timeout 200 ctest -j 8 --timeout 200 --output-on-failure >"$out/ctest.log" 2>&1)
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$out/ctest.log" | head -30
 # A crashing test: its backtrace, from cuda-gdb (it debugs host code too; gdb may be absent).
