@@ -1,4 +1,5 @@
-// `workbench results [list] [--experiment NAME]`, `results show RUN`, `results table EXPERIMENT`
+// `workbench results [list] [--experiment NAME]`, `results show RUN`, `results table EXPERIMENT`,
+// `results merge FROM.db...`
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <workbench/error.hpp>
 
 #include "../src/provenance.hpp"
+#include "../src/store_merge.hpp"
 #include "commands.hpp"
 #include "results_tables.hpp"
 #include "table.hpp"
@@ -19,6 +21,7 @@ struct ResultsArgs {
   std::string db = default_db();
   std::string experiment;
   int64_t run = 0;
+  std::vector<std::string> from;
 };
 
 void list_runs(Store& store, const std::string& experiment) {
@@ -48,7 +51,21 @@ void add_results(CLI::App& app, int& exit_code) {
   show->add_option("run", args->run, "run id")->required();
   auto* table = cmd->add_subcommand("table", "Per-layer tables of an experiment");
   table->add_option("experiment", args->experiment, "experiment name")->required();
-  cmd->callback([args, show, table, &exit_code] {
+  auto* merge = cmd->add_subcommand(
+      "merge", "Bring the runs of other stores (other machines, --shard shares) into --db");
+  merge->add_option("from", args->from, "stores to merge in")->required();
+  cmd->callback([args, show, table, merge, &exit_code] {
+    if (merge->parsed()) {
+      Store store(args->db);  // created when new: the first merge makes it
+      for (const auto& from : args->from) {
+        MergeSummary m = merge_store(store, from);
+        std::cout << fmt::format(
+            "{}: {} runs added, {} already present; {} artifact files copied, {} not found\n", from,
+            m.runs_added, m.runs_present, m.files_copied, m.files_missing);
+      }
+      exit_code = 0;
+      return;
+    }
     if (!std::filesystem::exists(args->db))
       throw Error(fmt::format("{}: no results store here (run an experiment first, or pass --db)",
                               args->db));

@@ -1,4 +1,4 @@
-// `workbench run FILE [--set SECTION.KEY=VALUE]... [--dry-run] [--force] [--db PATH]`
+// `workbench run FILE [--set SECTION.KEY=VALUE]... [--shard i/n] [--dry-run] [--force] [--db PATH]`
 #include <iostream>
 #include <memory>
 
@@ -8,6 +8,7 @@
 #include "../src/experiment.hpp"
 #include "../src/plugin_registry.hpp"
 #include "../src/runner.hpp"
+#include "../src/shard.hpp"
 #include "commands.hpp"
 #include "results_tables.hpp"
 
@@ -19,6 +20,7 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::string db = default_db();
   std::string artifacts;
+  std::string shard;
   bool dry_run = false;
   bool force = false;
 };
@@ -36,6 +38,9 @@ void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Run every run of an experiment file");
   cmd->add_option("file", args->file, "experiment TOML file")->required();
   cmd->add_option("--set", args->sets, "override a key: SECTION.KEY=VALUE (repeatable)");
+  cmd->add_option("--shard", args->shard,
+                  "i/n: run only this machine's share of the runs (0 <= i < n); merge the "
+                  "shares' stores with `workbench results merge`");
   cmd->add_flag("--dry-run", args->dry_run, "print the expanded, resolved runs and stop");
   cmd->add_flag("--force", args->force, "redo runs whose config already finished");
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
@@ -43,6 +48,13 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->callback([args, &exit_code] {
     PluginRegistry reg = load_plugins();
     Experiment exp = load_experiment(args->file, args->sets, reg);
+    if (!args->shard.empty()) {
+      const Shard shard = parse_shard(args->shard);
+      const size_t all = exp.runs.size();
+      exp = select_shard(std::move(exp), shard);
+      spdlog::info("shard {}/{}: {} of the experiment's {} runs", shard.index, shard.count,
+                   exp.runs.size(), all);
+    }
     if (args->dry_run) {
       print_runs(exp, std::cout);
       return;

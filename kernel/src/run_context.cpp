@@ -46,7 +46,7 @@ void StoreArtifacts::record(const std::string& kind, const std::string& key,
 }
 
 void StoreResults::metric(int64_t step, const std::string& name, double value) {
-  store_->metric(run_, step, plugin_ + "/" + name, value);
+  store_->metric(run_, step, metric_prefix_ + "/" + name, value);
 }
 
 void StoreResults::result(const std::string& metric, int64_t layer, const std::string& split,

@@ -31,11 +31,18 @@ class StoreArtifacts : public ArtifactCache {
   int64_t run_;
 };
 
-// Results of one plugin of one run: rows name the plugin and its config hash.
+// Results of one plugin of one run: rows name the plugin and its config hash; metrics
+// are named "<metric_prefix>/<name>", the prefix being the plugin's name unless given
+// (a run's second finetune writes "finetune#2/...", so the two curves stay apart).
 class StoreResults : public ResultSink {
  public:
-  StoreResults(Store* store, int64_t run, std::string plugin, std::string config_hash)
-      : store_(store), run_(run), plugin_(std::move(plugin)), hash_(std::move(config_hash)) {}
+  StoreResults(Store* store, int64_t run, std::string plugin, std::string config_hash,
+               std::string metric_prefix = "")
+      : store_(store),
+        run_(run),
+        plugin_(std::move(plugin)),
+        hash_(std::move(config_hash)),
+        metric_prefix_(metric_prefix.empty() ? plugin_ : std::move(metric_prefix)) {}
   void metric(int64_t step, const std::string& name, double value) override;
   void result(const std::string& metric, int64_t layer, const std::string& split,
               double value) override;
@@ -43,7 +50,7 @@ class StoreResults : public ResultSink {
  private:
   Store* store_;
   int64_t run_;
-  std::string plugin_, hash_;
+  std::string plugin_, hash_, metric_prefix_;
 };
 
 class HostContext : public PluginContext {

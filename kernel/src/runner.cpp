@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
@@ -67,8 +68,9 @@ namespace {
 // as long as the context.
 struct PluginServices {
   PluginServices(const Section& section, uint64_t seed, torch::Device device,
-                 ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash)
-      : sink(store, run, section.get_string("plugin"), hash),
+                 ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash,
+                 const std::string& metric_prefix = "")
+      : sink(store, run, section.get_string("plugin"), hash, metric_prefix),
         context(section, seed, device, artifacts, &sink) {}
   PluginServices(const PluginServices&) = delete;
   StoreResults sink;
@@ -81,8 +83,9 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
   StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
   // Each plugin's services; its metrics and results are named after it.
-  auto services = [&](const Section& section, const std::string& hash) {
-    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash);
+  auto services = [&](const Section& section, const std::string& hash,
+                      const std::string& metric_prefix = "") {
+    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix);
   };
   PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
   PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
@@ -146,11 +149,14 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     return load_images(rc, *dataset, split);
   };
   model->module().eval();
+  std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
     const std::string hash =
         short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash);
-    PluginServices host = services(section, hash);
+    const int nth = ++seen[name];
+    PluginServices host =
+        services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
     auto evaluator = reg.create<Evaluator>(name, host.context);
     auto t0 = std::chrono::steady_clock::now();
     evaluator->evaluate(inputs);

@@ -153,6 +153,26 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlAndTheGainQueryPairsIt) {
   EXPECT_EQ(rows, 3) << "one row per layer (0..2) of the trained run";
 }
 
+TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml",
+                                  {"training.steps=2", "evaluators.2.plugin=\"finetune\"",
+                                   "evaluators.2.epochs=1", "evaluators.3.plugin=\"finetune\"",
+                                   "evaluators.3.epochs=1", "evaluators.3.loss=\"classification\""},
+                                  wbtest::plugins());
+  wb::Store store(dir / "results.db");
+  ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
+  // The first keeps the plugin's name, the second is numbered; result rows of both say
+  // "finetune" and are told apart by their evaluator hash.
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'finetune/val_accuracy'"), 1);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'finetune#2/val_accuracy'"), 1);
+  EXPECT_EQ(count(store,
+                  "SELECT COUNT(DISTINCT evaluator_hash) FROM results WHERE evaluator = "
+                  "'finetune'"),
+            2);
+}
+
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
   wbtest::TempDir dir;
   auto exp =

@@ -1,0 +1,116 @@
+// `workbench results merge`: a sweep split over two machines with --shard and merged
+// equals the sweep run whole; merging again adds nothing; artifacts come along.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "hash.hpp"
+#include "runner.hpp"
+#include "shard.hpp"
+#include "store_merge.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+std::string sweep_experiment(const std::string& data_dir) {
+  return fmt::format(R"(
+[experiment]
+name = "sweep"
+threads = 2
+[dataset]
+plugin = "fashion_mnist"
+path = "{}"
+resolution = 7
+max_train = 200
+max_eval = 100
+[quantizer]
+plugin = "grey"
+levels = 4
+[model]
+plugin = "igpt"
+size = "tiny"
+[objective]
+plugin = "ar"
+[training]
+steps = 4
+batch_size = 16
+warmup_steps = 1
+[[evaluators]]
+plugin = "linear_probe"
+l2_steps = 1
+max_iter = 20
+[sweep.training]
+lr = [0.001, 0.002, 0.003, 0.004]
+)",
+                     data_dir);
+}
+
+// "label|config hash|evaluator hash|metric|layer|split" -> value, of every result row.
+std::map<std::string, std::string> result_rows(wb::Store& s) {
+  std::map<std::string, std::string> rows;
+  s.query(
+      "SELECT r.label, r.config_hash, x.evaluator_hash, x.metric, x.layer, x.split, x.value "
+      "FROM results x JOIN runs r ON r.id = x.run_id",
+      {}, [&](auto&, const auto& v) {
+        rows[v[0] + "|" + v[1] + "|" + v[2] + "|" + v[3] + "|" + v[4] + "|" + v[5]] = v[6];
+      });
+  return rows;
+}
+
+}  // namespace
+
+TEST(StoreMerge, ASweepSplitInSharesAndMergedEqualsTheSweepRunWhole) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 300, 100);
+  auto exp = wb::parse_experiment(sweep_experiment(dir / "data"), dir / "sweep.toml", {},
+                                  wbtest::plugins());
+  ASSERT_EQ(exp.runs.size(), 4u);
+  for (const std::string d : {"whole", "share0", "share1", "merged"})
+    std::filesystem::create_directories(dir / d);
+
+  wb::Store whole(dir / "whole/results.db");
+  ASSERT_TRUE(wb::run_experiment(exp, whole, wbtest::plugins(), {}).ok());
+  for (int64_t i = 0; i < 2; ++i) {
+    wb::Store share(dir / fmt::format("share{}/results.db", i));
+    auto part = wb::select_shard(exp, {i, 2});
+    ASSERT_FALSE(part.runs.empty()) << "share " << i << " of this sweep is empty: pick other lrs";
+    ASSERT_TRUE(wb::run_experiment(part, share, wbtest::plugins(), {}).ok());
+  }
+
+  wb::Store merged(dir / "merged/results.db");
+  int64_t added = 0;
+  for (int64_t i = 0; i < 2; ++i)
+    added += wb::merge_store(merged, dir / fmt::format("share{}/results.db", i)).runs_added;
+  EXPECT_EQ(added, 4);
+  EXPECT_EQ(result_rows(merged), result_rows(whole));
+  // Per run: accuracy at 3 layers x 3 splits, l2 at 3 layers, best_layer, and
+  // best_layer_accuracy on val and test.
+  EXPECT_EQ(result_rows(merged).size(), 4u * 15);
+
+  // Again: the same attempts are already there.
+  auto again = wb::merge_store(merged, dir / "share0/results.db");
+  EXPECT_EQ(again.runs_added, 0);
+  EXPECT_GT(again.runs_present, 0);
+  EXPECT_EQ(merged.runs("sweep").size(), 4u);
+
+  // Every artifact row points at a file under the merged store's folder, intact.
+  int files = 0;
+  merged.query("SELECT path, sha256 FROM artifacts", {}, [&](auto&, const auto& v) {
+    ++files;
+    EXPECT_EQ(v[0].rfind(dir / "merged/artifacts/", 0), 0u) << v[0];
+    EXPECT_EQ(wb::sha256_file(v[0]), v[1]) << v[0];
+  });
+  EXPECT_GT(files, 0);
+}
+
+TEST(StoreMerge, AMissingStoreIsNamed) {
+  wbtest::TempDir dir;
+  wb::Store into(dir / "results.db");
+  try {
+    wb::merge_store(into, dir / "nowhere.db");
+    FAIL() << "expected an error";
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nowhere.db"), std::string::npos) << e.what();
+  }
+}
