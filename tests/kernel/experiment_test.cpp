@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <workbench/error.hpp>
 
+#include "checks.hpp"
+#include "experiment.hpp"
 #include "test_support.hpp"
 
 using wbtest::run_config;
@@ -183,4 +187,24 @@ TEST(Experiment, MissingPluginKeyListsTheChoices) {
   std::string msg = error_of(with("plugin = \"ar\"", ""));
   EXPECT_NE(msg.find("[objective] needs key 'plugin'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("available: ar, bert"), std::string::npos) << msg;
+}
+
+TEST(Experiment, EveryShippedExperimentAndChecksFileLoads) {
+  // experiments/*.toml: each parses, validates and expands; *.checks.toml: each loads.
+  const std::filesystem::path dir =
+      std::filesystem::path(WB_TEST_SOURCE_DIR) / ".." / "experiments";
+  int experiments = 0, checks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string file = entry.path().string();
+    if (entry.path().extension() != ".toml") continue;
+    if (file.size() > 12 && file.substr(file.size() - 12) == ".checks.toml") {
+      EXPECT_NO_THROW(wb::load_checks(file)) << file;
+      ++checks;
+    } else {
+      EXPECT_NO_THROW(wb::load_experiment(file, {}, wbtest::plugins())) << file;
+      ++experiments;
+    }
+  }
+  EXPECT_GE(experiments, 4);
+  EXPECT_GE(checks, 1);
 }
