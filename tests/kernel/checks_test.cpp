@@ -16,32 +16,12 @@ void write(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
+// A tiny AR pretraining on the pattern dataset at `data_dir`, at learning rate `lr`.
 std::string tiny_nightly(const std::string& data_dir, const std::string& lr) {
-  return fmt::format(R"(
-[experiment]
-name = "nightly"
-threads = 2
-[dataset]
-plugin = "fashion_mnist"
-path = "{}"
-resolution = 7
-max_train = 300
-max_eval = 100
-[quantizer]
-plugin = "grey"
-levels = 8
-[model]
-plugin = "igpt"
-size = "tiny"
-[objective]
-plugin = "ar"
-[training]
-steps = 30
-batch_size = 16
-warmup_steps = 3
-lr = {}
-)",
-                     data_dir, lr);
+  return "[experiment]\nname = \"nightly\"\nthreads = 2\n" +
+         wbtest::minimal_experiment(fmt::format(
+             "path = \"{}\"\nresolution = 7\nmax_train = 300\nmax_eval = 100", data_dir)) +
+         fmt::format("[training]\nsteps = 30\nbatch_size = 16\nwarmup_steps = 3\nlr = {}\n", lr);
 }
 
 // The pretrained model's validation loss must be well below the uniform model's
@@ -66,8 +46,8 @@ TEST(Checks, ABrokenSettingBreaksTheBandThatTheHonestOnePasses) {
   for (const auto& [lr, should_pass] : {std::pair{"3e-3", true}, std::pair{"1e-9", false}}) {
     const std::string folder = dir / fmt::format("lr{}", lr);
     std::filesystem::create_directories(folder);
-    auto exp = wb::parse_experiment(tiny_nightly(dir / "data", lr), dir / "nightly.toml", {},
-                                    wbtest::plugins());
+    auto exp = wb::parse_experiment(tiny_nightly(dir / "data", lr), dir / "nightly.toml",
+                                    {"quantizer.levels=8"}, wbtest::plugins());
     wb::Store store(folder + "/results.db");
     ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
     const auto results = wb::run_checks(store, checks);

@@ -13,25 +13,12 @@
 
 namespace {
 
+// Four tiny AR runs on the pattern dataset at `data_dir`, a probe each.
 std::string sweep_experiment(const std::string& data_dir) {
-  return fmt::format(R"(
-[experiment]
-name = "sweep"
-threads = 2
-[dataset]
-plugin = "fashion_mnist"
-path = "{}"
-resolution = 7
-max_train = 200
-max_eval = 100
-[quantizer]
-plugin = "grey"
-levels = 4
-[model]
-plugin = "igpt"
-size = "tiny"
-[objective]
-plugin = "ar"
+  return "[experiment]\nname = \"sweep\"\nthreads = 2\n" +
+         wbtest::minimal_experiment(fmt::format(
+             "path = \"{}\"\nresolution = 7\nmax_train = 200\nmax_eval = 100", data_dir)) +
+         R"(
 [training]
 steps = 4
 batch_size = 16
@@ -42,8 +29,7 @@ l2_steps = 1
 max_iter = 20
 [sweep.training]
 lr = [0.001, 0.002, 0.003, 0.004]
-)",
-                     data_dir);
+)";
 }
 
 // "label|config hash|evaluator hash|metric|layer|split" -> value, of every result row.
