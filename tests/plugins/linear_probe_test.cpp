@@ -72,6 +72,26 @@ TEST(LinearProbe, ProbesEveryLayerPicksTheBestOnValAndConcatenatesAroundIt) {
   EXPECT_EQ(rows.at("concat_first_layer" + at + "val"), probe::concat_window(best, 2, 2).front());
 }
 
+TEST(LinearProbe, TheRawPixelBaselineReadsTheRunsImagesInTheirTokensOrder) {
+  EvalFixture f("ar", "linear_probe", {"evaluators.0.input=\"pixels\"", "evaluators.0.l2_steps=2"});
+  // 4x4 grey images whose pixels are the tokens times 30: class 1 is brighter.
+  auto images = [&](const std::string& split) {
+    const auto& s = f.in.splits.at(split);
+    return wb::ImageSplit{(s.tokens * 30).to(torch::kUInt8).view({-1, 4, 4, 1}), s.labels};
+  };
+  f.in.images = images;
+  f.evaluator->evaluate(f.in);
+  auto rows = f.rows();
+  EXPECT_GE(rows.at("pixel_accuracy/-1/test"), 0.95);
+  EXPECT_FALSE(rows.count("accuracy/0/test")) << "the model's layers are not probed";
+  // Images in another order than the tokens would pair pixels with the wrong labels.
+  f.in.images = [&](const std::string& split) {
+    auto s = images(split);
+    return wb::ImageSplit{s.images.flip(0), s.labels.flip(0)};
+  };
+  EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
+}
+
 TEST(LinearProbe, RefusesAConcatenationWiderThanTheModel) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.concat=4"});  // tiny: layers 0..2
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);

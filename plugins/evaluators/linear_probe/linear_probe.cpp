@@ -6,6 +6,8 @@
 // hold the mean accuracy over subsets, with its standard deviation beside it.
 // With concat = n, the features of n consecutive layers centred on the best layer are
 // also probed as one (the paper's concatenation), as `concat_accuracy` rows.
+// With input = "pixels" the same probe reads the raw pixels at the run's resolution
+// instead (the baseline a pretrained model must beat), as `pixel_accuracy` rows.
 // The features come from the checkpoint's shared cache (common/pooled_features.hpp).
 #include <cmath>
 
@@ -38,6 +40,10 @@ class LinearProbe : public wb::Evaluator {
               "fit on this many training labels per class (the low-data probes); 0 = all")
         .at_least(0);
     s.integer("subsets", 5, "seeded subsets averaged when labels_per_class > 0").range(1, 100);
+    s.string("input", "model",
+             "what the probe reads: the model's pooled features of every layer, or the raw "
+             "pixels at the run's resolution (the baseline)")
+        .one_of({"model", "pixels"});
     s.integer("concat", 1,
               "also probe the features of this many consecutive layers centred on the best "
               "layer, side by side (the paper's concatenation); 1 = off")
@@ -48,6 +54,7 @@ class LinearProbe : public wb::Evaluator {
 
   void evaluate(const wb::EvalInputs& in) override {
     const auto& c = ctx_.config();
+    if (c.get_string("input") == "pixels") return probe_pixels(in);
     const int64_t num_layers = in.model->num_layers();
     const int64_t concat = c.get_int("concat");
     if (concat > 1) probe::concat_window(0, concat, num_layers);  // refuse before the work
@@ -97,6 +104,26 @@ class LinearProbe : public wb::Evaluator {
   }
 
  private:
+  // The raw-pixel baseline: the images at the run's resolution, before the palette,
+  // flattened to (N, H*W*C) in [0, 1], through the same probe.
+  void probe_pixels(const wb::EvalInputs& in) {
+    if (!in.images)
+      throw wb::Error("linear_probe: input = \"pixels\" but the host gives no images");
+    std::map<std::string, torch::Tensor> x;
+    for (const auto& s : kSplits) {
+      const wb::ImageSplit split = in.images(s);
+      if (!torch::equal(split.labels, in.splits.at(s).labels))
+        throw wb::Error("linear_probe: the images of the " + s +
+                        " split are not in the order of its tokens");
+      x[s] = split.images.flatten(1).to(torch::kFloat32) / 255.0;
+    }
+    const Score sc = score(x, in);
+    write("pixel_accuracy", -1, sc);
+    ctx_.info("raw pixels ({} features): train {:.2f}%  val {:.2f}%  test {:.2f}%",
+              x["train"].size(1), 100 * sc.mean.at("train"), 100 * sc.mean.at("val"),
+              100 * sc.mean.at("test"));
+  }
+
   // The probe of features x (split -> (N, F)): fitted on all training rows, or once per
   // seeded class-balanced subset when labels_per_class > 0; the L2 strength chosen on
   // validation, never on test. Train accuracy is on the rows fitted.
@@ -146,5 +173,5 @@ class LinearProbe : public wb::Evaluator {
 
 }  // namespace
 
-WB_PLUGIN(Evaluator, "linear_probe", "1.2.0",
+WB_PLUGIN(Evaluator, "linear_probe", "1.3.0",
           "logistic regression on mean-pooled features of every layer (L-BFGS)", LinearProbe)
