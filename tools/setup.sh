@@ -16,6 +16,8 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libstb-dev zlib1g-dev
   # tests
   libgtest-dev
+  # `workbench report` draws its figures with matplotlib (tools/report.py)
+  python3-matplotlib
   # the virtual environment holding PyPI's libtorch 2.x (tools/setup_torch2.sh)
   python3-venv python3-pip
   # the embedded default dataset (IDX files in /usr/share/datasets/fashion-mnist)

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   wb::cli::add_results(app, exit_code);
   wb::cli::add_sample(app, exit_code);
   wb::cli::add_check(app, exit_code);
+  wb::cli::add_report(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -128,7 +128,7 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
       0);
 }
 
-TEST(VerticalSlice, StepsZeroIsTheRandomInitControlAndTheGainQueryPairsIt) {
+TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportPair) {
   wbtest::TempDir dir;
   wbtest::write_pattern_dataset(dir / "data", 500, 200);
   wb::Store store(dir / "results.db");
@@ -151,6 +151,25 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlAndTheGainQueryPairsIt) {
     EXPECT_NEAR(std::stod(v[5]), std::stod(v[3]) - std::stod(v[4]), 0.011) << "layer " << v[2];
   });
   EXPECT_EQ(rows, 3) << "one row per layer (0..2) of the trained run";
+
+  // `workbench report` draws the same pairing, with its figures (matplotlib).
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
+  std::string out;
+  ASSERT_EQ(
+      wbtest::run_cli(
+          fmt::format("report slice --db {} --out {}", dir / "results.db", dir / "report"), &out),
+      0)
+      << out;
+  std::ifstream md(dir / "report/report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), {});
+  for (const std::string part : {"## Linear probe by layer", "## Gain from pretraining",
+                                 "random init", "![probe accuracy by layer]"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << " missing from\n" << text;
+  for (const std::string png : {"probe_by_layer.png", "training_curves.png"})
+    EXPECT_GT(std::filesystem::file_size(dir / ("report/" + png)), 1000u) << png;
+  EXPECT_NE(wbtest::run_cli(fmt::format("report nope --db {}", dir / "results.db"), &out), 0);
+  EXPECT_NE(out.find("no finished run of experiment 'nope'"), std::string::npos) << out;
 }
 
 TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {

@@ -1,0 +1,82 @@
+// `workbench report EXPERIMENT [--db PATH] [--out DIR]`: the experiment's tables and
+// figures as a folder (report.md and PNGs), drawn by tools/report.py with matplotlib
+// from the results store. The host finds the script and a Python with matplotlib; the
+// script reads the store read-only.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include <workbench/error.hpp>
+
+#include "commands.hpp"
+
+#ifndef WB_SOURCE_DIR
+#define WB_SOURCE_DIR "."
+#endif
+
+namespace fs = std::filesystem;
+
+namespace wb::cli {
+
+namespace {
+struct ReportArgs {
+  std::string experiment;
+  std::string db = default_db();
+  std::string out;
+};
+
+// Installed: <prefix>/share/workbench/report.py beside <prefix>/bin/workbench; in the
+// build tree: the source tree's tools/report.py.
+std::string report_script() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path installed = exe.parent_path() / ".." / "share" / "workbench" / "report.py";
+    if (fs::exists(installed)) return installed.string();
+  }
+  const fs::path source = fs::path(WB_SOURCE_DIR) / "tools" / "report.py";
+  if (fs::exists(source)) return source.string();
+  throw Error("report: cannot find report.py (looked beside the binary and in " + source.string() +
+              ")");
+}
+
+// WORKBENCH_PYTHON, else Debian's python3 (where apt puts python3-matplotlib), else
+// whatever python3 is on the path.
+std::string python() {
+  if (const char* env = std::getenv("WORKBENCH_PYTHON")) return env;
+  return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+std::string shell_quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+void add_report(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ReportArgs>();
+  auto* cmd = app.add_subcommand("report", "Write an experiment's tables and figures");
+  cmd->add_option("experiment", args->experiment, "experiment name")->required();
+  cmd->add_option("--db", args->db, "results store")->capture_default_str();
+  cmd->add_option("--out", args->out, "folder (default: reports/<experiment> beside the store)");
+  cmd->callback([args, &exit_code] {
+    const std::string out =
+        args->out.empty()
+            ? (fs::absolute(args->db).parent_path() / "reports" / args->experiment).string()
+            : args->out;
+    const std::string cmd =
+        fmt::format("{} {} --db {} --experiment {} --out {}", shell_quoted(python()),
+                    shell_quoted(report_script()), shell_quoted(args->db),
+                    shell_quoted(args->experiment), shell_quoted(out));
+    const int status = std::system(cmd.c_str());
+    // The script names its own failures (no store, no finished run, no matplotlib).
+    exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  });
+}
+
+}  // namespace wb::cli

@@ -1,0 +1,261 @@
+"""The report of one experiment from a results store: a Markdown file with the paper's
+tables (probe accuracy by layer, best layer, pretraining gain, low-data probes,
+fine-tuning, AR vs BERT, raw-pixel baseline) and figures drawn with matplotlib (probe
+accuracy vs layer, probe accuracy vs validation loss, training curves, AR vs BERT
+bars), plus the completion grids `workbench sample` wrote. `workbench report` runs it.
+
+    python3 tools/report.py --db results/results.db --experiment NAME --out DIR
+
+Only finished runs count; where a config was run again (--force) the latest is used.
+Exits 1 with a message when the experiment has no finished run.
+"""
+import argparse
+import glob
+import os
+import sqlite3
+import sys
+from collections import defaultdict
+
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+except ImportError:
+    sys.exit(f"report: {sys.executable} has no matplotlib (Debian: python3-matplotlib, which "
+             "bash tools/setup.sh installs; WORKBENCH_PYTHON picks another Python)")
+
+
+def latest_runs(db, experiment):
+    """name -> (run id, config text): the latest finished run of each distinct config,
+    named by its label, with its config hash added where labels repeat (a --set)."""
+    rows = db.execute(
+        "SELECT r.label, r.config_hash, MAX(r.id), r.config FROM runs r JOIN experiments e "
+        "ON e.id = r.experiment_id WHERE e.name = ? AND r.status = 'finished' "
+        "GROUP BY r.config_hash ORDER BY MIN(r.id)", (experiment,)).fetchall()
+    count = defaultdict(int)
+    for label, *_ in rows:
+        count[label] += 1
+    return {(label if count[label] == 1 else f"{label} {h[:8]}"): (run, config)
+            for label, h, run, config in rows}
+
+
+def section_value(config, section, key):
+    """A key's value in a run's canonical TOML (keys sorted, one per line)."""
+    inside = False
+    for line in config.splitlines():
+        if line.startswith("["):
+            inside = line.strip() == f"[{section}]"
+        elif inside and line.startswith(f"{key} = "):
+            return line.split(" = ", 1)[1].strip('"')
+    return None
+
+
+def results(db, run, evaluator, metric):
+    """(evaluator hash, layer, split) -> value."""
+    return {(h, layer, split): value for h, layer, split, value in db.execute(
+        "SELECT evaluator_hash, layer, split, value FROM results WHERE run_id = ? AND "
+        "evaluator = ? AND metric = ?", (run, evaluator, metric))}
+
+
+def full_probe(db, run):
+    """layer -> {split: accuracy} of the run's full-data linear probe (no accuracy_std)."""
+    low = {h for (h, _, _) in results(db, run, "linear_probe", "accuracy_std")}
+    out = defaultdict(dict)
+    for (h, layer, split), v in results(db, run, "linear_probe", "accuracy").items():
+        if h not in low:
+            out[layer][split] = v
+    return dict(sorted(out.items()))
+
+
+def metric_series(db, run, name):
+    return db.execute("SELECT step, value FROM metrics WHERE run_id = ? AND name = ? "
+                      "ORDER BY step", (run, name)).fetchall()
+
+
+def pct(v):
+    return "" if v is None else f"{100 * v:.2f}"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def figure(path, draw, integer_x=False):
+    fig, ax = plt.subplots(figsize=(6, 4))
+    draw(ax)
+    if integer_x:  # layers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--experiment", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if not os.path.exists(args.db):
+        sys.exit(f"report: {args.db}: no results store there")
+    db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    runs = latest_runs(db, args.experiment)
+    if not runs:
+        sys.exit(f"report: no finished run of experiment '{args.experiment}' in {args.db}")
+    os.makedirs(args.out, exist_ok=True)
+    md = [f"# Experiment `{args.experiment}`\n",
+          f"From `{args.db}`: the latest finished run of each of its {len(runs)} "
+          f"configuration(s). Accuracies in %.\n"]
+    probes = {label: full_probe(db, run) for label, (run, _) in runs.items()}
+
+    # Probe accuracy by layer, and the figure of it.
+    layers = sorted({layer for p in probes.values() for layer in p})
+    if layers:
+        md.append("## Linear probe by layer (test)\n")
+        md.append(table(["layer"] + list(runs),
+                        [[layer] + [pct(probes[label].get(layer, {}).get("test"))
+                                    for label in runs] for layer in layers]))
+
+        def draw(ax):
+            for label, p in probes.items():
+                if p:
+                    ax.plot(list(p), [100 * p[layer].get("test", float("nan")) for layer in p],
+                            marker="o", label=label)
+            ax.set_xlabel("layer (0 = embedding)")
+            ax.set_ylabel("probe test accuracy (%)")
+            ax.legend(fontsize=8)
+        figure(os.path.join(args.out, "probe_by_layer.png"), draw, integer_x=True)
+        md.append("![probe accuracy by layer](probe_by_layer.png)\n")
+
+    # Best layer (chosen on val) beside the final validation loss, and their figure.
+    rows, points = [], []
+    for label, (run, _) in runs.items():
+        best = results(db, run, "linear_probe", "best_layer")
+        acc = results(db, run, "linear_probe", "best_layer_accuracy")
+        val = metric_series(db, run, "train/val_bits_per_dim")
+        bits = val[-1][1] if val else None
+        for (h, _, _), layer in best.items():
+            test = acc.get((h, -1, "test"))
+            rows.append([label, int(layer), pct(acc.get((h, -1, "val"))), pct(test),
+                         "" if bits is None else f"{bits:.4f}"])
+            if bits is not None and test is not None:
+                points.append((bits, 100 * test, label))
+    if rows:
+        md.append("## Best layer (chosen on validation)\n")
+        md.append(table(["run", "layer", "val", "test", "val bits/dim"], rows))
+    if len(points) > 1:
+        def draw(ax):
+            for bits, acc, label in points:
+                ax.scatter(bits, acc)
+                ax.annotate(label, (bits, acc), fontsize=7)
+            ax.set_xlabel("validation bits per dimension")
+            ax.set_ylabel("best-layer probe test accuracy (%)")
+        figure(os.path.join(args.out, "probe_vs_loss.png"), draw)
+        md.append("![probe accuracy vs validation loss](probe_vs_loss.png)\n")
+
+    # The random-init control (training.steps = 0) against each trained run.
+    controls = [label for label, (_, cfg) in runs.items()
+                if section_value(cfg, "training", "steps") == "0"]
+    if controls and len(runs) > len(controls):
+        md.append("## Gain from pretraining (test, points over the random-init control)\n")
+        rows = []
+        for label, (_, cfg) in runs.items():
+            if label in controls:
+                continue
+            # Its control: same model size, same seed.
+            model = [c for c in controls
+                     if all(section_value(runs[c][1], sec, key) == section_value(cfg, sec, key)
+                            for sec, key in (("model", "size"), ("experiment", "seed")))]
+            if not model:
+                continue
+            control = probes[model[0]]
+            for layer, acc in probes[label].items():
+                if "test" in acc and "test" in control.get(layer, {}):
+                    rows.append([label, layer, pct(acc["test"]), pct(control[layer]["test"]),
+                                 f"{100 * (acc['test'] - control[layer]['test']):+.2f}"])
+        md.append(table(["run", "layer", "pretrained", "random init", "gain"], rows))
+
+    # Low-data probes: mean ± std over subsets.
+    rows = []
+    for label, (run, _) in runs.items():
+        std = results(db, run, "linear_probe", "accuracy_std")
+        acc = results(db, run, "linear_probe", "accuracy")
+        for (h, layer, split), s in sorted(std.items()):
+            if split == "test":
+                rows.append([label, h, layer, f"{pct(acc[(h, layer, split)])} ± {pct(s)}"])
+    if rows:
+        md.append("## Low-data probes (test, mean ± std over subsets; one evaluator hash "
+                  "per labels-per-class setting)\n")
+        md.append(table(["run", "probe", "layer", "accuracy"], rows))
+
+    # Raw-pixel baseline.
+    rows = [[label, pct(v)] for label, (run, _) in runs.items()
+            for (_, _, split), v in results(db, run, "linear_probe", "pixel_accuracy").items()
+            if split == "test"]
+    if rows:
+        md.append("## Raw-pixel probe (test)\n")
+        md.append(table(["run", "accuracy"], rows))
+
+    # Fine-tuning and the mask ensemble.
+    rows = []
+    for label, (run, _) in runs.items():
+        for evaluator, metric in (("finetune", "accuracy"), ("finetune", "accuracy_ensemble"),
+                                  ("mask_ensemble", "accuracy_single_mask"),
+                                  ("mask_ensemble", "accuracy_ensemble")):
+            for (h, layer, split), v in sorted(results(db, run, evaluator, metric).items()):
+                if split == "test":
+                    rows.append([label, evaluator, metric, layer, pct(v)])
+    if rows:
+        md.append("## Fine-tuning and the mask ensemble (test)\n")
+        md.append(table(["run", "evaluator", "metric", "layer", "accuracy"], rows))
+
+    # AR vs BERT bars, when the experiment has both objectives.
+    objective = {label: section_value(cfg, "objective", "plugin") for label, (_, cfg) in runs.items()}
+    if {"ar", "bert"} <= set(objective.values()):
+        def draw(ax):
+            width = 0.8 / len(runs)
+            for i, (label, p) in enumerate(probes.items()):
+                ax.bar([layer + i * width for layer in p],
+                       [100 * p[layer].get("test", 0) for layer in p], width,
+                       label=f"{label} ({objective[label]})")
+            ax.set_xlabel("layer")
+            ax.set_ylabel("probe test accuracy (%)")
+            ax.legend(fontsize=8)
+        figure(os.path.join(args.out, "ar_vs_bert.png"), draw, integer_x=True)
+        md.append("## AR vs BERT\n\n![AR vs BERT probe accuracy by layer](ar_vs_bert.png)\n")
+
+    # Training curves.
+    curves = {label: (metric_series(db, run, "train/loss"), metric_series(db, run, "train/val_loss"))
+              for label, (run, _) in runs.items()}
+    if any(train for train, _ in curves.values()):
+        def draw(ax):
+            for label, (train, val) in curves.items():
+                if train:
+                    line, = ax.plot(*zip(*train), label=f"{label} train")
+                    if val:
+                        ax.plot(*zip(*val), "--", color=line.get_color(), label=f"{label} val")
+            ax.set_xlabel("step")
+            ax.set_ylabel("loss (nats per token)")
+            ax.legend(fontsize=7)
+        figure(os.path.join(args.out, "training_curves.png"), draw)
+        md.append("## Training curves\n\n![training and validation loss](training_curves.png)\n")
+
+    # Completion grids written by `workbench sample` beside the report.
+    grids = sorted(glob.glob(os.path.join(args.out, "samples-*.png")))
+    if grids:
+        md.append("## Completions (`workbench sample`)\n")
+        md += [f"![{os.path.basename(g)}]({os.path.basename(g)})\n" for g in grids]
+
+    path = os.path.join(args.out, "report.md")
+    with open(path, "w") as f:
+        f.write("\n".join(md))
+    print(f"report: {path}")
+
+
+if __name__ == "__main__":
+    main()
