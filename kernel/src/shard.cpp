@@ -9,7 +9,7 @@
 namespace wb {
 
 Shard parse_shard(const std::string& text) {
-  static const std::regex form(R"(\s*(\d+)\s*/\s*(\d+)\s*)");
+  static const std::regex form(R"(\s*(\d{1,9})\s*/\s*(\d{1,9})\s*)");
   std::smatch m;
   Shard s;
   if (std::regex_match(text, m, form)) {

@@ -12,7 +12,8 @@ TEST(Shard, ParsesIOverNAndRefusesAnythingElse) {
   const auto s = wb::parse_shard("1/3");
   EXPECT_EQ(s.index, 1);
   EXPECT_EQ(s.count, 3);
-  for (const std::string bad : {"3/3", "0/0", "1", "-1/2", "a/b", "1/2/3"})
+  for (const std::string bad :
+       {"3/3", "0/0", "1", "-1/2", "a/b", "1/2/3", "1/99999999999999999999"})
     EXPECT_THROW(wb::parse_shard(bad), wb::Error) << bad;
 }
 
