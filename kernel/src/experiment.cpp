@@ -39,7 +39,11 @@ Schema make_training_schema() {
   s.integer("accumulate", 1, "micro-batches per step (batch_size is split among them)").at_least(1);
   s.number("lr", 3e-3, "peak learning rate of Adam (beta1 0.9, beta2 0.95, no weight decay)")
       .at_least(0);
-  s.integer("warmup_steps", 100, "linear warm-up steps, then cosine decay to 0").at_least(0);
+  s.integer("warmup_steps", 100, "linear warm-up steps, then the schedule").at_least(0);
+  s.string("schedule", "cosine",
+           "after warm-up: cosine decay to 0 at `steps`, or constant (then runs that differ only "
+           "in steps share their first steps exactly: the checkpoints of one run)")
+      .one_of({"cosine", "constant"});
   s.number("warmup_epochs", 0.0,
            "warm-up length in passes over the training set (rounded up to whole steps); "
            "> 0 replaces warmup_steps")

@@ -34,9 +34,9 @@ void load_weights(torch::nn::Module& module, const std::string& path, torch::Dev
   module.load(ar);
 }
 
-double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps) {
+double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps, bool cosine) {
   if (step < warmup) return peak * double(step + 1) / double(warmup);
-  if (steps <= warmup) return peak;
+  if (!cosine || steps <= warmup) return peak;
   double progress = double(step - warmup) / double(steps - warmup);
   return peak * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
 }
@@ -215,7 +215,8 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   std::future<torch::Tensor> next;
   if (step < steps) next = std::async(std::launch::async, gather, step);
   for (; step < steps; ++step) {
-    const double lr = learning_rate(peak, step, warmup, steps);
+    const double lr =
+        learning_rate(peak, step, warmup, steps, cfg_.get_string("schedule") == "cosine");
     const torch::Tensor batch = next.get();  // int64 (B, S)
     if (step + 1 < steps) next = std::async(std::launch::async, gather, step + 1);
     const StepResult r = train_step(batch, lr);

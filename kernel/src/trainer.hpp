@@ -23,8 +23,9 @@ struct Interrupted : std::runtime_error {
 void save_weights(torch::nn::Module& module, const std::string& path);
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
 
-// Learning rate at `step` (0-based) of `steps`: linear warm-up, then cosine to 0.
-double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps);
+// Learning rate at `step` (0-based) of `steps`: linear warm-up, then cosine to 0, or
+// the peak throughout (`cosine` false: the rate never depends on `steps`).
+double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps, bool cosine = true);
 
 class Trainer {
  public:

@@ -56,12 +56,17 @@ std::map<int64_t, double> train(const std::string& dir, int64_t stop_at, bool* i
 
 }  // namespace
 
-TEST(Trainer, WarmupThenCosineToZero) {
+TEST(Trainer, WarmupThenCosineToZeroOrConstant) {
   EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 0, 4, 10), 0.25);
   EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 3, 4, 10), 1.0);
   EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 4, 4, 10), 1.0);
   EXPECT_NEAR(wb::learning_rate(1.0, 7, 4, 10), 0.5, 1e-12);
   EXPECT_NEAR(wb::learning_rate(1.0, 10, 4, 10), 0.0, 1e-12);
+  // Constant after warm-up, whatever the run's length: runs of 10 and 100 steps agree.
+  for (int64_t step : {0, 3, 4, 7, 9})
+    EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, step, 4, 10, false),
+                     wb::learning_rate(1.0, step, 4, 100, false));
+  EXPECT_DOUBLE_EQ(wb::learning_rate(1.0, 9, 4, 10, false), 1.0);
 }
 
 TEST(Trainer, ResumeAfterInterruptGivesTheSameLossesBitForBit) {
