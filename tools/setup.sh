@@ -9,6 +9,9 @@ PACKAGES=(
   # LibTorch (CPU, 1.13) and the BLAS that makes it fast: without
   # libopenblas0-pthread apt picks the reference BLAS, ~70x slower matmuls.
   libtorch-dev libopenblas0-pthread
+  # c10d's Gloo process group (data-parallel `--nproc`): ProcessGroupGloo.hpp
+  # includes gloo's headers; libtorch 1.13 links the same libgloo0
+  libgloo-dev
   # Boost.DLL is header-only but needs Boost.Filesystem on Boost 1.74
   libboost-dev libboost-filesystem-dev
   # config, formatting, logging, CLI, results store, images, compression

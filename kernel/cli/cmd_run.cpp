@@ -1,12 +1,19 @@
-// `workbench run FILE [--set SECTION.KEY=VALUE]... [--shard i/n] [--dry-run] [--force] [--db PATH]`
+// `workbench run FILE [--set SECTION.KEY=VALUE]... [--shard i/n] [--dry-run] [--force] [--db PATH]
+//                    [--nproc N [--nnodes M --node-rank K --master ADDR:PORT]]`
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "../src/cluster.hpp"
 #include "../src/experiment.hpp"
+#include "../src/launcher.hpp"
 #include "../src/plugin_registry.hpp"
+#include "../src/provenance.hpp"
 #include "../src/runner.hpp"
 #include "../src/shard.hpp"
 #include "commands.hpp"
@@ -23,7 +30,86 @@ struct RunArgs {
   std::string shard;
   bool dry_run = false;
   bool force = false;
+  LaunchSpec launch;
+  std::string master;
+  int64_t timeout_s = 300;
 };
+
+// Every run's global batch must split evenly over the workers; said before any starts.
+void check_batches(const Experiment& exp, int64_t workers) {
+  for (const auto& rc : exp.runs) {
+    const int64_t b = rc.at("training").get_int("batch_size");
+    if (b % workers != 0)
+      throw Error(
+          fmt::format("{}: run '{}': training.batch_size = {} does not split evenly over "
+                      "{} workers (it is the global batch)",
+                      exp.file, rc.label, b, workers));
+  }
+}
+
+// The launcher's side of `--nproc`: start the workers, wait, and close the runs of a
+// worker that died before it could.
+int launch(const RunArgs& args, const Experiment& exp) {
+  if (!has_process_groups())
+    throw Error("--nproc/--nnodes: data-parallel training is unavailable: " +
+                process_group_unavailable_reason());
+  check_batches(exp, args.launch.nproc * args.launch.nnodes);
+  const auto exits = launch_workers(args.launch, raw_args());
+  bool ok = true;
+  std::string why;
+  for (const auto& w : exits) {
+    if (w.ok()) continue;
+    ok = false;
+    why += (why.empty() ? "" : "; ") + w.describe();
+  }
+  if (!ok && args.launch.node_rank == 0) {
+    Store store(args.db);
+    for (const auto& w : exits)
+      store.fail_open_runs(host_name(), w.pid, "data-parallel worker failed: " + why);
+    spdlog::error(
+        "data-parallel run failed: {}; rerun the same command to resume from the last "
+        "checkpoint",
+        why);
+  }
+  return ok ? 0 : 1;
+}
+
+// A worker's side: join the process group; ranks other than 0 record into a scratch
+// store of their own (rank 0's store is the run's record) and say only warnings.
+int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
+         const PluginRegistry& reg) {
+  namespace fs = std::filesystem;
+  if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
+  check_batches(exp, spec.world);
+  auto cluster = connect_cluster(spec);
+  RunOptions opt{args.force, args.artifacts, command_line()};
+  opt.cluster = cluster.get();
+  opt.local_workers = spec.local_world;
+  if (opt.artifacts_root.empty())
+    opt.artifacts_root = (fs::absolute(args.db).parent_path() / "artifacts").string();
+  const std::string db =
+      spec.rank == 0
+          ? args.db
+          : (fs::temp_directory_path() / fmt::format("workbench-rank{}-{}.db", spec.rank, getpid()))
+                .string();
+  RunSummary s;
+  {
+    Store store(db);
+    s = run_experiment(exp, store, reg, opt);
+    if (spec.rank == 0) {
+      std::cout << fmt::format(
+          "\n{}: {} finished, {} skipped (already done), {} failed, {} interrupted on {} "
+          "workers; results in {}\n\n",
+          exp.name, s.finished, s.skipped, s.failed, s.interrupted, spec.world, args.db);
+      print_experiment_tables(store, exp.name, std::cout);
+    }
+  }
+  // Rank 0 keeps the rendezvous store alive until every worker has read its last word.
+  if (s.ok()) cluster->barrier();
+  if (spec.rank != 0)
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
+  return s.ok() ? 0 : 1;
+}
 }  // namespace
 
 PluginRegistry load_plugins() {
@@ -45,6 +131,20 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--force", args->force, "redo runs whose config already finished");
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
   cmd->add_option("--artifacts", args->artifacts, "artifact folder (default: beside the store)");
+  cmd->add_option("--nproc", args->launch.nproc,
+                  "data-parallel: worker processes on this machine (Gloo process group); "
+                  "training.batch_size is the global batch")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--nnodes", args->launch.nnodes, "data-parallel: machines taking part")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--node-rank", args->launch.node_rank,
+                  "data-parallel: this machine's index, 0 .. nnodes-1 (node 0 records the run)");
+  cmd->add_option("--master", args->master,
+                  "data-parallel: ADDR:PORT of node 0's rendezvous (needed with --nnodes > 1)");
+  cmd->add_option("--dist-timeout", args->timeout_s,
+                  "data-parallel: seconds a rendezvous or collective may wait on a peer")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->callback([args, &exit_code] {
     PluginRegistry reg = load_plugins();
     Experiment exp = load_experiment(args->file, args->sets, reg);
@@ -57,6 +157,16 @@ void add_run(CLI::App& app, int& exit_code) {
     }
     if (args->dry_run) {
       print_runs(exp, std::cout);
+      return;
+    }
+    if (auto spec = cluster_spec_from_env()) {  // a worker a launcher started
+      exit_code = work(*args, exp, *spec, reg);
+      return;
+    }
+    if (args->launch.nproc > 1 || args->launch.nnodes > 1) {
+      if (!args->master.empty()) parse_master(args->master, &args->launch);
+      args->launch.timeout = std::chrono::seconds(args->timeout_s);
+      exit_code = launch(*args, exp);
       return;
     }
     Store store(args->db);

@@ -19,5 +19,7 @@ PluginRegistry load_plugins();
 
 std::string default_db();
 std::string command_line();
+// argv[1..] as given: what a data-parallel launcher passes on to its workers.
+const std::vector<std::string>& raw_args();
 
 }  // namespace wb::cli

@@ -12,6 +12,10 @@
 namespace wb::cli {
 namespace {
 std::string g_command_line;
+std::vector<std::string> g_args;
+}  // namespace
+const std::vector<std::string>& raw_args() {
+  return g_args;
 }
 std::string command_line() {
   return g_command_line;
@@ -26,6 +30,7 @@ int main(int argc, char** argv) {
   wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
   for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
+  wb::cli::g_args.assign(argv + 1, argv + argc);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
   if (const char* lvl = std::getenv("WORKBENCH_LOG"))
     spdlog::set_level(spdlog::level::from_str(lvl));

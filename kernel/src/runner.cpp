@@ -34,8 +34,10 @@ torch::Device resolve_device(const std::string& name) {
   return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-int64_t set_threads(int64_t threads) {
-  if (threads <= 0) threads = std::max(1u, std::thread::hardware_concurrency());
+int64_t set_threads(int64_t threads, int64_t local_workers) {
+  if (threads <= 0)
+    threads = std::max<int64_t>(
+        1, std::thread::hardware_concurrency() / std::max<int64_t>(1, local_workers));
   // Debian's LibTorch starts with one thread on a 2-core machine: always set it.
   at::set_num_threads(static_cast<int>(threads));
   // LibTorch's OpenMP threads and OpenBLAS's own pthreads otherwise both spin on the
@@ -87,11 +89,18 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
                       const std::string& metric_prefix = "") {
     return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix);
   };
+  Cluster* cluster = opt.cluster;
+  const bool leader = is_leader(cluster);
   PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
   PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
   auto quantizer =
       reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), quantizer_host.context);
+  // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
+  // it rather than racing to write it.
+  const std::string tokens_key = "tokens/" + rc.hash;
+  if (cluster && !leader) cluster->leader_says(tokens_key, "");
   TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
+  if (cluster && leader) cluster->leader_says(tokens_key, "ready");
 
   PluginServices model_host = services(rc.at("model"), rc.pretrain_hash);
   PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash);
@@ -109,14 +118,15 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   // The pretrained checkpoint is an artifact of everything that determines it.
   const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
   const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
-  if (fs::exists(final_path)) {
+  if (agree_with_leader(cluster, fs::exists(final_path))) {
+    if (!leader) return;  // nothing to train; rank 0 evaluates
     load_weights(model->module(), final_path, device);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     // Bits per dimension: a token stands for one pixel of `channels` values.
     const int64_t channels = quantizer->decode(torch::zeros({1, 1}, torch::kLong), 1, 1).size(-1);
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
-                    channels);
+                    channels, cluster);
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
     if (td.splits["val"].tokens.size(0) == 0)
@@ -124,6 +134,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     auto pretrain = td.splits["train"].tokens;
     if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
     double val = trainer.run(pretrain, td.splits["val"].tokens);
+    if (!leader) return;  // rank 0 keeps the checkpoint and evaluates
     if (rc.at("training").get_string("keep") == "best") {
       trainer.restore_best();
       val = trainer.validate(td.splits["val"].tokens);
@@ -149,6 +160,9 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     return load_images(rc, *dataset, split);
   };
   model->module().eval();
+  // Data-parallel: the other workers on this machine sit idle while rank 0 evaluates;
+  // it takes their cores.
+  if (cluster) set_threads(rc.at("experiment").get_int("threads"));
   std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
@@ -167,6 +181,11 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   }
 }
 
+// The key under which rank 0 posts how run i ended.
+std::string outcome_key(size_t i, const RunConfig& rc) {
+  return fmt::format("run/{}/{}/outcome", i, rc.hash);
+}
+
 }  // namespace
 
 RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
@@ -178,15 +197,18 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
   store.mark_dead_runs(host_name());
   const int64_t exp_id = store.experiment(exp.name, exp.file);
   install_interrupt_handler();
+  Cluster* cluster = opt.cluster;
   for (size_t i = 0; i < exp.runs.size(); ++i) {
     const RunConfig& rc = exp.runs[i];
     const std::string tag =
         fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
     if (!opt.force) {
-      if (auto done = store.finished_run(exp_id, rc.hash)) {
+      // Data-parallel: rank 0's store decides; the others hold a scratch store.
+      auto done = store.finished_run(exp_id, rc.hash);
+      if (agree_with_leader(cluster, done.has_value())) {
         log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
                                                 "(--force to redo)",
-                                                tag, *done));
+                                                tag, done.value_or(0)));
         ++summary.skipped;
         continue;
       }
@@ -195,7 +217,7 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     torch::Device device = resolve_device(e.get_string("device"));
     Provenance prov = collect_provenance(opt.command_line);
     prov.device = device.str();
-    prov.threads = set_threads(e.get_int("threads"));
+    prov.threads = set_threads(e.get_int("threads"), opt.local_workers);
     const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash,
                                            rc.canonical, e.get_int("seed"), prov);
     log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
@@ -204,11 +226,21 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     try {
       torch::manual_seed(derive_seed(static_cast<uint64_t>(e.get_int("seed")), "host", "torch"));
       execute(rc, store, run_id, registry, opt, device);
+      // Data-parallel: the others wait here while rank 0 evaluates, and end as it did.
+      if (cluster) {
+        const std::string outcome = cluster->leader_says(outcome_key(i, rc), "finished");
+        if (outcome != "finished") {
+          store.end_run(run_id, outcome, "rank 0's run ended so");
+          ++summary.failed;
+          break;
+        }
+      }
       store.end_run(run_id, "finished");
       ++summary.finished;
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       log_message(LogLevel::Info, fmt::format("{}: finished in {}", tag, format_duration(secs)));
     } catch (const Interrupted& ex) {
+      if (cluster && is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "interrupted");
       store.end_run(run_id, "interrupted", ex.what());
       ++summary.interrupted;
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
@@ -217,6 +249,12 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       store.end_run(run_id, "failed", ex.what());
       ++summary.failed;
       log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, ex.what()));
+      // A data-parallel experiment stops at its first failed run (rerun the command to
+      // resume it): rank 0 tells the others, who may be waiting on it.
+      if (cluster) {
+        if (is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "failed");
+        break;
+      }
     }
   }
   return summary;

@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string>
 
+#include "cluster.hpp"
 #include "experiment.hpp"
 #include "plugin_registry.hpp"
 #include "store.hpp"
@@ -14,6 +15,11 @@ struct RunOptions {
   bool force = false;          // redo runs whose config hash already finished
   std::string artifacts_root;  // default: <db folder>/artifacts
   std::string command_line;
+  // Data-parallel (`--nproc`): this worker's process group, null for one process.
+  // Pretraining is shared by all workers; rank 0 alone records the run, writes the
+  // checkpoints and runs the evaluators. Workers on one machine split its cores.
+  Cluster* cluster = nullptr;
+  int64_t local_workers = 1;
 };
 
 struct RunSummary {
@@ -29,7 +35,8 @@ void print_runs(const Experiment& exp, std::ostream& out);
 
 // "auto" -> cuda when LibTorch has a GPU, else cpu; "cuda" without one is an error.
 torch::Device resolve_device(const std::string& name);
-// threads = 0 -> one per core. Sets LibTorch's intra-op threads; returns the count.
-int64_t set_threads(int64_t threads);
+// threads = 0 -> one per core, shared among `local_workers` processes. Sets LibTorch's
+// intra-op threads; returns the count.
+int64_t set_threads(int64_t threads, int64_t local_workers = 1);
 
 }  // namespace wb

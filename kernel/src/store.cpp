@@ -292,6 +292,15 @@ int Store::mark_dead_runs(const std::string& host) {
   return n;
 }
 
+int Store::fail_open_runs(const std::string& host, int64_t pid, const std::string& message) {
+  std::vector<int64_t> open;
+  query("SELECT id FROM runs WHERE status = 'running' AND host = ? AND pid = ?",
+        {host, std::to_string(pid)},
+        [&](auto&, const auto& v) { open.push_back(std::stoll(v[0])); });
+  for (int64_t id : open) end_run(id, "failed", message);
+  return static_cast<int>(open.size());
+}
+
 void Store::metric(int64_t run, int64_t step, const std::string& name, double value) {
   run_stmt(db_,
            prepare("INSERT OR REPLACE INTO metrics(run_id, name, step, value) VALUES(?, ?, ?, ?)"),

@@ -58,6 +58,9 @@ class Store {
   void end_run(int64_t run, const std::string& status, const std::string& error = "");
   // Runs left "running" by a process of this host that no longer exists: interrupted.
   int mark_dead_runs(const std::string& host);
+  // Runs left "running" by process `pid` of `host`: closed as failed with `message`
+  // (a data-parallel launcher closes the runs of a worker that died). Returns how many.
+  int fail_open_runs(const std::string& host, int64_t pid, const std::string& message);
 
   void metric(int64_t run, int64_t step, const std::string& name, double value);
   void result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,

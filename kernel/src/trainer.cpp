@@ -21,6 +21,14 @@ namespace wb {
 
 namespace fs = std::filesystem;
 
+namespace {
+// A worker other than rank 0 draws nothing: rank 0's bar speaks for the run.
+struct SilentProgress : Progress {
+  void advance(int64_t, const std::string&) override {}
+  void finish(const std::string&) override {}
+};
+}  // namespace
+
 void save_weights(torch::nn::Module& module, const std::string& path) {
   torch::serialize::OutputArchive ar;
   module.save(ar);
@@ -43,7 +51,7 @@ double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps, b
 
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
                  torch::Device device, uint64_t seed, std::string dir, ResultSink& sink,
-                 int64_t dims_per_token)
+                 int64_t dims_per_token, Cluster* cluster)
     : cfg_(training),
       model_(model),
       objective_(objective),
@@ -52,10 +60,53 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       dir_(std::move(dir)),
       sink_(sink),
       dims_per_token_(std::max<int64_t>(1, dims_per_token)),
+      cluster_(cluster),
       objective_gen_(
           torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
   auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
   optimizer_ = std::make_unique<torch::optim::Adam>(model_.module().parameters(), opts);
+  if (world_size(cluster_) > 1) {
+    const int64_t b = cfg_.get_int("batch_size");
+    if (b % cluster_->world() != 0)
+      throw Error(
+          fmt::format("training.batch_size = {} does not split evenly over {} workers: "
+                      "it is the global batch, each worker takes batch_size / workers",
+                      b, cluster_->world()));
+    reducer_ = std::make_unique<GradientReducer>(*cluster_, model_.module().parameters());
+  }
+}
+
+void Trainer::synchronise_start(int64_t step) {
+  auto agreed = torch::tensor({step}, torch::kLong);
+  cluster_->broadcast(agreed);
+  if (agreed.item<int64_t>() != step)
+    throw Error(fmt::format(
+        "rank {} would resume at step {} but rank 0 at step {}: every worker must see rank 0's "
+        "checkpoints (on several machines, put the artifacts folder on a shared file system)",
+        cluster_->rank(), step, agreed.item<int64_t>()));
+  // One flat broadcast of every parameter and buffer: all workers start identical.
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> state;
+  for (const auto& p : model_.module().parameters()) state.push_back(p);
+  for (const auto& b : model_.module().buffers())
+    if (b.is_floating_point()) state.push_back(b);
+  if (state.empty()) return;
+  std::vector<torch::Tensor> flat_parts;
+  for (const auto& t : state) flat_parts.push_back(t.reshape(-1).to(torch::kFloat));
+  auto flat = torch::cat(flat_parts);
+  cluster_->broadcast(flat);
+  int64_t offset = 0;
+  for (auto& t : state) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+}
+
+void Trainer::average(std::vector<double>& values) {
+  auto t = torch::tensor(values, torch::kDouble);
+  cluster_->allreduce_sum_async(t)();
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = t[static_cast<int64_t>(i)].item<double>() / static_cast<double>(cluster_->world());
 }
 
 // The sample order is a function of the step alone: epoch e is a permutation seeded by
@@ -163,7 +214,11 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
   StepResult r;
-  for (const auto& chunk : batch.chunk(accumulate)) {
+  const auto chunks = batch.chunk(accumulate);
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const auto& chunk = chunks[c];
+    // Data-parallel: the last micro-batch's backward carries the averaged gradients.
+    if (reducer_ && c + 1 == chunks.size()) reducer_->arm();
     auto x = chunk.to(device_, /*non_blocking=*/true);
     auto in = objective_.prepare(x, objective_gen_);
     LossOutput out;
@@ -178,6 +233,16 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
     r.loss += out.loss.item<double>() * share;
     if (out.metrics.count("bits_per_token"))
       r.bits_per_token += out.metrics.at("bits_per_token") * share;
+  }
+  if (reducer_) {
+    reducer_->finish();
+    // The logged loss is the global batch's, and an interrupt on any worker stops all
+    // at the same step.
+    std::vector<double> v{r.loss, r.bits_per_token, interrupted() ? 1.0 : 0.0};
+    average(v);
+    r.loss = v[0];
+    r.bits_per_token = v[1];
+    r.interrupted = v[2] > 0;
   }
   if (std::isfinite(r.loss)) {
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
@@ -200,16 +265,26 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     step = resume(last, &prog);
     log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }
+  const bool leader = is_leader(cluster_);
+  const int64_t workers = world_size(cluster_);
+  if (workers > 1) synchronise_start(step);
   double val_loss = NAN;
-  auto progress = make_progress("pretrain", steps);
+  // Rank 0 speaks for the run: its progress bar, its metrics, its checkpoints.
+  std::unique_ptr<wb::Progress> progress =
+      leader ? make_progress("pretrain", steps) : std::make_unique<SilentProgress>();
   progress->advance(step, "");
   auto t0 = std::chrono::steady_clock::now();
   int64_t tokens_done = 0;
   // The next step's batch is gathered on another thread while this step computes, so
   // the step never waits on data. batch_indices is only ever called from there, one
   // call at a time (each future is collected before the next is started).
-  auto gather = [this, &train](int64_t s) {
-    auto batch = train.index_select(0, batch_indices(s, train.size(0)));
+  auto gather = [this, &train, workers](int64_t s) {
+    auto rows = batch_indices(s, train.size(0));
+    if (workers > 1) {  // this worker's slice of the global batch
+      const int64_t share = rows.size(0) / workers;
+      rows = rows.narrow(0, cluster_->rank() * share, share);
+    }
+    auto batch = train.index_select(0, rows);
     return device_.is_cuda() ? batch.pin_memory() : batch;
   };
   std::future<torch::Tensor> next;
@@ -223,11 +298,11 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     if (!std::isfinite(r.loss))
       throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
                               r.loss));
-    tokens_done += batch.numel();
+    tokens_done += batch.numel() * workers;
     const double loss_sum = r.loss, bits_sum = r.bits_per_token;
 
     const int64_t done = step + 1;
-    if (done % cfg_.get_int("log_every") == 0 || done == steps) {
+    if (leader && (done % cfg_.get_int("log_every") == 0 || done == steps)) {
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       sink_.metric(done, "loss", loss_sum);
       sink_.metric(done, "bits_per_token", bits_sum);
@@ -238,13 +313,21 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     if (done % cfg_.get_int("val_every") == 0 || done == steps) {
       double bits = 0;
       val_loss = validate(val, &bits);
-      sink_.metric(done, "val_loss", val_loss);
-      sink_.metric(done, "val_bits_per_token", bits);
-      sink_.metric(done, "val_bits_per_dim", bits / double(dims_per_token_));
+      if (workers > 1) {  // rank 0's figure decides early stopping for all
+        auto v = torch::tensor({val_loss, bits}, torch::kDouble);
+        cluster_->broadcast(v);
+        val_loss = v[0].item<double>();
+        bits = v[1].item<double>();
+      }
+      if (leader) {
+        sink_.metric(done, "val_loss", val_loss);
+        sink_.metric(done, "val_bits_per_token", bits);
+        sink_.metric(done, "val_bits_per_dim", bits / double(dims_per_token_));
+      }
       if (val_loss < prog.best_val) {
         prog.best_val = val_loss;
         prog.since_best = 0;
-        save_best();
+        if (leader) save_best();
       } else {
         ++prog.since_best;
       }
@@ -252,16 +335,20 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     progress->advance(1, std::isnan(val_loss)
                              ? fmt::format("loss {:.4f}", loss_sum)
                              : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
-    if (done % cfg_.get_int("checkpoint_every") == 0 || done == steps) save(last, done, prog);
-    if (patience > 0 && prog.since_best >= patience) {
+    if (leader && (done % cfg_.get_int("checkpoint_every") == 0 || done == steps))
       save(last, done, prog);
-      sink_.metric(done, "early_stopped", 1.0);
+    if (patience > 0 && prog.since_best >= patience) {
+      if (leader) {
+        save(last, done, prog);
+        sink_.metric(done, "early_stopped", 1.0);
+      }
       progress->finish(
           fmt::format("early stop: no better validation loss in {} evaluations", patience));
       return val_loss;
     }
-    if (interrupted()) {
-      save(last, done, prog);
+    // Data-parallel: the step's agreed flag, so that every worker stops at this step.
+    if (workers > 1 ? r.interrupted : interrupted()) {
+      if (leader) save(last, done, prog);
       progress->finish("interrupted");
       throw Interrupted(fmt::format("interrupted at step {}; checkpoint {}", done, last));
     }
@@ -271,9 +358,11 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
                                // a resumed run that had already finished its steps
     double bits = 0;
     val_loss = validate(val, &bits);
-    sink_.metric(step, "val_loss", val_loss);
-    sink_.metric(step, "val_bits_per_token", bits);
-    sink_.metric(step, "val_bits_per_dim", bits / double(dims_per_token_));
+    if (leader) {
+      sink_.metric(step, "val_loss", val_loss);
+      sink_.metric(step, "val_bits_per_token", bits);
+      sink_.metric(step, "val_bits_per_dim", bits / double(dims_per_token_));
+    }
   }
   return val_loss;
 }

@@ -11,6 +11,9 @@
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 
+#include "cluster.hpp"
+#include "gradient_reducer.hpp"
+
 namespace wb {
 
 // Thrown when Ctrl-C or SIGTERM stopped training after its checkpoint was written.
@@ -33,8 +36,15 @@ class Trainer {
   // and, written by the runner, final.pt; metrics go to `sink`. `dims_per_token` is how
   // many image dimensions one token stands for (the channels of a pixel), for bits per
   // dimension.
+  //
+  // With a `cluster` of several workers the training is data-parallel: every worker
+  // trains on its slice of each global batch (training.batch_size is the global batch),
+  // gradients are averaged by a GradientReducer, and all workers take the same steps.
+  // Only rank 0 writes checkpoints and metrics; every rank resumes from rank 0's
+  // last.pt, and starts from rank 0's weights.
   Trainer(const Section& training, Model& model, const Objective& objective, torch::Device device,
-          uint64_t seed, std::string dir, ResultSink& sink, int64_t dims_per_token = 1);
+          uint64_t seed, std::string dir, ResultSink& sink, int64_t dims_per_token = 1,
+          Cluster* cluster = nullptr);
 
   // The warm-up length in steps: training.warmup_epochs passes over `train_size`
   // sequences when set, training.warmup_steps otherwise.
@@ -51,9 +61,11 @@ class Trainer {
   // One optimisation step on `batch` (int64 (B, S), any device) at learning rate `lr`:
   // the objective's loss over `training.accumulate` micro-batches, gradient clipping,
   // Adam. Skips the update when the loss is not finite. run() calls it; so does the
-  // training benchmark, so that it times exactly this code.
+  // training benchmark, so that it times exactly this code. Data-parallel: `batch` is
+  // this worker's slice, and loss and bits are the mean over the workers.
   struct StepResult {
     double loss = 0, bits_per_token = 0;
+    bool interrupted = false;  // data-parallel: Ctrl-C or SIGTERM reached some worker
   };
   StepResult train_step(const torch::Tensor& batch, double lr);
 
@@ -71,6 +83,11 @@ class Trainer {
   void save(const std::string& path, int64_t step, const Progress& p);
   int64_t resume(const std::string& path, Progress* p);
   void save_best();
+  // Data-parallel only: every worker agrees on the resumed step and holds rank 0's
+  // weights (an error when a worker resumed from another checkpoint).
+  void synchronise_start(int64_t step);
+  // Data-parallel only: the workers' mean of each value, in place.
+  void average(std::vector<double>& values);
 
   Section cfg_;
   Model& model_;
@@ -80,6 +97,8 @@ class Trainer {
   std::string dir_;
   ResultSink& sink_;
   int64_t dims_per_token_;
+  Cluster* cluster_;                          // null: one process
+  std::unique_ptr<GradientReducer> reducer_;  // set when the cluster has several workers
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   torch::Generator objective_gen_;  // masks and other objective randomness; checkpointed
   int64_t perm_epoch_ = -1;
