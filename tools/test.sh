@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Install dependencies, build, and run the whole test suite (GoogleTest via ctest),
 # twice: against Debian's libtorch 1.13 (build/) and against the CUDA-enabled libtorch
-# 2.x of PyTorch's PyPI wheel (build-torch2/; its tests run on the CPU). WB_TORCH2=0
-# runs the first only.
+# 2.x of PyPI's wheel (build-torch2/; its tests run on the CPU). WB_TORCH2=0 runs the
+# first only. Each step's time is printed at its end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/tools/setup.sh"
-bash "$root/tools/build.sh"
-(cd "${BUILD_DIR:-$root/build}" && ctest --output-on-failure -j "$(nproc)")
+step() {  # label, command...
+  local t=$SECONDS label=$1
+  shift
+  "$@"
+  echo "test: $label took $((SECONDS - t)) s"
+}
+step "setup" bash "$root/tools/setup.sh"
+step "build (Debian libtorch)" bash "$root/tools/build.sh"
+step "suite (Debian libtorch)" bash -c "cd '${BUILD_DIR:-$root/build}' && ctest --output-on-failure -j $(nproc)"
 if [ "${WB_TORCH2:-1}" != 0 ]; then
   echo "test: the same suite against PyPI's libtorch 2.x"
-  TORCH=pypi bash "$root/tools/build.sh"
-  (cd "${TORCH2_BUILD_DIR:-$root/build-torch2}" && ctest --output-on-failure -j "$(nproc)")
+  step "build (PyPI libtorch, with its venv)" env TORCH=pypi bash "$root/tools/build.sh"
+  step "suite (PyPI libtorch)" bash -c "cd '${TORCH2_BUILD_DIR:-$root/build-torch2}' && ctest --output-on-failure -j $(nproc)"
 fi
