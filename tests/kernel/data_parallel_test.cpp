@@ -108,6 +108,32 @@ TEST(DataParallel, TwoGlooWorkersReproduceTheLossCurveOfOneProcess) {
   EXPECT_GT(results, 0);
 }
 
+TEST(DataParallel, TwoNodesJoinAtTheMasterAddressAndTrainAsOne) {
+  if (!wb::has_process_groups()) GTEST_SKIP() << wb::process_group_unavailable_reason();
+  wbtest::TempDir dir;
+  const std::string file = write_experiment(dir, 6);
+  // Two launchers of one worker each, as two machines would run them (node 0 first
+  // or second: the rendezvous waits for both), sharing the artifacts folder.
+  const int port = 20000 + static_cast<int>(getpid() % 20000);
+  const std::string common = fmt::format(
+      "run {} --nproc 1 --nnodes 2 --master 127.0.0.1:{} --db {}", file, port, dir / "results.db");
+  const std::string node1 =
+      fmt::format("exec {} {} --node-rank 1 > {} 2>&1", WB_TEST_CLI, common, dir / "node1.log");
+  const pid_t other = fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    execl("/bin/sh", "sh", "-c", node1.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string out;
+  EXPECT_EQ(wbtest::run_cli(common + " --node-rank 0", &out), 0) << out;
+  int status = 0;
+  ASSERT_EQ(waitpid(other, &status, 0), other);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(out.find("on 2 workers"), std::string::npos) << out;
+  EXPECT_EQ(curve(dir / "results.db", 1, "train/loss").size(), 6u);
+}
+
 TEST(DataParallel, AKilledWorkerFailsTheRunOnEveryRankAndTheRunResumes) {
   if (!wb::has_process_groups()) GTEST_SKIP() << wb::process_group_unavailable_reason();
   wbtest::TempDir dir;
