@@ -206,7 +206,7 @@ int64_t Trainer::resume(const std::string& path, Progress* p) {
   return step.item<int64_t>();
 }
 
-Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
+Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, int64_t step) {
   const int64_t b = batch.size(0);
   const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
   const double clip = cfg_.get_float("grad_clip");
@@ -214,13 +214,17 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
   StepResult r;
+  torch::Generator gen = objective_gen_;
+  if (reducer_)
+    gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(
+        seed_, "trainer", fmt::format("objective/step{}/rank{}", step, cluster_->rank())));
   const auto chunks = batch.chunk(accumulate);
   for (size_t c = 0; c < chunks.size(); ++c) {
     const auto& chunk = chunks[c];
     // Data-parallel: the last micro-batch's backward carries the averaged gradients.
     if (reducer_ && c + 1 == chunks.size()) reducer_->arm();
     auto x = chunk.to(device_, /*non_blocking=*/true);
-    auto in = objective_.prepare(x, objective_gen_);
+    auto in = objective_.prepare(x, gen);
     LossOutput out;
     {
       BfloatAutocast autocast(device_);  // forward in bfloat16 on CUDA; backward follows it
@@ -294,7 +298,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
         learning_rate(peak, step, warmup, steps, cfg_.get_string("schedule") == "cosine");
     const torch::Tensor batch = next.get();  // int64 (B, S)
     if (step + 1 < steps) next = std::async(std::launch::async, gather, step + 1);
-    const StepResult r = train_step(batch, lr);
+    const StepResult r = train_step(batch, lr, step);
     if (!std::isfinite(r.loss))
       throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
                               r.loss));

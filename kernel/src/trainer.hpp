@@ -67,7 +67,11 @@ class Trainer {
     double loss = 0, bits_per_token = 0;
     bool interrupted = false;  // data-parallel: Ctrl-C or SIGTERM reached some worker
   };
-  StepResult train_step(const torch::Tensor& batch, double lr);
+  // `step` matters only data-parallel: each worker then draws its micro-batches' masks
+  // from a generator of its own for (step, rank), so that the workers' masks are
+  // independent (one shared stream would give every worker the same masks) and a
+  // resumed run draws the same ones.
+  StepResult train_step(const torch::Tensor& batch, double lr, int64_t step = 0);
 
   // The validation loss of the model as it is (fixed batches and mask seed).
   double validate(const torch::Tensor& val, double* bits = nullptr);
