@@ -80,7 +80,6 @@ int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
          const PluginRegistry& reg) {
   namespace fs = std::filesystem;
   if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
-  check_batches(exp, spec.world);
   auto cluster = connect_cluster(spec);
   RunOptions opt{args.force, args.artifacts, command_line()};
   opt.cluster = cluster.get();

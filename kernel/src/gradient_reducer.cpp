@@ -20,7 +20,7 @@ GradientReducer::GradientReducer(Cluster& cluster, std::vector<torch::Tensor> pa
     Bucket& b = buckets_.back();
     slots_[k] = {static_cast<int64_t>(buckets_.size() - 1), b.size};
     b.size += p.numel();
-    ++b.pending;
+    ++b.params;
   }
   for (auto& b : buckets_) b.flat = torch::zeros({b.size}, params_.back().options());
   for (size_t k = 0; k < params_.size(); ++k) {
@@ -40,11 +40,9 @@ void GradientReducer::arm() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& s : slots_) s.filled = false;
   for (auto& b : buckets_) {
-    b.pending = 0;
+    b.pending = b.params;
     b.wait = nullptr;
   }
-  for (size_t k = 0; k < params_.size(); ++k)
-    if (params_[k].requires_grad()) ++buckets_[slots_[k].bucket].pending;
   next_bucket_ = 0;
   armed_ = true;
 }

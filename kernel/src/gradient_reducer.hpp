@@ -51,8 +51,10 @@ class GradientReducer {
     bool filled = false;
   };
   struct Bucket {
-    torch::Tensor flat;  // (numel,) the bucket's gradients side by side
-    int64_t pending = 0, size = 0;
+    torch::Tensor flat;          // (numel,) the bucket's gradients side by side
+    int64_t params = 0;          // how many parameters it holds
+    int64_t pending = 0;         // of those, how many have not delivered this backward
+    int64_t size = 0;            // elements
     std::function<void()> wait;  // set once its all-reduce has started
   };
   void on_gradient(size_t i, const torch::Tensor& grad);

@@ -21,9 +21,14 @@ namespace {
 
 std::vector<pid_t> g_children;  // for the SIGTERM handler: written before it is installed
 
-void forward_sigterm(int) {
+// The workers still running (0 marks one that has ended); async-signal-safe.
+void signal_children(int sig) {
   for (pid_t p : g_children)
-    if (p > 0) kill(p, SIGTERM);
+    if (p > 0) kill(p, sig);
+}
+
+void forward_sigterm(int) {
+  signal_children(SIGTERM);
 }
 
 // A port nobody listens on now: bound, read back, released. Another process could take
@@ -145,16 +150,14 @@ std::vector<WorkerExit> launch_workers(const LaunchSpec& spec,
                       fmt::format("{}; stopping the other workers", workers[k].describe()));
           stopping = true;
           deadline = std::chrono::steady_clock::now() + spec.grace;
-          for (pid_t p : g_children)
-            if (p > 0) kill(p, SIGTERM);
+          signal_children(SIGTERM);
         }
       }
       continue;
     }
     if (pid < 0 && errno != EINTR) break;
     if (stopping && std::chrono::steady_clock::now() > deadline) {
-      for (pid_t p : g_children)
-        if (p > 0) kill(p, SIGKILL);
+      signal_children(SIGKILL);
       deadline = std::chrono::steady_clock::time_point::max();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
