@@ -113,7 +113,12 @@ def main():
           f"configuration(s). Accuracies in %.\n"]
     probes = {label: full_probe(db, run) for label, (run, _) in runs.items()}
 
-    # Probe accuracy by layer, and the figure of it.
+    # The raw-pixel probe of each run that has one: the baseline its features must beat.
+    pixels = {label: v for label, (run, _) in runs.items()
+              for (_, _, split), v in results(db, run, "linear_probe", "pixel_accuracy").items()
+              if split == "test"}
+
+    # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines).
     layers = sorted({layer for p in probes.values() for layer in p})
     if layers:
         md.append("## Linear probe by layer (test)\n")
@@ -126,6 +131,8 @@ def main():
                 if p:
                     ax.plot(list(p), [100 * p[layer].get("test", float("nan")) for layer in p],
                             marker="o", label=label)
+            for label, v in pixels.items():
+                ax.axhline(100 * v, linestyle="--", color="grey", label=f"{label}: raw pixels")
             ax.set_xlabel("layer (0 = embedding)")
             ax.set_ylabel("probe test accuracy (%)")
             ax.legend(fontsize=8)
@@ -193,10 +200,21 @@ def main():
                   "per labels-per-class setting)\n")
         md.append(table(["run", "probe", "layer", "accuracy"], rows))
 
+    # Layers concatenated (the linear probe's `concat`): the window starts at the
+    # `concat_first_layer` row and is centred on the best layer.
+    rows = []
+    for label, (run, _) in runs.items():
+        first = results(db, run, "linear_probe", "concat_first_layer")
+        for (h, best, split), v in sorted(results(db, run, "linear_probe", "concat_accuracy").items()):
+            if split == "test":
+                start = first.get((h, best, "val"))
+                rows.append([label, best, "" if start is None else int(start), pct(v)])
+    if rows:
+        md.append("## Layers concatenated (test)\n")
+        md.append(table(["run", "best layer", "first layer", "accuracy"], rows))
+
     # Raw-pixel baseline.
-    rows = [[label, pct(v)] for label, (run, _) in runs.items()
-            for (_, _, split), v in results(db, run, "linear_probe", "pixel_accuracy").items()
-            if split == "test"]
+    rows = [[label, pct(v)] for label, v in pixels.items()]
     if rows:
         md.append("## Raw-pixel probe (test)\n")
         md.append(table(["run", "accuracy"], rows))

@@ -133,8 +133,12 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
   wbtest::write_pattern_dataset(dir / "data", 500, 200);
   wb::Store store(dir / "results.db");
   for (const std::string steps : {"40", "0"}) {
-    auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml",
-                                    {"training.steps=" + steps}, wbtest::plugins());
+    // The first probe also concatenates layers; the second reads the raw pixels: the
+    // report's sections for both.
+    auto exp = wb::parse_experiment(
+        tiny_experiment(dir / "data"), dir / "slice.toml",
+        {"training.steps=" + steps, "evaluators.0.concat=2", "evaluators.1.input=\"pixels\""},
+        wbtest::plugins());
     ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
   }
   // The untrained model's head is zero: uniform over the 8 grey levels, 3 bits a token.
@@ -163,8 +167,9 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
       << out;
   std::ifstream md(dir / "report/report.md");
   const std::string text((std::istreambuf_iterator<char>(md)), {});
-  for (const std::string part : {"## Linear probe by layer", "## Gain from pretraining",
-                                 "random init", "![probe accuracy by layer]"})
+  for (const std::string part :
+       {"## Linear probe by layer", "## Gain from pretraining", "random init",
+        "![probe accuracy by layer]", "## Layers concatenated", "## Raw-pixel probe"})
     EXPECT_NE(text.find(part), std::string::npos) << part << " missing from\n" << text;
   for (const std::string png : {"probe_by_layer.png", "training_curves.png"})
     EXPECT_GT(std::filesystem::file_size(dir / ("report/" + png)), 1000u) << png;
