@@ -114,9 +114,10 @@ def main():
     probes = {label: full_probe(db, run) for label, (run, _) in runs.items()}
 
     # The raw-pixel probe of each run that has one: the baseline its features must beat.
-    pixels = {label: v for label, (run, _) in runs.items()
+    # A list: a run may hold several (one per pixel-probe evaluator).
+    pixels = [(label, v) for label, (run, _) in runs.items()
               for (_, _, split), v in results(db, run, "linear_probe", "pixel_accuracy").items()
-              if split == "test"}
+              if split == "test"]
 
     # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines).
     layers = sorted({layer for p in probes.values() for layer in p})
@@ -131,7 +132,7 @@ def main():
                 if p:
                     ax.plot(list(p), [100 * p[layer].get("test", float("nan")) for layer in p],
                             marker="o", label=label)
-            for label, v in pixels.items():
+            for label, v in pixels:
                 ax.axhline(100 * v, linestyle="--", color="grey", label=f"{label}: raw pixels")
             ax.set_xlabel("layer (0 = embedding)")
             ax.set_ylabel("probe test accuracy (%)")
@@ -214,7 +215,7 @@ def main():
         md.append(table(["run", "best layer", "first layer", "accuracy"], rows))
 
     # Raw-pixel baseline.
-    rows = [[label, pct(v)] for label, v in pixels.items()]
+    rows = [[label, pct(v)] for label, v in pixels]
     if rows:
         md.append("## Raw-pixel probe (test)\n")
         md.append(table(["run", "accuracy"], rows))
