@@ -206,7 +206,8 @@ def main():
     rows = []
     for label, (run, _) in runs.items():
         first = results(db, run, "linear_probe", "concat_first_layer")
-        for (h, best, split), v in sorted(results(db, run, "linear_probe", "concat_accuracy").items()):
+        concat = results(db, run, "linear_probe", "concat_accuracy")
+        for (h, best, split), v in sorted(concat.items()):
             if split == "test":
                 start = first.get((h, best, "val"))
                 rows.append([label, best, "" if start is None else int(start), pct(v)])
