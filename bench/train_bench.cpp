@@ -5,8 +5,10 @@
 // goes. bench/train_vs_pytorch.sh runs it beside the Python reference.
 // With DEVICE = cuda the step runs on the GPU under bfloat16 autocast (as a run does
 // there) and the peak is the GPU's measured bf16 matmul rate: the fraction printed is
-// the model FLOP utilisation (tools/gpu/check.sh).
-//   train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [DEVICE]
+// the model FLOP utilisation (tools/gpu/check.sh). PRECISION is training.precision
+// (auto, bfloat16, float32); bfloat16 on the CPU is measured against the CPU's bf16
+// matmul peak (bench/precision_cpu.sh compares it with float32).
+//   train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [DEVICE [PRECISION]]
 #include <sys/resource.h>
 
 #include <ATen/Parallel.h>
@@ -22,6 +24,7 @@
 #include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
 
+#include <workbench/precision.hpp>
 #include "allocator.hpp"
 #include "attention.hpp"  // plugins/models/igpt, for the breakdown only
 #include "blas_kernel.hpp"
@@ -84,6 +87,16 @@ double matmul_peak_gflops() {
   return 2.0 * n * n * n / secs / 1e9;
 }
 
+// The CPU's bfloat16 matmul peak: a 2048^3 product in LibTorch's bf16 kernel (oneDNN,
+// AMX or AVX512-BF16 where the CPU has them), on LibTorch's threads.
+double cpu_bf16_peak_gflops() {
+  const int64_t n = 2048;
+  auto a = torch::randn({n, n}).to(torch::kBFloat16), b = torch::randn({n, n}).to(torch::kBFloat16);
+  torch::mm(a, b);
+  double secs = best_of(kPeakRepeats, [&] { torch::mm(a, b); });
+  return 2.0 * n * n * n / secs / 1e9;
+}
+
 // The GPU's bfloat16 matmul peak: an 8192^3 product, the size at which an H100 reaches
 // its rate; the figure every model FLOP utilisation here is a fraction of.
 double cuda_bf16_peak_gflops(torch::Device device) {
@@ -104,8 +117,9 @@ double cuda_bf16_peak_gflops(torch::Device device) {
 int main(int argc, char** argv) {
   wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
-  if (argc != 8 && argc != 9) {
-    std::cerr << "usage: train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [cpu|cuda]\n";
+  if (argc < 8 || argc > 10) {
+    std::cerr << "usage: train_bench LAYERS WIDTH HEADS TOKENS VOCAB BATCH STEPS [cpu|cuda "
+                 "[auto|bfloat16|float32]]\n";
     return 2;
   }
   try {
@@ -114,9 +128,13 @@ int main(int argc, char** argv) {
                   vocab = std::stoll(argv[5]), batch = std::stoll(argv[6]),
                   steps = std::stoll(argv[7]);
     const int64_t threads = wb::set_threads(0);
-    const torch::Device device = wb::resolve_device(argc == 9 ? argv[8] : "cpu");
+    const torch::Device device = wb::resolve_device(argc >= 9 ? argv[8] : "cpu");
+    const std::string precision = argc == 10 ? argv[9] : "auto";
     const bool cuda = device.is_cuda();
-    const double peak = cuda ? cuda_bf16_peak_gflops(device) : matmul_peak_gflops();
+    const bool bf16 = wb::uses_bfloat16(precision, device);
+    const double peak = cuda   ? cuda_bf16_peak_gflops(device)
+                        : bf16 ? cpu_bf16_peak_gflops()
+                               : matmul_peak_gflops();
 
     wb::PluginRegistry reg;
     reg.scan({WB_BENCH_PLUGIN_DIR});
@@ -135,8 +153,9 @@ plugin = "ar"
 [training]
 batch_size = {}
 lr = 1e-3
+precision = "{}"
 )",
-                                                layers, width, heads, batch),
+                                                layers, width, heads, batch, precision),
                                     "train_bench", {}, reg);
     const auto& rc = exp.runs[0];
     NullSink sink;
@@ -178,12 +197,13 @@ lr = 1e-3
     const double step_flops = 3.0 * fwd_per_token * double(batch * tokens);
     const double gflops = step_flops / step_secs / 1e9;
     auto ms = [](double s) { return s * 1e3; };
-    if (cuda) {
+    if (bf16) {  // the breakdown below times float32 parts: not this step's
       std::cout << fmt::format(
           "workbench (LibTorch {}) on {}, {} layers, width {}, {} heads, {} tokens, vocab {}, "
-          "batch {}, bfloat16 autocast\n",
-          TORCH_VERSION, device.str(), layers, width, heads, tokens, vocab, batch);
-      std::cout << fmt::format("  bf16 matmul peak (8192^3): {:.1f} TFLOP/s\n", peak / 1e3);
+          "batch {}, bfloat16 autocast, {} threads\n",
+          TORCH_VERSION, device.str(), layers, width, heads, tokens, vocab, batch, threads);
+      std::cout << fmt::format("  bf16 matmul peak ({}^3): {:.1f} GFLOP/s\n", cuda ? 8192 : 2048,
+                               peak);
       std::cout << fmt::format(
           "workbench: {:.1f} ms/step, {:.0f} tokens/s, {:.1f} GFLOP/s, {:.1f}% of matmul peak\n",
           ms(step_secs), double(batch * tokens) / step_secs, gflops, 100.0 * gflops / peak);

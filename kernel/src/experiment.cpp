@@ -52,6 +52,10 @@ Schema make_training_schema() {
   s.integer("val_every", 200, "validation loss every N steps (and at the end)").at_least(1);
   s.integer("val_batches", 8, "validation batches per evaluation").at_least(1);
   s.integer("checkpoint_every", 200, "write a resumable checkpoint every N steps").at_least(1);
+  s.string("precision", "auto",
+           "bfloat16 autocast for the forward pass: auto (on CUDA, not on the CPU), bfloat16 "
+           "(also on the CPU: faster only with AVX512-BF16 or AMX), float32")
+      .one_of({"auto", "bfloat16", "float32"});
   s.integer("log_every", 10, "record training metrics every N steps").at_least(1);
   s.integer("early_stop_patience", 0,
             "stop when N validations in a row do not lower the best validation loss; 0 = off")

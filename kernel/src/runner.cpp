@@ -151,6 +151,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
   inputs.checkpoint_key = rc.pretrain_hash;
+  inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), device);
   inputs.quantizer = quantizer.get();
   // Images on demand, from one dataset object made on first use.
   std::shared_ptr<Dataset> dataset;

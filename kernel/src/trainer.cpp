@@ -12,7 +12,7 @@
 
 #include <workbench/error.hpp>
 
-#include "autocast.hpp"
+#include <workbench/precision.hpp>
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "run_context.hpp"
@@ -56,6 +56,7 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       model_(model),
       objective_(objective),
       device_(device),
+      bfloat16_(uses_bfloat16(training.get_string("precision"), device)),
       seed_(seed),
       dir_(std::move(dir)),
       sink_(sink),
@@ -147,7 +148,7 @@ double Trainer::validate(const torch::Tensor& val, double* bits) {
   for (int64_t i = 0; i < batches; ++i) {
     auto x = val.slice(0, i * b, std::min(val.size(0), (i + 1) * b)).to(device_);
     auto in = objective_.prepare(x, gen);
-    BfloatAutocast autocast(device_);
+    BfloatAutocast autocast(device_, bfloat16_);
     auto out = objective_.loss(in, model_.forward(in));
     total += out.loss.item<double>();
     if (out.metrics.count("bits_per_token")) total_bits += out.metrics.at("bits_per_token");
@@ -227,7 +228,7 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, i
     auto in = objective_.prepare(x, gen);
     LossOutput out;
     {
-      BfloatAutocast autocast(device_);  // forward in bfloat16 on CUDA; backward follows it
+      BfloatAutocast autocast(device_, bfloat16_);  // the forward; backward follows it
       out = objective_.loss(in, model_.forward(in));
     }
     // Each micro-batch's mean weighted by its share of the batch: the gradient of the

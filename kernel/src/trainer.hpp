@@ -97,6 +97,7 @@ class Trainer {
   Model& model_;
   const Objective& objective_;
   torch::Device device_;
+  bool bfloat16_;  // training.precision on this device: forward under bfloat16 autocast
   uint64_t seed_;
   std::string dir_;
   ResultSink& sink_;

@@ -175,3 +175,29 @@ TEST(Trainer, BitsPerDimensionAreBitsPerTokenOverTheChannelsOfAPixel) {
   // The output head starts at zero: the first step's loss is log2(8) = 3 bits per token.
   EXPECT_NEAR(m.values["bits_per_token"][1], 3.0, 1e-5);
 }
+
+TEST(Trainer, BfloatPrecisionOnTheCpuFollowsTheFloat32Run) {
+  // training.precision = "bfloat16" puts the CPU's forward passes under autocast: the
+  // same run, losses within bfloat16's rounding of the float32 ones but not equal to
+  // them (the products did run in bfloat16), and it learns as well.
+  auto losses = [](const std::string& precision) {
+    TinyTraining s({"training.steps=6", "training.log_every=1",
+                    fmt::format("training.precision=\"{}\"", precision)});
+    wbtest::TempDir dir;
+    AllMetrics m;
+    wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+    trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
+    return m.values["loss"];
+  };
+  auto f32 = losses("float32"), bf16 = losses("bfloat16"), automatic = losses("auto");
+  ASSERT_EQ(f32.size(), 6u);
+  ASSERT_EQ(bf16.size(), 6u);
+  EXPECT_EQ(automatic, f32);  // "auto" is float32 on the CPU
+  bool differs = false;
+  for (int64_t step = 1; step <= 6; ++step) {
+    EXPECT_NEAR(bf16[step], f32[step], 0.02 * f32[step]) << step;
+    differs |= bf16[step] != f32[step];
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_LT(bf16[6], bf16[1]);
+}

@@ -36,6 +36,14 @@ TEST(Finetune, JointLossAtAnEarlierLayerAlsoLearnsAndRecordsItsCurve) {
   EXPECT_GE(curve, 1);
 }
 
+TEST(Finetune, ABfloatRunFineTunesInBfloat16AndStillLearns) {
+  EvalFixture f("ar", "finetune",
+                {"evaluators.0.epochs=4", "evaluators.0.lr=0.01", "evaluators.0.batch_size=16"});
+  f.in.bfloat16 = true;  // training.precision = "bfloat16": the head's logits are cast back
+  f.evaluator->evaluate(f.in);
+  EXPECT_GE(f.rows().at("accuracy/2/test"), 0.9);
+}
+
 TEST(Finetune, RefusesALayerTheModelDoesNotHave) {
   EvalFixture f("ar", "finetune", {"evaluators.0.layer=9"});
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);

@@ -5,6 +5,7 @@
 // layer whose products are split across threads.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <workbench/precision.hpp>
 
 #include "attention.hpp"
 #include "linear.hpp"
@@ -90,6 +91,22 @@ TEST(SplitLinear, MatchesMatmulAndItsGradients) {
   EXPECT_TRUE(torch::allclose(y, y2, 1e-4, 1e-3));
   EXPECT_TRUE(torch::allclose(x.grad(), x2.grad(), 1e-4, 1e-3));
   EXPECT_TRUE(torch::allclose(w.grad(), w2.grad(), 1e-4, 1e-3));
+}
+
+TEST(SplitLinear, UnderCpuAutocastTheProductIsBfloat16) {
+  // training.precision = "bfloat16": the layers' products must reach autocast (a float32
+  // SplitLinear would keep the CPU's bfloat16 units idle), and still agree with float32.
+  auto x = torch::randn({3, 700, 512}), w = torch::randn({96, 512});
+  auto y32 = igpt::linear(x, w);
+  torch::Tensor y16;
+  {
+    wb::BfloatAutocast autocast(torch::kCPU, true);
+    y16 = igpt::linear(x, w);
+  }
+  EXPECT_EQ(y32.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::allclose(y16.to(torch::kFloat32), y32, 0.02, 0.5));  // |y| ~ 22
+  EXPECT_EQ(igpt::linear(x, w).scalar_type(), torch::kFloat32);           // the scope has closed
 }
 
 }  // namespace

@@ -118,3 +118,19 @@ TEST(PooledFeatures, TheSharedCacheIsTheSameWhicheverEvaluatorWritesIt) {
   auto other = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
   EXPECT_FALSE(torch::equal(fa["test"][2], other["test"][2]));
 }
+
+TEST(PooledFeatures, BfloatRunsComputeThemInBfloat16AndCacheFloat32) {
+  // A run trained with training.precision = "bfloat16" also computes its features in
+  // bfloat16 (EvalInputs::bfloat16): close to the float32 ones, not equal to them (so
+  // the scope is on), and stored as float32 for the probe.
+  EvalFixture f32("ar", "linear_probe", {}), bf16("ar", "linear_probe", {});
+  f32.in.checkpoint_key = "float32";
+  bf16.in.checkpoint_key = "bfloat16";
+  bf16.in.bfloat16 = true;
+  auto a = probe::shared_pooled_features(f32.in, 16, *f32.ehost.context);
+  auto b = probe::shared_pooled_features(bf16.in, 16, *bf16.ehost.context);
+  const auto last = a["test"].size() - 1;
+  EXPECT_EQ(b["test"][last].scalar_type(), torch::kFloat32);
+  EXPECT_FALSE(torch::equal(a["test"][last], b["test"][last]));
+  EXPECT_TRUE(torch::allclose(a["test"][last], b["test"][last], 0.05, 0.05));
+}

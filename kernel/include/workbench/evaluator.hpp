@@ -25,6 +25,9 @@ struct EvalInputs {
   std::map<std::string, TokenSplit> splits;  // "train", "val", "test"
   int64_t num_classes = 0;
   std::string checkpoint_key;  // hash of the pretraining config: a cache key for features
+  // training.precision on the run's device: run forward passes and fine-tuning steps
+  // inside a wb::BfloatAutocast(device, bfloat16) scope, as pretraining did.
+  bool bfloat16 = false;
   // The run's fitted palette: encodes images an evaluator changed (augmentation),
   // decodes tokens back to colours.
   const Quantizer* quantizer = nullptr;

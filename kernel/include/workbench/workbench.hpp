@@ -9,4 +9,5 @@
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 #include <workbench/plugin.hpp>
+#include <workbench/precision.hpp>
 #include <workbench/quantizer.hpp>

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <torch/serialize.h>
+#include <workbench/precision.hpp>
 
 namespace probe {
 
@@ -33,6 +34,7 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
     auto x = tokens.slice(0, i, std::min(tokens.size(0), i + batch_size)).to(ctx.device());
     auto fin = in.objective->prepare(x, gen);  // the objective's view: causal or masked
     fin.want_features = true;
+    wb::BfloatAutocast autocast(ctx.device(), in.bfloat16);  // as pretraining ran
     auto fout = in.model->forward(fin);
     for (int64_t l = 0; l < layers; ++l)
       parts[l].push_back(fout.features[l].to(torch::kCPU, torch::kFloat32));

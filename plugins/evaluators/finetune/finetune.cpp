@@ -110,9 +110,14 @@ class Finetune : public wb::Evaluator {
         auto y = train.labels.index_select(0, idx).to(ctx_.device());
         auto fin = in.objective->prepare(x, gen);
         fin.want_features = true;
-        auto out = model.forward(fin);
-        auto loss = torch::nn::functional::cross_entropy(head(out.features[layer]), y);
-        if (joint) loss = loss + gen_weight * in.objective->loss(fin, out).loss;
+        torch::Tensor loss;
+        {
+          wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);  // as pretraining ran
+          auto out = model.forward(fin);
+          auto logits = head(out.features[layer]).to(torch::kFloat32);
+          loss = torch::nn::functional::cross_entropy(logits, y);
+          if (joint) loss = loss + gen_weight * in.objective->loss(fin, out).loss;
+        }
         adam.zero_grad();
         loss.backward();
         adam.step();
@@ -181,6 +186,7 @@ class Finetune : public wb::Evaluator {
       auto x = s.tokens.slice(0, i, std::min(s.tokens.size(0), i + b)).to(ctx_.device());
       auto fin = in.objective->prepare(x, gen);
       fin.want_features = true;
+      wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);
       parts.push_back(head(in.model->forward(fin).features[layer]).argmax(-1).cpu());
     }
     return parts.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(parts);

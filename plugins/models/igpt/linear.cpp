@@ -1,7 +1,9 @@
 #include "linear.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
+#include <torch/version.h>
 
 namespace igpt {
 
@@ -57,10 +59,21 @@ struct SplitLinear : torch::autograd::Function<SplitLinear> {
   }
 };
 
+// training.precision = "bfloat16" on the CPU: the products must go through LibTorch's
+// own operators, which autocast casts to bfloat16 (SplitLinear's out= calls it leaves
+// alone, and a float32 product would forfeit the AMX/AVX512-BF16 units).
+bool cpu_autocast() {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::autocast::is_autocast_enabled(at::kCPU);
+#else
+  return at::autocast::is_cpu_enabled();
+#endif
+}
+
 }  // namespace
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w) {
-  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.dim() >= 2)
+  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.dim() >= 2 && !cpu_autocast())
     return SplitLinear::apply(x, w);
   return torch::matmul(x, w.t());
 }

@@ -1,0 +1,35 @@
+#pragma once
+// Mixed precision: inside a BfloatAutocast scope, LibTorch's autocast runs matrix
+// products and attention in bfloat16 and keeps reductions and losses in float32 (the
+// objectives cast logits to float32 themselves); weights, gradients and the optimizer
+// stay float32. training.precision picks where: "auto" is bfloat16 on CUDA and float32
+// on the CPU (the CPU's bfloat16 products are faster only with AVX512-BF16 or AMX, see
+// docs/training.md), "bfloat16" is bfloat16 on either, "float32" never. The trainer
+// opens a scope around each forward pass; evaluators open one where
+// EvalInputs::bfloat16 says so, so that features and fine-tuning run as pretraining did.
+#include <string>
+
+#include <torch/types.h>
+
+#include <workbench/export.hpp>
+
+namespace wb {
+
+// Whether training.precision = `precision` runs `device` under bfloat16 autocast.
+WB_API bool uses_bfloat16(const std::string& precision, torch::Device device);
+
+class WB_API BfloatAutocast {
+ public:
+  // Does nothing unless `enabled`.
+  BfloatAutocast(torch::Device device, bool enabled);
+  ~BfloatAutocast();
+  BfloatAutocast(const BfloatAutocast&) = delete;
+  BfloatAutocast& operator=(const BfloatAutocast&) = delete;
+
+ private:
+  void set(bool on) const;
+  torch::Device device_;
+  bool active_ = false;
+};
+
+}  // namespace wb
