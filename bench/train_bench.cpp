@@ -24,7 +24,6 @@
 #include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
 
-#include <workbench/precision.hpp>
 #include "allocator.hpp"
 #include "attention.hpp"  // plugins/models/igpt, for the breakdown only
 #include "blas_kernel.hpp"

@@ -11,8 +11,8 @@
 #include <torch/serialize.h>
 
 #include <workbench/error.hpp>
-
 #include <workbench/precision.hpp>
+
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "run_context.hpp"
