@@ -74,6 +74,20 @@ def metric_series(db, run, name):
                       "ORDER BY step", (run, name)).fetchall()
 
 
+def training_series(db, run, name):
+    """A pretraining metric of the run or, when it reused a cached checkpoint (and so
+    trained nothing), of the latest run that trained that checkpoint."""
+    series = metric_series(db, run, name)
+    if series:
+        return series
+    trainer = db.execute(
+        "SELECT m.run_id FROM metrics m JOIN artifacts a ON a.run_id = m.run_id WHERE "
+        "a.kind = 'checkpoint' AND a.key IN (SELECT key FROM artifacts WHERE run_id = ? AND "
+        "kind = 'checkpoint') AND m.name = ? ORDER BY m.run_id DESC LIMIT 1",
+        (run, name)).fetchone()
+    return metric_series(db, trainer[0], name) if trainer else []
+
+
 def pct(v):
     return "" if v is None else f"{100 * v:.2f}"
 
@@ -128,12 +142,15 @@ def main():
                                     for label in runs] for layer in layers]))
 
         def draw(ax):
+            colours = {}  # each run's pixel line in its probe curve's colour
             for label, p in probes.items():
                 if p:
-                    ax.plot(list(p), [100 * p[layer].get("test", float("nan")) for layer in p],
-                            marker="o", label=label)
+                    line, = ax.plot(list(p), [100 * p[layer].get("test", float("nan"))
+                                              for layer in p], marker="o", label=label)
+                    colours[label] = line.get_color()
             for label, v in pixels:
-                ax.axhline(100 * v, linestyle="--", color="grey", label=f"{label}: raw pixels")
+                ax.axhline(100 * v, linestyle="--", color=colours.get(label, "grey"),
+                           label=f"{label}: raw pixels")
             ax.set_xlabel("layer (0 = embedding)")
             ax.set_ylabel("probe test accuracy (%)")
             ax.legend(fontsize=8)
@@ -145,7 +162,7 @@ def main():
     for label, (run, _) in runs.items():
         best = results(db, run, "linear_probe", "best_layer")
         acc = results(db, run, "linear_probe", "best_layer_accuracy")
-        val = metric_series(db, run, "train/val_bits_per_dim")
+        val = training_series(db, run, "train/val_bits_per_dim")
         bits = val[-1][1] if val else None
         for (h, _, _), layer in best.items():
             test = acc.get((h, -1, "test"))
@@ -250,7 +267,8 @@ def main():
         md.append("## AR vs BERT\n\n![AR vs BERT probe accuracy by layer](ar_vs_bert.png)\n")
 
     # Training curves.
-    curves = {label: (metric_series(db, run, "train/loss"), metric_series(db, run, "train/val_loss"))
+    curves = {label: (training_series(db, run, "train/loss"),
+                      training_series(db, run, "train/val_loss"))
               for label, (run, _) in runs.items()}
     if any(train for train, _ in curves.values()):
         def draw(ax):
