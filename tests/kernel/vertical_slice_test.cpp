@@ -65,6 +65,22 @@ int64_t count(wb::Store& s, const std::string& sql) {
   return n;
 }
 
+bool has_matplotlib() {
+  return std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
+}
+
+// `workbench report slice` on the store in `dir`, into dir/report; its report.md
+// ("" after a failed report, which the failure names).
+std::string report_markdown(const wbtest::TempDir& dir) {
+  std::string out;
+  const int rc = wbtest::run_cli(
+      fmt::format("report slice --db {} --out {}", dir / "results.db", dir / "report"), &out);
+  EXPECT_EQ(rc, 0) << out;
+  if (rc != 0) return "";
+  std::ifstream md(dir / "report/report.md");
+  return std::string((std::istreambuf_iterator<char>(md)), {});
+}
+
 }  // namespace
 
 TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
@@ -129,16 +145,9 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
 
   // The redo trained nothing, yet its report still gives the validation loss its
   // checkpoint was trained to (from the run that trained it).
-  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") != 0)
-    GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
-  std::string out;
-  ASSERT_EQ(
-      wbtest::run_cli(
-          fmt::format("report slice --db {} --out {}", dir / "results.db", dir / "report"), &out),
-      0)
-      << out;
-  std::ifstream md(dir / "report/report.md");
-  const std::string text((std::istreambuf_iterator<char>(md)), {});
+  if (!has_matplotlib()) GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
+  const std::string text = report_markdown(dir);
+  ASSERT_FALSE(text.empty());
   const auto section = text.find("## Best layer");
   ASSERT_NE(section, std::string::npos) << text;
   const auto row = text.find("| default |", section);  // | run | layer | val | test | bits/dim |
@@ -176,22 +185,16 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
   EXPECT_EQ(rows, 3) << "one row per layer (0..2) of the trained run";
 
   // `workbench report` draws the same pairing, with its figures (matplotlib).
-  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") != 0)
-    GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
-  std::string out;
-  ASSERT_EQ(
-      wbtest::run_cli(
-          fmt::format("report slice --db {} --out {}", dir / "results.db", dir / "report"), &out),
-      0)
-      << out;
-  std::ifstream md(dir / "report/report.md");
-  const std::string text((std::istreambuf_iterator<char>(md)), {});
+  if (!has_matplotlib()) GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
+  const std::string text = report_markdown(dir);
+  ASSERT_FALSE(text.empty());
   for (const std::string part :
        {"## Linear probe by layer", "## Gain from pretraining", "random init",
         "![probe accuracy by layer]", "## Layers concatenated", "## Raw-pixel probe"})
     EXPECT_NE(text.find(part), std::string::npos) << part << " missing from\n" << text;
   for (const std::string png : {"probe_by_layer.png", "training_curves.png"})
     EXPECT_GT(std::filesystem::file_size(dir / ("report/" + png)), 1000u) << png;
+  std::string out;
   EXPECT_NE(wbtest::run_cli(fmt::format("report nope --db {}", dir / "results.db"), &out), 0);
   EXPECT_NE(out.find("no finished run of experiment 'nope'"), std::string::npos) << out;
 }
