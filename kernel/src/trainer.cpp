@@ -42,13 +42,6 @@ void load_weights(torch::nn::Module& module, const std::string& path, torch::Dev
   module.load(ar);
 }
 
-double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps, bool cosine) {
-  if (step < warmup) return peak * double(step + 1) / double(warmup);
-  if (!cosine || steps <= warmup) return peak;
-  double progress = double(step - warmup) / double(steps - warmup);
-  return peak * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
-}
-
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
                  torch::Device device, uint64_t seed, std::string dir, ResultSink& sink,
                  int64_t dims_per_token, Cluster* cluster)

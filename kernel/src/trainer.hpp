@@ -3,13 +3,13 @@
 // cosine decay to 0, optional gradient clipping and accumulation, periodic validation
 // loss with the best model kept (best.pt) and optional early stopping, and atomic,
 // resumable checkpoints.
-#include <cmath>
 #include <string>
 
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
+#include <workbench/schedule.hpp>
 
 #include "cluster.hpp"
 #include "gradient_reducer.hpp"
@@ -25,10 +25,6 @@ struct Interrupted : std::runtime_error {
 // killed mid-write never leaves a torn file; read onto `device`.
 void save_weights(torch::nn::Module& module, const std::string& path);
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
-
-// Learning rate at `step` (0-based) of `steps`: linear warm-up, then cosine to 0, or
-// the peak throughout (`cosine` false: the rate never depends on `steps`).
-double learning_rate(double peak, int64_t step, int64_t warmup, int64_t steps, bool cosine = true);
 
 class Trainer {
  public:

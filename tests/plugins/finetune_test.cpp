@@ -3,6 +3,8 @@
 // weights back for the evaluators after it.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <workbench/workbench.hpp>
 
 #include "evaluator_fixture.hpp"
@@ -34,6 +36,31 @@ TEST(Finetune, JointLossAtAnEarlierLayerAlsoLearnsAndRecordsItsCurve) {
   f.ehost.store->query("SELECT COUNT(*) FROM metrics WHERE name = 'finetune/val_accuracy'", {},
                        [&](auto&, const auto& v) { curve = std::stoll(v[0]); });
   EXPECT_GE(curve, 1);
+}
+
+// The rate each epoch ended at, from the run's curve.
+std::vector<double> epoch_rates(EvalFixture& f) {
+  std::vector<double> lr;
+  f.ehost.store->query("SELECT value FROM metrics WHERE name = 'finetune/lr' ORDER BY step", {},
+                       [&](auto&, const auto& v) { lr.push_back(std::stod(v[0])); });
+  return lr;
+}
+
+TEST(Finetune, ACosineScheduleWarmsUpThenDecaysTheRateToZeroOverAllEpochsAndStillLearns) {
+  const std::vector<std::string> sets = {"evaluators.0.epochs=4", "evaluators.0.lr=0.01",
+                                         "evaluators.0.batch_size=16", "evaluators.0.patience=0"};
+  EvalFixture constant("ar", "finetune", sets);
+  constant.evaluator->evaluate(constant.in);
+  EXPECT_EQ(epoch_rates(constant), std::vector<double>(4, 0.01));
+
+  EvalFixture cosine("ar", "finetune", EvalFixture::with(sets, "evaluators.0.schedule=\"cosine\""));
+  cosine.evaluator->evaluate(cosine.in);
+  auto lr = epoch_rates(cosine);
+  ASSERT_EQ(lr.size(), 4u);               // 64 images in batches of 16: 4 steps an epoch, 16 in all
+  for (size_t i = 0; i < lr.size(); ++i)  // the rate of each epoch's last step, 4i + 3
+    EXPECT_NEAR(lr[i], 0.01 * 0.5 * (1 + std::cos(M_PI * double(4 * i + 3) / 16)), 1e-12);
+  EXPECT_LT(lr[3], 1e-4);  // step 15 of 16: near 0
+  EXPECT_GE(cosine.rows().at("accuracy/2/test"), 0.9);
 }
 
 TEST(Finetune, ABfloatRunFineTunesInBfloat16AndStillLearns) {

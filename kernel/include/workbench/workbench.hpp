@@ -11,3 +11,4 @@
 #include <workbench/plugin.hpp>
 #include <workbench/precision.hpp>
 #include <workbench/quantizer.hpp>
+#include <workbench/schedule.hpp>

@@ -3,11 +3,16 @@
 // variant), trained together with the whole model on the labelled training split.
 // Loss L_CLF, or L_GEN + L_CLF (`loss = "joint"`, the paper's better choice) with
 // L_GEN the pretraining objective's loss on the same batch. Adam with the paper's
-// betas at a constant learning rate; optional pad-crop-flip augmentation of the images
-// before they are encoded again; early stopping on validation accuracy, the best
-// epoch's weights restored before the test score. The pretrained weights are put back
-// afterwards, so evaluators after this one judge the pretrained model. With `masks` =
-// K > 1 (BERT) the best epoch is also scored by the majority vote of K masks.
+// betas at a constant learning rate (the paper's), or pretraining's schedule: a linear
+// warm-up over `warmup_steps` (fresh Adam moments take full-size first steps, which
+// disturb the pretrained weights), then with `schedule = "cosine"` a decay to 0 at the
+// last epoch (its small last steps settle the weights where a constant rate ends on
+// the noise of its last batches; worth most with few epochs). Optional pad-crop-flip
+// augmentation of the images before they are encoded again; early stopping on
+// validation accuracy, the best epoch's weights restored before the test score. The
+// pretrained weights are put back afterwards, so evaluators after this one judge the
+// pretrained model. With `masks` = K > 1 (BERT) the best epoch is also scored by the
+// majority vote of K masks.
 #include <cmath>
 
 #include <torch/nn/functional/loss.h>
@@ -42,7 +47,11 @@ class Finetune : public wb::Evaluator {
     s.string("loss", "joint", "joint (L_GEN + L_CLF) or classification (L_CLF only)")
         .one_of({"joint", "classification"});
     s.number("gen_weight", 1.0, "weight of L_GEN in the joint loss").at_least(0);
-    s.number("lr", 3e-4, "constant learning rate (paper: often 10x below pretraining)").at_least(0);
+    s.number("lr", 3e-4, "peak learning rate (paper: often 10x below pretraining)").at_least(0);
+    s.string("schedule", "constant",
+             "learning rate over the steps: constant, or cosine decay to 0 at the last epoch")
+        .one_of({"constant", "cosine"});
+    s.integer("warmup_steps", 0, "steps of linear warm-up to `lr` (0 = none)").at_least(0);
     s.integer("epochs", 5, "passes over the training split at most").at_least(1);
     s.integer("batch_size", 32, "images per step").at_least(1);
     s.integer("patience", 2, "stop after this many epochs without a better val accuracy; 0 = off")
@@ -96,7 +105,11 @@ class Finetune : public wb::Evaluator {
     int64_t since_best = 0, epochs_run = 0;
     std::vector<torch::Tensor> best_model, best_head;
     const int64_t steps_per_epoch = (train.tokens.size(0) + b - 1) / b;
-    auto progress = ctx_.progress("finetune", c.get_int("epochs") * steps_per_epoch);
+    const int64_t total_steps = c.get_int("epochs") * steps_per_epoch;
+    const bool cosine = c.get_string("schedule") == "cosine";
+    int64_t step = 0;
+    double lr = c.get_float("lr");
+    auto progress = ctx_.progress("finetune", total_steps);
     for (int64_t epoch = 1; epoch <= c.get_int("epochs"); ++epoch) {
       // This epoch's tokens: the cached ones, or the augmented images encoded anew.
       torch::Tensor tokens = train.tokens;
@@ -118,6 +131,10 @@ class Finetune : public wb::Evaluator {
           loss = torch::nn::functional::cross_entropy(logits, y);
           if (joint) loss = loss + gen_weight * in.objective->loss(fin, out).loss;
         }
+        lr = wb::learning_rate(c.get_float("lr"), step++, c.get_int("warmup_steps"), total_steps,
+                               cosine);
+        for (auto& group : adam.param_groups())
+          static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         adam.zero_grad();
         loss.backward();
         adam.step();
@@ -133,6 +150,7 @@ class Finetune : public wb::Evaluator {
       const double val = accuracy(in, head, layer, "val");
       ctx_.results().metric(epoch, "train_loss", loss_sum / double(tokens.size(0)));
       ctx_.results().metric(epoch, "val_accuracy", val);
+      ctx_.results().metric(epoch, "lr", lr);  // at the epoch's last step
       ctx_.info("epoch {}: train loss {:.4f}, val accuracy {:.2f}%", epoch,
                 loss_sum / double(tokens.size(0)), 100 * val);
       if (val > best_val) {
