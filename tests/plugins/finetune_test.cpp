@@ -53,13 +53,18 @@ TEST(Finetune, ACosineScheduleWarmsUpThenDecaysTheRateToZeroOverAllEpochsAndStil
   constant.evaluator->evaluate(constant.in);
   EXPECT_EQ(epoch_rates(constant), std::vector<double>(4, 0.01));
 
+  EvalFixture warm("ar", "finetune", EvalFixture::with(sets, "evaluators.0.warmup_steps=8"));
+  warm.evaluator->evaluate(warm.in);
+  // 64 images in batches of 16: 4 steps an epoch; epoch 1 ends at step 3 of the 8 warm-up
+  EXPECT_EQ(epoch_rates(warm), (std::vector<double>{0.005, 0.01, 0.01, 0.01}));
+
   EvalFixture cosine("ar", "finetune", EvalFixture::with(sets, "evaluators.0.schedule=\"cosine\""));
   cosine.evaluator->evaluate(cosine.in);
   auto lr = epoch_rates(cosine);
-  ASSERT_EQ(lr.size(), 4u);               // 64 images in batches of 16: 4 steps an epoch, 16 in all
-  for (size_t i = 0; i < lr.size(); ++i)  // the rate of each epoch's last step, 4i + 3
+  ASSERT_EQ(lr.size(), 4u);
+  for (size_t i = 0; i < lr.size(); ++i)  // the rate of each epoch's last step, 4i + 3, of 16
     EXPECT_NEAR(lr[i], 0.01 * 0.5 * (1 + std::cos(M_PI * double(4 * i + 3) / 16)), 1e-12);
-  EXPECT_LT(lr[3], 1e-4);  // step 15 of 16: near 0
+  EXPECT_LT(lr[3], 1e-4);  // near 0 at the last step
   EXPECT_GE(cosine.rows().at("accuracy/2/test"), 0.9);
 }
 
