@@ -68,6 +68,19 @@ TEST(Finetune, ACosineScheduleWarmsUpThenDecaysTheRateToZeroOverAllEpochsAndStil
   EXPECT_GE(cosine.rows().at("accuracy/2/test"), 0.9);
 }
 
+TEST(Finetune, AHeadStartedFromTheProbeScoresAsTheProbeBeforeAnyStep) {
+  // lr = 0: the weights never move, so the test score is the starting head's.
+  const std::vector<std::string> sets = {"evaluators.0.epochs=1", "evaluators.0.lr=0",
+                                         "evaluators.0.batch_size=16"};
+  EvalFixture zeros("ar", "finetune", sets);
+  zeros.evaluator->evaluate(zeros.in);
+  EXPECT_EQ(zeros.rows().at("accuracy/2/test"), 0.5);  // all logits 0: class 0 every time
+
+  EvalFixture probe("ar", "finetune", EvalFixture::with(sets, "evaluators.0.head_init=\"probe\""));
+  probe.evaluator->evaluate(probe.in);
+  EXPECT_GE(probe.rows().at("accuracy/2/test"), 0.95);
+}
+
 TEST(Finetune, ABfloatRunFineTunesInBfloat16AndStillLearns) {
   EvalFixture f("ar", "finetune",
                 {"evaluators.0.epochs=4", "evaluators.0.lr=0.01", "evaluators.0.batch_size=16"});

@@ -7,7 +7,11 @@
 // warm-up over `warmup_steps` (fresh Adam moments take full-size first steps, which
 // disturb the pretrained weights), then with `schedule = "cosine"` a decay to 0 at the
 // last epoch (its small last steps settle the weights where a constant rate ends on
-// the noise of its last batches; worth most with few epochs). Optional pad-crop-flip
+// the noise of its last batches; worth most with few epochs). The head starts at zeros
+// (the paper's), or at the linear probe of its layer (`head_init = "probe"`, LP-FT:
+// fine-tuning then starts at the probe's accuracy instead of spending its first steps
+// on reaching it while the classification gradient disturbs the features; the probe
+// reads the run's shared features, so it costs one L-BFGS fit). Optional pad-crop-flip
 // augmentation of the images before they are encoded again; early stopping on
 // validation accuracy, the best epoch's weights restored before the test score. The
 // pretrained weights are put back afterwards, so evaluators after this one judge the
@@ -21,7 +25,9 @@
 #include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
 
+#include "logistic_regression.hpp"
 #include "majority_vote.hpp"
+#include "pooled_features.hpp"
 
 namespace {
 
@@ -52,6 +58,10 @@ class Finetune : public wb::Evaluator {
              "learning rate over the steps: constant, or cosine decay to 0 at the last epoch")
         .one_of({"constant", "cosine"});
     s.integer("warmup_steps", 0, "steps of linear warm-up to `lr` (0 = none)").at_least(0);
+    s.string("head_init", "zeros",
+             "the head's start: zeros, or the linear probe fitted on its layer (LP-FT)")
+        .one_of({"zeros", "probe"});
+    s.number("head_l2", 1e-4, "head_init = probe: the probe's L2 strength").at_least(0);
     s.integer("epochs", 5, "passes over the training split at most").at_least(1);
     s.integer("batch_size", 32, "images per step").at_least(1);
     s.integer("patience", 2, "stop after this many epochs without a better val accuracy; 0 = off")
@@ -95,6 +105,7 @@ class Finetune : public wb::Evaluator {
     torch::nn::init::zeros_(head->weight);
     torch::nn::init::zeros_(head->bias);
     head->to(ctx_.device());
+    if (c.get_string("head_init") == "probe" && !init_from_probe(in, *head, layer)) return;
     std::vector<torch::Tensor> params = model.module().parameters();
     for (const auto& p : head->parameters()) params.push_back(p);
     torch::optim::Adam adam(params,
@@ -191,6 +202,28 @@ class Finetune : public wb::Evaluator {
   }
 
  private:
+  // Sets the head to the linear probe of `layer` fitted on the training split's shared
+  // features, its standardisation folded into the weights: x W' + b' = ((x - mean) /
+  // std) W + b. False when the user asked the run to stop.
+  bool init_from_probe(const wb::EvalInputs& in, torch::nn::LinearImpl& head, int64_t layer) {
+    const auto& c = ctx_.config();
+    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    if (features.empty()) return false;
+    auto fit = probe::fit_logistic(features.at("train")[layer], in.splits.at("train").labels,
+                                   in.num_classes, c.get_float("head_l2"), kProbeIterations,
+                                   kProbeTolerance);
+    const double val = probe::accuracy(fit, features.at("val")[layer], in.splits.at("val").labels);
+    torch::NoGradGuard no_grad;
+    auto w = fit.weight / fit.std.unsqueeze(1);  // (d, classes)
+    head.weight.copy_(w.t());
+    head.bias.copy_(fit.bias - fit.mean.matmul(w));
+    ctx_.info("head from the probe of layer {}: val {:.2f}%", layer, 100 * val);
+    return true;
+  }
+  // The linear probe's defaults (probe_grid.cpp): L-BFGS iterations and gradient tolerance.
+  static constexpr int64_t kProbeIterations = 200;
+  static constexpr double kProbeTolerance = 1e-6;
+
   // Predicted classes, int64 (N), of model + head on a split, in eval mode, one pass,
   // masks (BERT) drawn from `gen`.
   torch::Tensor predict(const wb::EvalInputs& in, torch::nn::Linear& head, int64_t layer,
