@@ -9,9 +9,8 @@ void declare_probe_keys(wb::Schema& s) {
   s.int_list("layers", {}, "layers to probe (0 = embedding .. L = last); empty = all");
   s.number("l2_min", 1e-4, "smallest L2 strength of the grid searched on validation").at_least(0);
   s.integer("l2_steps", 4, "grid points, each 10x the last").range(1, 12);
-  s.integer("max_iter", 200, "L-BFGS iterations per fit").at_least(1);
-  // Tighter than scikit-learn's default of 1e-4; bench/probe_vs_sklearn.sh times both.
-  s.number("tol", 1e-6, "stop a fit when no gradient entry exceeds this").at_least(0);
+  s.integer("max_iter", kMaxIter, "L-BFGS iterations per fit").at_least(1);
+  s.number("tol", kTolerance, "stop a fit when no gradient entry exceeds this").at_least(0);
 }
 
 std::vector<int64_t> chosen_layers(const wb::Section& config, int64_t num_layers,

@@ -12,6 +12,12 @@
 
 namespace probe {
 
+// The L-BFGS settings' defaults (`max_iter`, `tol`), also for a fit outside the grid
+// (finetune's head_init = "probe"). Tighter than scikit-learn's default tolerance of
+// 1e-4; bench/probe_vs_sklearn.sh times both.
+constexpr int64_t kMaxIter = 200;
+constexpr double kTolerance = 1e-6;
+
 // The keys every probing evaluator takes: `layers` and the L2 grid and L-BFGS settings
 // read by fit_on_grid.
 void declare_probe_keys(wb::Schema& s);

@@ -28,6 +28,7 @@
 #include "logistic_regression.hpp"
 #include "majority_vote.hpp"
 #include "pooled_features.hpp"
+#include "probe_grid.hpp"
 
 namespace {
 
@@ -118,8 +119,10 @@ class Finetune : public wb::Evaluator {
     const int64_t steps_per_epoch = (train.tokens.size(0) + b - 1) / b;
     const int64_t total_steps = c.get_int("epochs") * steps_per_epoch;
     const bool cosine = c.get_string("schedule") == "cosine";
+    const double peak = c.get_float("lr");
+    const int64_t warmup = c.get_int("warmup_steps");
     int64_t step = 0;
-    double lr = c.get_float("lr");
+    double lr = peak;
     auto progress = ctx_.progress("finetune", total_steps);
     for (int64_t epoch = 1; epoch <= c.get_int("epochs"); ++epoch) {
       // This epoch's tokens: the cached ones, or the augmented images encoded anew.
@@ -142,8 +145,7 @@ class Finetune : public wb::Evaluator {
           loss = torch::nn::functional::cross_entropy(logits, y);
           if (joint) loss = loss + gen_weight * in.objective->loss(fin, out).loss;
         }
-        lr = wb::learning_rate(c.get_float("lr"), step++, c.get_int("warmup_steps"), total_steps,
-                               cosine);
+        lr = wb::learning_rate(peak, step++, warmup, total_steps, cosine);
         for (auto& group : adam.param_groups())
           static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
         adam.zero_grad();
@@ -210,8 +212,8 @@ class Finetune : public wb::Evaluator {
     auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
     if (features.empty()) return false;
     auto fit = probe::fit_logistic(features.at("train")[layer], in.splits.at("train").labels,
-                                   in.num_classes, c.get_float("head_l2"), kProbeIterations,
-                                   kProbeTolerance);
+                                   in.num_classes, c.get_float("head_l2"), probe::kMaxIter,
+                                   probe::kTolerance);
     const double val = probe::accuracy(fit, features.at("val")[layer], in.splits.at("val").labels);
     torch::NoGradGuard no_grad;
     auto w = fit.weight / fit.std.unsqueeze(1);  // (d, classes)
@@ -220,9 +222,6 @@ class Finetune : public wb::Evaluator {
     ctx_.info("head from the probe of layer {}: val {:.2f}%", layer, 100 * val);
     return true;
   }
-  // The linear probe's defaults (probe_grid.cpp): L-BFGS iterations and gradient tolerance.
-  static constexpr int64_t kProbeIterations = 200;
-  static constexpr double kProbeTolerance = 1e-6;
 
   // Predicted classes, int64 (N), of model + head on a split, in eval mode, one pass,
   // masks (BERT) drawn from `gen`.
