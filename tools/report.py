@@ -1,8 +1,8 @@
 """The report of one experiment from a results store: a Markdown file with the paper's
 tables (probe accuracy by layer, best layer, pretraining gain, low-data probes,
-fine-tuning, AR vs BERT, raw-pixel baseline) and figures drawn with matplotlib (probe
-accuracy vs layer, probe accuracy vs validation loss, training curves, AR vs BERT
-bars), plus the completion grids `workbench sample` wrote. `workbench report` runs it.
+fine-tuning and its epochs, AR vs BERT, raw-pixel baseline) and figures drawn with
+matplotlib (probe accuracy vs layer, probe accuracy vs validation loss, fine-tuning val
+accuracy by epoch, training curves, AR vs BERT bars), plus the completion grids `workbench sample` wrote. `workbench report` runs it.
 
     python3 tools/report.py --db results/results.db --experiment NAME --out DIR
 
@@ -250,6 +250,37 @@ def main():
     if rows:
         md.append("## Fine-tuning and the mask ensemble (test)\n")
         md.append(table(["run", "evaluator", "metric", "layer", "accuracy"], rows))
+
+    # Fine-tuning epoch by epoch: each evaluator's per-epoch metrics ("finetune",
+    # "finetune#2", ... when a run fine-tunes more than once), the val accuracy drawn.
+    curves = {}
+    for label, (run, _) in runs.items():
+        for (prefix,) in db.execute(
+                "SELECT DISTINCT substr(name, 1, length(name) - 13) FROM metrics WHERE "
+                "run_id = ? AND name LIKE '%/val_accuracy' AND name NOT LIKE 'train/%' "
+                "ORDER BY 1", (run,)):
+            curves[(label, prefix)] = {
+                metric: dict(metric_series(db, run, f"{prefix}/{metric}"))
+                for metric in ("val_accuracy", "train_loss", "lr")}
+    if curves:
+        md.append("## Fine-tuning by epoch (val accuracy, mean train loss, rate at the "
+                  "epoch's end)\n")
+        rows = [[label, prefix, epoch, pct(m["val_accuracy"][epoch]),
+                 f"{m['train_loss'][epoch]:.4f}" if epoch in m["train_loss"] else "",
+                 f"{m['lr'][epoch]:.3g}" if epoch in m["lr"] else ""]
+                for (label, prefix), m in curves.items() for epoch in m["val_accuracy"]]
+        md.append(table(["run", "evaluator", "epoch", "val", "train loss", "lr"], rows))
+
+        def draw(ax):
+            for (label, prefix), m in curves.items():
+                epochs = list(m["val_accuracy"])
+                ax.plot(epochs, [100 * m["val_accuracy"][e] for e in epochs], marker="o",
+                        label=f"{label} {prefix}")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("fine-tuning val accuracy (%)")
+            ax.legend(fontsize=8)
+        figure(os.path.join(args.out, "finetune_curves.png"), draw, integer_x=True)
+        md.append("![fine-tuning val accuracy by epoch](finetune_curves.png)\n")
 
     # AR vs BERT bars, when the experiment has both objectives.
     objective = {label: section_value(cfg, "objective", "plugin") for label, (_, cfg) in runs.items()}

@@ -187,6 +187,21 @@ int Store::schema_version() {
   return v;
 }
 
+int Store::file_schema_version(const std::string& path) {
+  sqlite3* db = nullptr;
+  int version = -1;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    version = sqlite3_column_int(stmt, 0);
+  const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  if (version < 0) throw Error(fmt::format("{}: cannot read as a results store: {}", path, msg));
+  return version;
+}
+
 void Store::migrate() {
   // IMMEDIATE takes the write lock first, so two processes opening a new file do not
   // both create the tables.

@@ -45,6 +45,10 @@ class Store {
 
   const std::string& path() const { return path_; }
   int schema_version();
+  // The schema version of the store at `path`, read without writing to it (a store
+  // opened as a Store is brought up to date and switched to WAL; a file someone only
+  // reads from must stay as it was). 0: an SQLite file without a workbench schema.
+  static int file_schema_version(const std::string& path);
 
   int64_t experiment(const std::string& name, const std::string& file);
   // The id of a finished run of this experiment with this config hash, if any (a sweep

@@ -59,7 +59,18 @@ std::string carried_path(const std::string& path, const fs::path& from_root,
 
 MergeSummary merge_store(Store& into, const std::string& from, std::string artifacts_root) {
   if (!fs::exists(from)) throw Error(fmt::format("{}: no results store there", from));
-  { Store check(from); }  // refuses a newer schema, brings an older one up to date
+  // Read only: the source is left exactly as it was, and a file given by mistake (not
+  // a results store) is refused before anything is written anywhere.
+  const int version = Store::file_schema_version(from);
+  if (version == 0)
+    throw Error(fmt::format("{}: not a workbench results store (no schema version)", from));
+  if (version != Store::kSchemaVersion)
+    throw Error(fmt::format(
+        "{}: results store has schema version {}, this workbench's is {}; {}", from, version,
+        Store::kSchemaVersion,
+        version > Store::kSchemaVersion
+            ? "use a newer workbench"
+            : "bring it up to date first with `workbench results --db " + from + " list`"));
   if (artifacts_root.empty())
     artifacts_root = (fs::absolute(into.path()).parent_path() / "artifacts").string();
   const fs::path from_root = fs::absolute(from).parent_path() / "artifacts";

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
+
+#include <sqlite3.h>
 
 #include "hash.hpp"
 #include "runner.hpp"
@@ -108,4 +111,36 @@ TEST(StoreMerge, AMissingStoreIsNamed) {
   } catch (const wb::Error& e) {
     EXPECT_NE(std::string(e.what()).find("nowhere.db"), std::string::npos) << e.what();
   }
+}
+
+// A file that is not a results store (a typo on the command line) is refused before
+// anything is written, and stays byte for byte as it was: merge only reads its sources.
+TEST(StoreMerge, AnSqliteFileThatIsNotAResultsStoreIsRefusedAndLeftUntouched) {
+  wbtest::TempDir dir;
+  const std::string other = dir / "notes.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes(text TEXT); INSERT INTO notes VALUES('x')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = wb::sha256_file(other);
+
+  wb::Store into(dir / "results.db");
+  try {
+    wb::merge_store(into, other);
+    FAIL() << "expected an error";
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("notes.sqlite: not a workbench results store"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(wb::sha256_file(other), before);
+  EXPECT_EQ(wb::Store::file_schema_version(other), 0);
+  EXPECT_FALSE(std::filesystem::exists(other + "-wal"));
+  EXPECT_TRUE(into.runs().empty());
+
+  const std::string text = dir / "notes.txt";
+  std::ofstream(text) << "not a database at all, just some text that is long enough\n";
+  EXPECT_THROW(wb::merge_store(into, text), wb::Error);
 }

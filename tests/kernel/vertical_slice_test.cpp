@@ -217,6 +217,16 @@ TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {
                   "SELECT COUNT(DISTINCT evaluator_hash) FROM results WHERE evaluator = "
                   "'finetune'"),
             2);
+
+  // The report gives each its own epoch rows and its own line in the figure.
+  if (!has_matplotlib()) GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
+  const std::string text = report_markdown(dir);
+  ASSERT_FALSE(text.empty());
+  const auto section = text.find("## Fine-tuning by epoch");
+  ASSERT_NE(section, std::string::npos) << text;
+  for (const std::string row : {"| default | finetune | 1 |", "| default | finetune#2 | 1 |"})
+    EXPECT_NE(text.find(row, section), std::string::npos) << row << " missing from\n" << text;
+  EXPECT_GT(std::filesystem::file_size(dir / "report/finetune_curves.png"), 1000u);
 }
 
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include <workbench/workbench.hpp>
 
@@ -68,6 +69,14 @@ TEST(Finetune, ACosineScheduleWarmsUpThenDecaysTheRateToZeroOverAllEpochsAndStil
   EXPECT_GE(cosine.rows().at("accuracy/2/test"), 0.9);
 }
 
+// epoch -> val accuracy, from the run's curve.
+std::map<int64_t, double> val_curve(EvalFixture& f) {
+  std::map<int64_t, double> curve;
+  f.ehost.store->query("SELECT step, value FROM metrics WHERE name = 'finetune/val_accuracy'", {},
+                       [&](auto&, const auto& v) { curve[std::stoll(v[0])] = std::stod(v[1]); });
+  return curve;
+}
+
 TEST(Finetune, AHeadStartedFromTheProbeScoresAsTheProbeBeforeAnyStep) {
   // lr = 0: the weights never move, so the test score is the starting head's.
   const std::vector<std::string> sets = {"evaluators.0.epochs=1", "evaluators.0.lr=0",
@@ -75,16 +84,26 @@ TEST(Finetune, AHeadStartedFromTheProbeScoresAsTheProbeBeforeAnyStep) {
   EvalFixture zeros("ar", "finetune", sets);
   zeros.evaluator->evaluate(zeros.in);
   EXPECT_EQ(zeros.rows().at("accuracy/2/test"), 0.5);  // all logits 0: class 0 every time
+  EXPECT_EQ(val_curve(zeros).count(0), 0u);            // no epoch 0 without a head to score
 
-  EvalFixture probe("ar", "finetune", EvalFixture::with(sets, "evaluators.0.head_init=\"probe\""));
-  probe.evaluator->evaluate(probe.in);
-  EXPECT_GE(probe.rows().at("accuracy/2/test"), 0.95);
+  // In bfloat16 too: the head, its standardisation folded in, runs in float32.
+  for (const bool bfloat16 : {false, true}) {
+    EvalFixture probe("ar", "finetune",
+                      EvalFixture::with(sets, "evaluators.0.head_init=\"probe\""));
+    probe.in.bfloat16 = bfloat16;
+    probe.evaluator->evaluate(probe.in);
+    EXPECT_GE(probe.rows().at("accuracy/2/test"), 0.95) << "bfloat16 " << bfloat16;
+    auto curve = val_curve(probe);  // epoch 0 is the start, scored as the epochs are
+    ASSERT_EQ(curve.size(), 2u) << "bfloat16 " << bfloat16;
+    EXPECT_GE(curve.at(0), 0.95) << "bfloat16 " << bfloat16;
+    EXPECT_EQ(curve.at(1), curve.at(0)) << "bfloat16 " << bfloat16;
+  }
 }
 
 TEST(Finetune, ABfloatRunFineTunesInBfloat16AndStillLearns) {
   EvalFixture f("ar", "finetune",
                 {"evaluators.0.epochs=4", "evaluators.0.lr=0.01", "evaluators.0.batch_size=16"});
-  f.in.bfloat16 = true;  // training.precision = "bfloat16": the head's logits are cast back
+  f.in.bfloat16 = true;  // training.precision = "bfloat16": the model in it, the head float32
   f.evaluator->evaluate(f.in);
   EXPECT_GE(f.rows().at("accuracy/2/test"), 0.9);
 }
