@@ -2,7 +2,8 @@
 tables (probe accuracy by layer, best layer, pretraining gain, low-data probes,
 fine-tuning and its epochs, AR vs BERT, raw-pixel baseline) and figures drawn with
 matplotlib (probe accuracy vs layer, probe accuracy vs validation loss, fine-tuning val
-accuracy by epoch, training curves, AR vs BERT bars), plus the completion grids `workbench sample` wrote. `workbench report` runs it.
+accuracy by epoch, training curves, AR vs BERT bars), plus the completion grids
+`workbench sample` wrote. `workbench report` runs it.
 
     python3 tools/report.py --db results/results.db --experiment NAME --out DIR
 
@@ -255,10 +256,10 @@ def main():
     # "finetune#2", ... when a run fine-tunes more than once), the val accuracy drawn.
     curves = {}
     for label, (run, _) in runs.items():
-        for (prefix,) in db.execute(
-                "SELECT DISTINCT substr(name, 1, length(name) - 13) FROM metrics WHERE "
-                "run_id = ? AND name LIKE '%/val_accuracy' AND name NOT LIKE 'train/%' "
-                "ORDER BY 1", (run,)):
+        for (name,) in db.execute(
+                "SELECT DISTINCT name FROM metrics WHERE run_id = ? AND name LIKE "
+                "'%/val_accuracy' AND name NOT LIKE 'train/%' ORDER BY 1", (run,)):
+            prefix = name.rsplit("/", 1)[0]
             curves[(label, prefix)] = {
                 metric: dict(metric_series(db, run, f"{prefix}/{metric}"))
                 for metric in ("val_accuracy", "train_loss", "lr")}
