@@ -13,6 +13,7 @@ Exits 1 with a message when the experiment has no finished run.
 import argparse
 import glob
 import os
+import re
 import sqlite3
 import sys
 from collections import defaultdict
@@ -68,6 +69,22 @@ def full_probe(db, run):
         if h not in low:
             out[layer][split] = v
     return dict(sorted(out.items()))
+
+
+def grid_probes(db, run):
+    """grid -> layer -> {split: accuracy} of the run's full-data probes on region means
+    (linear_probe's pool_grid = g names its rows "grid<g>_accuracy"; a low-data probe
+    also writes "grid<g>_accuracy_std" and is left out, as in full_probe)."""
+    rows = db.execute("SELECT evaluator_hash, metric, layer, split, value FROM results "
+                      "WHERE run_id = ? AND evaluator = 'linear_probe' AND metric LIKE "
+                      "'grid%'", (run,)).fetchall()
+    low = {h for h, metric, _, _, _ in rows if re.fullmatch(r"grid\d+_accuracy_std", metric)}
+    out = defaultdict(lambda: defaultdict(dict))
+    for h, metric, layer, split, v in rows:
+        m = re.fullmatch(r"grid(\d+)_accuracy", metric)
+        if m and h not in low:
+            out[int(m.group(1))][layer][split] = v
+    return {g: dict(sorted(p.items())) for g, p in sorted(out.items())}
 
 
 def metric_series(db, run, name):
@@ -127,6 +144,10 @@ def main():
           f"From `{args.db}`: the latest finished run of each of its {len(runs)} "
           f"configuration(s). Accuracies in %.\n"]
     probes = {label: full_probe(db, run) for label, (run, _) in runs.items()}
+    # Probes on region means (pool_grid), beside the paper's feature: their own
+    # columns and lines, never merged into the runs' probe curves.
+    region_probes = {f"{label} ({g}x{g} regions)": p for label, (run, _) in runs.items()
+                     for g, p in grid_probes(db, run).items()}
 
     # The raw-pixel probe of each run that has one: the baseline its features must beat.
     # A list: a run may hold several (one per pixel-probe evaluator).
@@ -135,20 +156,22 @@ def main():
               if split == "test"]
 
     # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines).
-    layers = sorted({layer for p in probes.values() for layer in p})
+    curves = {**probes, **region_probes}
+    layers = sorted({layer for p in curves.values() for layer in p})
     if layers:
         md.append("## Linear probe by layer (test)\n")
-        md.append(table(["layer"] + list(runs),
-                        [[layer] + [pct(probes[label].get(layer, {}).get("test"))
-                                    for label in runs] for layer in layers]))
+        md.append(table(["layer"] + list(curves),
+                        [[layer] + [pct(curves[label].get(layer, {}).get("test"))
+                                    for label in curves] for layer in layers]))
 
         def draw(ax):
             colours = {}  # each run's pixel line in its probe curve's colour
-            for label, p in probes.items():
+            for label, p in curves.items():
                 if p:
                     line, = ax.plot(list(p), [100 * p[layer].get("test", float("nan"))
-                                              for layer in p], marker="o", label=label)
-                    colours[label] = line.get_color()
+                                              for layer in p], marker="o", label=label,
+                                    linestyle=":" if label in region_probes else "-")
+                    colours.setdefault(label, line.get_color())
             for label, v in pixels:
                 ax.axhline(100 * v, linestyle="--", color=colours.get(label, "grey"),
                            label=f"{label}: raw pixels")
@@ -161,16 +184,19 @@ def main():
     # Best layer (chosen on val) beside the final validation loss, and their figure.
     rows, points = [], []
     for label, (run, _) in runs.items():
-        best = results(db, run, "linear_probe", "best_layer")
-        acc = results(db, run, "linear_probe", "best_layer_accuracy")
         val = training_series(db, run, "train/val_bits_per_dim")
         bits = val[-1][1] if val else None
-        for (h, _, _), layer in best.items():
-            test = acc.get((h, -1, "test"))
-            rows.append([label, int(layer), pct(acc.get((h, -1, "val"))), pct(test),
-                         "" if bits is None else f"{bits:.4f}"])
-            if bits is not None and test is not None:
-                points.append((bits, 100 * test, label))
+        for g in [1] + list(grid_probes(db, run)):
+            prefix = "" if g == 1 else f"grid{g}_"
+            best = results(db, run, "linear_probe", prefix + "best_layer")
+            acc = results(db, run, "linear_probe", prefix + "best_layer_accuracy")
+            name = label if g == 1 else f"{label} ({g}x{g} regions)"
+            for (h, _, _), layer in best.items():
+                test = acc.get((h, -1, "test"))
+                rows.append([name, int(layer), pct(acc.get((h, -1, "val"))), pct(test),
+                             "" if bits is None else f"{bits:.4f}"])
+                if g == 1 and bits is not None and test is not None:
+                    points.append((bits, 100 * test, label))
     if rows:
         md.append("## Best layer (chosen on validation)\n")
         md.append(table(["run", "layer", "val", "test", "val bits/dim"], rows))

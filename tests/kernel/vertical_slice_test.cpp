@@ -161,11 +161,13 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
   wbtest::write_pattern_dataset(dir / "data", 500, 200);
   wb::Store store(dir / "results.db");
   for (const std::string steps : {"40", "0"}) {
-    // The first probe also concatenates layers; the second reads the raw pixels: the
-    // report's sections for both.
+    // The first probe also concatenates layers; the second reads the raw pixels; a third
+    // reads region means (pool_grid): the report's sections for each, and the gain
+    // query's rows for the first alone.
     auto exp = wb::parse_experiment(
         tiny_experiment(dir / "data"), dir / "slice.toml",
-        {"training.steps=" + steps, "evaluators.0.concat=2", "evaluators.1.input=\"pixels\""},
+        {"training.steps=" + steps, "evaluators.0.concat=2", "evaluators.1.input=\"pixels\"",
+         "evaluators.2.plugin=\"linear_probe\"", "evaluators.2.pool_grid=2"},
         wbtest::plugins());
     ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
   }
@@ -194,6 +196,11 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
     EXPECT_NE(text.find(part), std::string::npos) << part << " missing from\n" << text;
   for (const std::string png : {"probe_by_layer.png", "training_curves.png"})
     EXPECT_GT(std::filesystem::file_size(dir / ("report/" + png)), 1000u) << png;
+  // The region-mean probe has its own column by layer and its own best-layer rows.
+  const auto by_layer = text.find("## Linear probe by layer"), best = text.find("## Best layer");
+  ASSERT_NE(best, std::string::npos) << text;
+  EXPECT_LT(text.find("(2x2 regions) |", by_layer), best) << text;
+  EXPECT_NE(text.find("(2x2 regions) |", best), std::string::npos) << text;
   std::string out;
   EXPECT_NE(wbtest::run_cli(fmt::format("report nope --db {}", dir / "results.db"), &out), 0);
   EXPECT_NE(out.find("no finished run of experiment 'nope'"), std::string::npos) << out;

@@ -92,6 +92,42 @@ TEST(LinearProbe, TheRawPixelBaselineReadsTheRunsImagesInTheirTokensOrder) {
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
 }
 
+TEST(LinearProbe, APoolGridProbesRegionMeansCachedBesideTheGlobalOnes) {
+  EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.pool_grid=2"});
+  f.in.checkpoint_key = "grid-test";
+  f.evaluator->evaluate(f.in);
+  auto rows = f.rows();
+  // Its rows are named after the grid, so no table mixes them with the paper's feature.
+  EXPECT_GE(rows.at("grid2_accuracy/0/test"), 0.95);
+  EXPECT_TRUE(rows.count("grid2_best_layer/-1/val"));
+  EXPECT_TRUE(rows.count("grid2_l2/0/val"));
+  EXPECT_FALSE(rows.count("accuracy/0/test"));
+  EXPECT_FALSE(rows.count("best_layer/-1/val"));
+  // The same pass as the global means, pooled per quadrant of the 4x4 image: four times
+  // the width, and the quadrants' mean is the global mean, at every layer.
+  auto global = probe::shared_pooled_features(f.in, 16, *f.ehost.context);
+  auto grid = probe::shared_pooled_features(f.in, 16, *f.ehost.context, 2);
+  for (size_t l = 0; l < global["test"].size(); ++l) {
+    const auto& g = global["test"][l];
+    ASSERT_EQ(grid["test"][l].size(1), 4 * g.size(1)) << "layer " << l;
+    EXPECT_TRUE(torch::allclose(grid["test"][l].view({g.size(0), 4, -1}).mean(1), g, 1e-4, 1e-5))
+        << "layer " << l;
+  }
+  const auto dir = std::filesystem::path(f.ehost.context->artifacts().dir("features", "grid-test"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "pooled_features.pt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "pooled_features_grid2.pt"));
+}
+
+TEST(LinearProbe, RefusesAPoolGridOnRawPixels) {
+  EvalFixture f("ar", "linear_probe",
+                {"evaluators.0.input=\"pixels\"", "evaluators.0.pool_grid=2"});
+  f.in.images = [&](const std::string& split) {
+    const auto& s = f.in.splits.at(split);
+    return wb::ImageSplit{s.tokens.to(torch::kUInt8).view({-1, 4, 4, 1}), s.labels};
+  };
+  EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
+}
+
 TEST(LinearProbe, RefusesAConcatenationWiderThanTheModel) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.concat=4"});  // tiny: layers 0..2
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);

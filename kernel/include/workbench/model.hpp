@@ -24,12 +24,14 @@ struct ForwardInput {
   bool causal = true;          // causal self-attention (AR) or bidirectional (BERT)
   bool shift_sos = true;       // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
   bool want_features = false;  // also return per-layer features for probes
+  int64_t feature_grid = 1;    // how they pool: wb::pool_positions (feature_pool.hpp)
 };
 
 struct ForwardOutput {
   torch::Tensor logits;  // float (N, S, vocab)
   // When asked: L+1 tensors (N, d), layer l's normalised hidden state averaged over
-  // positions (l = 0 is the embedding), from the same pass as the logits.
+  // positions (l = 0 is the embedding), from the same pass as the logits; with
+  // feature_grid g > 1, (N, g*g*d) region means instead (wb::pool_positions).
   std::vector<torch::Tensor> features;
 };
 

@@ -13,7 +13,7 @@
 #include <workbench/export.hpp>
 
 // Bump when any SDK type a plugin sees changes layout or meaning.
-#define WB_ABI_VERSION 3
+#define WB_ABI_VERSION 4  // 4: ForwardInput::feature_grid
 
 // A plugin may claim another ABI only in the loader's own tests.
 #ifndef WB_PLUGIN_ABI_VERSION

@@ -6,6 +6,7 @@
 #include <workbench/dataset.hpp>
 #include <workbench/error.hpp>
 #include <workbench/evaluator.hpp>
+#include <workbench/feature_pool.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 #include <workbench/plugin.hpp>

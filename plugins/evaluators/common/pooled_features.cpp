@@ -25,7 +25,8 @@ uint64_t key_seed(const std::string& key) {
 
 std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch::Tensor& tokens,
                                            torch::Generator& gen, int64_t batch_size,
-                                           const wb::PluginContext& ctx, wb::Progress& progress) {
+                                           const wb::PluginContext& ctx, wb::Progress& progress,
+                                           int64_t grid) {
   torch::NoGradGuard no_grad;
   in.model->module().eval();
   const int64_t layers = in.model->num_layers() + 1;
@@ -34,6 +35,7 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
     auto x = tokens.slice(0, i, std::min(tokens.size(0), i + batch_size)).to(ctx.device());
     auto fin = in.objective->prepare(x, gen);  // the objective's view: causal or masked
     fin.want_features = true;
+    fin.feature_grid = grid;
     wb::BfloatAutocast autocast(ctx.device(), in.bfloat16);  // as pretraining ran
     auto fout = in.model->forward(fin);
     for (int64_t l = 0; l < layers; ++l)
@@ -47,12 +49,13 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
 }
 
 SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_size,
-                                     const wb::PluginContext& ctx) {
+                                     const wb::PluginContext& ctx, int64_t grid) {
   SplitFeatures out;
+  // The global means keep the name they always had, so existing caches stay valid.
+  const std::string file =
+      grid == 1 ? "pooled_features.pt" : fmt::format("pooled_features_grid{}.pt", grid);
   const std::string path =
-      (std::filesystem::path(ctx.artifacts().dir("features", in.checkpoint_key)) /
-       "pooled_features.pt")
-          .string();
+      (std::filesystem::path(ctx.artifacts().dir("features", in.checkpoint_key)) / file).string();
   const int64_t layers = in.model->num_layers() + 1;
   if (std::filesystem::exists(path)) {
     torch::serialize::InputArchive ar;
@@ -72,7 +75,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   auto progress = ctx.progress("features", total);
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(key_seed(in.checkpoint_key));
   for (const auto& s : kSplits) {
-    out[s] = pooled_features(in, in.splits.at(s).tokens, gen, batch_size, ctx, *progress);
+    out[s] = pooled_features(in, in.splits.at(s).tokens, gen, batch_size, ctx, *progress, grid);
     if (out[s].empty()) return {};  // stopped by the user
   }
   progress->finish();

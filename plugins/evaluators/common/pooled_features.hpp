@@ -12,13 +12,15 @@
 
 namespace probe {
 
-// tokens: int64 (N, S) -> L + 1 tensors float (N, d) on the CPU, layer 0 = embedding.
+// tokens: int64 (N, S) -> L + 1 tensors float (N, d) on the CPU, layer 0 = embedding;
+// (N, grid * grid * d) with grid > 1 (region means, wb::pool_positions).
 // Each batch goes through the objective's view of it (causal, or masked drawing from
 // `gen`), in eval mode without gradients. Advances `progress` by the batch's size;
 // returns an empty vector when the user asked the run to stop.
 std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch::Tensor& tokens,
                                            torch::Generator& gen, int64_t batch_size,
-                                           const wb::PluginContext& ctx, wb::Progress& progress);
+                                           const wb::PluginContext& ctx, wb::Progress& progress,
+                                           int64_t grid = 1);
 
 // split ("train", "val", "test") -> L + 1 tensors (N, d).
 using SplitFeatures = std::map<std::string, std::vector<torch::Tensor>>;
@@ -28,8 +30,8 @@ using SplitFeatures = std::map<std::string, std::vector<torch::Tensor>>;
 // mask_ensemble's first mask) and later re-runs read that file instead of running the
 // model again. A masking objective's one mask per input is drawn from a generator
 // seeded by the checkpoint key alone, so the file is the same whichever evaluator
-// writes it. Empty when the user asked the run to stop.
+// writes it. One file per grid. Empty when the user asked the run to stop.
 SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_size,
-                                     const wb::PluginContext& ctx);
+                                     const wb::PluginContext& ctx, int64_t grid = 1);
 
 }  // namespace probe

@@ -8,6 +8,10 @@
 // also probed as one (the paper's concatenation), as `concat_accuracy` rows.
 // With input = "pixels" the same probe reads the raw pixels at the run's resolution
 // instead (the baseline a pretrained model must beat), as `pixel_accuracy` rows.
+// With pool_grid = g > 1 each layer's feature is the means over g x g image regions
+// side by side (g*g*width features) in place of the paper's one mean over the image,
+// and its rows are named "grid<g>_accuracy", "grid<g>_best_layer", ...: never mixed
+// with the paper's feature in a table that reads "accuracy".
 // The features come from the checkpoint's shared cache (common/pooled_features.hpp).
 #include <cmath>
 
@@ -48,9 +52,17 @@ class LinearProbe : public wb::Evaluator {
               "also probe the features of this many consecutive layers centred on the best "
               "layer, side by side (the paper's concatenation); 1 = off")
         .at_least(1);
+    s.integer("pool_grid", 1,
+              "1 = the paper's feature, the mean over all positions; g > 1 = the means over "
+              "g x g regions of the image, side by side (g*g*width features)")
+        .at_least(1);
   }
 
-  explicit LinearProbe(wb::PluginContext& ctx) : ctx_(ctx) {}
+  explicit LinearProbe(wb::PluginContext& ctx)
+      : ctx_(ctx),
+        prefix_(ctx.config().get_int("pool_grid") > 1
+                    ? fmt::format("grid{}_", ctx.config().get_int("pool_grid"))
+                    : "") {}
 
   void evaluate(const wb::EvalInputs& in) override {
     const auto& c = ctx_.config();
@@ -59,12 +71,17 @@ class LinearProbe : public wb::Evaluator {
     const int64_t concat = c.get_int("concat");
     if (concat > 1) probe::concat_window(0, concat, num_layers);  // refuse before the work
     const auto layers = probe::chosen_layers(c, num_layers, "linear_probe");
-    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    const int64_t grid = c.get_int("pool_grid");
+    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_, grid);
     if (features.empty()) return;  // stopped by the user
+    if (grid > 1)
+      ctx_.info("features: means over {}x{} regions, {} per layer", grid, grid,
+                features.at("train").front().size(1));
 
     int64_t best_layer = -1;
     double best_val = -1, best_test = 0;
     for (int64_t l : layers) {
+      if (ctx_.stop_requested()) return;  // between fits: the host records "interrupted"
       std::map<std::string, torch::Tensor> x;
       for (const auto& s : kSplits) x[s] = features[s][l];
       const Score sc = score(x, in);
@@ -85,9 +102,9 @@ class LinearProbe : public wb::Evaluator {
         best_layer = l;
       }
     }
-    ctx_.results().result("best_layer", -1, "val", static_cast<double>(best_layer));
-    ctx_.results().result("best_layer_accuracy", -1, "val", best_val);
-    ctx_.results().result("best_layer_accuracy", -1, "test", best_test);
+    ctx_.results().result(prefix_ + "best_layer", -1, "val", static_cast<double>(best_layer));
+    ctx_.results().result(prefix_ + "best_layer_accuracy", -1, "val", best_val);
+    ctx_.results().result(prefix_ + "best_layer_accuracy", -1, "test", best_test);
     ctx_.info("best layer (on val): {} with test accuracy {:.2f}%", best_layer, 100 * best_test);
 
     if (concat > 1) {
@@ -96,7 +113,8 @@ class LinearProbe : public wb::Evaluator {
       for (const auto& s : kSplits) x[s] = probe::concat_features(features[s], window);
       const Score sc = score(x, in);
       write("concat_accuracy", best_layer, sc);
-      ctx_.results().result("concat_first_layer", best_layer, "val", double(window.front()));
+      ctx_.results().result(prefix_ + "concat_first_layer", best_layer, "val",
+                            double(window.front()));
       ctx_.info("layers {}..{} concatenated ({} features): val {:.2f}%  test {:.2f}%",
                 window.front(), window.back(), x["train"].size(1), 100 * sc.mean.at("val"),
                 100 * sc.mean.at("test"));
@@ -109,6 +127,10 @@ class LinearProbe : public wb::Evaluator {
   void probe_pixels(const wb::EvalInputs& in) {
     if (!in.images)
       throw wb::Error("linear_probe: input = \"pixels\" but the host gives no images");
+    if (ctx_.config().get_int("pool_grid") != 1)
+      throw wb::Error(
+          "linear_probe: pool_grid pools the model's features; input = \"pixels\" "
+          "reads every pixel already (leave pool_grid at 1)");
     std::map<std::string, torch::Tensor> x;
     for (const auto& s : kSplits) {
       const wb::ImageSplit split = in.images(s);
@@ -158,20 +180,22 @@ class LinearProbe : public wb::Evaluator {
   }
 
   // `metric` per split at `layer`, with `metric`_std beside it over subsets, or the
-  // chosen L2 of a full-data fit.
+  // chosen L2 of a full-data fit; each named after the pooling (prefix_).
   void write(const std::string& metric, int64_t layer, const Score& sc) {
+    const std::string m = prefix_ + metric;
     for (const auto& s : kSplits) {
-      ctx_.results().result(metric, layer, s, sc.mean.at(s));
-      if (sc.subsets > 1) ctx_.results().result(metric + "_std", layer, s, sc.std.at(s));
+      ctx_.results().result(m, layer, s, sc.mean.at(s));
+      if (sc.subsets > 1) ctx_.results().result(m + "_std", layer, s, sc.std.at(s));
     }
     if (sc.subsets == 1)
-      ctx_.results().result(metric == "accuracy" ? "l2" : metric + "_l2", layer, "val", sc.l2);
+      ctx_.results().result(metric == "accuracy" ? prefix_ + "l2" : m + "_l2", layer, "val", sc.l2);
   }
 
   wb::PluginContext& ctx_;
+  const std::string prefix_;  // "" for the paper's mean, "grid<g>_" for region means
 };
 
 }  // namespace
 
-WB_PLUGIN(Evaluator, "linear_probe", "1.3.0",
+WB_PLUGIN(Evaluator, "linear_probe", "1.4.0",
           "logistic regression on mean-pooled features of every layer (L-BFGS)", LinearProbe)

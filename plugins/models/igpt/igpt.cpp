@@ -62,14 +62,15 @@ class Igpt : public wb::Model {
     wb::ForwardOutput out;
     // Layer l's feature (paper §5): the hidden state after l blocks, normalised by the
     // norm that reads it next (block l's input norm, the final norm after the last
-    // block), averaged over positions. The final norm is computed once, for both the
-    // last feature and the logits.
+    // block), averaged over positions (or over regions: in.feature_grid). The final
+    // norm is computed once, for both the last feature and the logits.
     for (int64_t l = 0; l < size_.layers; ++l) {
-      if (in.want_features) out.features.push_back(net_->block_list[l]->ln_1(h).mean(1));  // (N, d)
+      if (in.want_features)
+        out.features.push_back(wb::pool_positions(net_->block_list[l]->ln_1(h), in.feature_grid));
       h = net_->block_list[l](h, in.causal);
     }
     auto final_norm = net_->ln_f(h);  // (N, S, d)
-    if (in.want_features) out.features.push_back(final_norm.mean(1));
+    if (in.want_features) out.features.push_back(wb::pool_positions(final_norm, in.feature_grid));
     out.logits = igpt::linear(final_norm, net_->head->weight);  // (N, S, vocab)
     return out;
   }
