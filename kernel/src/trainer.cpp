@@ -361,6 +361,12 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       sink_.metric(step, "val_bits_per_token", bits);
       sink_.metric(step, "val_bits_per_dim", bits / double(dims_per_token_));
     }
+    // With steps = 0 the initial weights are the only, so the best, checkpoint:
+    // training.keep = "best" then keeps them (a resumed finished run has its best.pt).
+    if (val_loss < prog.best_val) {
+      prog.best_val = val_loss;
+      if (leader) save_best();
+    }
   }
   return val_loss;
 }

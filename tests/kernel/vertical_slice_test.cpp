@@ -206,6 +206,21 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
   EXPECT_NE(out.find("no finished run of experiment 'nope'"), std::string::npos) << out;
 }
 
+TEST(VerticalSlice, TheRandomInitControlOfARunThatKeepsItsBestCheckpointKeepsTheInitialWeights) {
+  // steps = 0 validates once and never trains: with training.keep = "best" (as
+  // beat_pixels.toml) the initial weights are the best checkpoint, not a missing one.
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  auto exp =
+      wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml",
+                           {"training.steps=0", "training.keep=\"best\""}, wbtest::plugins());
+  wb::Store store(dir / "results.db");
+  auto summary = wb::run_experiment(exp, store, wbtest::plugins(), {});
+  ASSERT_EQ(summary.failed, 0) << store.runs().at(0).error;
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 1);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM results WHERE metric = 'best_layer'"), 2);
+}
+
 TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {
   wbtest::TempDir dir;
   wbtest::write_pattern_dataset(dir / "data", 500, 200);
