@@ -225,11 +225,16 @@ def main():
                             for sec, key in (("model", "size"), ("experiment", "seed")))]
             if not model:
                 continue
-            control = probes[model[0]]
-            for layer, acc in probes[label].items():
-                if "test" in acc and "test" in control.get(layer, {}):
-                    rows.append([label, layer, pct(acc["test"]), pct(control[layer]["test"]),
-                                 f"{100 * (acc['test'] - control[layer]['test']):+.2f}"])
+            # The paper's feature against the control's, and each region-mean probe
+            # against the control's of the same grid.
+            for suffix in [""] + [name[len(label):] for name in region_probes
+                                  if name.startswith(label + " (")]:
+                trained, control = curves[label + suffix], curves.get(model[0] + suffix, {})
+                for layer, acc in trained.items():
+                    if "test" in acc and "test" in control.get(layer, {}):
+                        rows.append([label + suffix, layer, pct(acc["test"]),
+                                     pct(control[layer]["test"]),
+                                     f"{100 * (acc['test'] - control[layer]['test']):+.2f}"])
         md.append(table(["run", "layer", "pretrained", "random init", "gain"], rows))
 
     # Low-data probes: mean ± std over subsets.

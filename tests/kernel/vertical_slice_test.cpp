@@ -201,6 +201,9 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
   ASSERT_NE(best, std::string::npos) << text;
   EXPECT_LT(text.find("(2x2 regions) |", by_layer), best) << text;
   EXPECT_NE(text.find("(2x2 regions) |", best), std::string::npos) << text;
+  // ... and is paired with the control's probe of the same grid.
+  const auto gain = text.find("## Gain from pretraining");
+  EXPECT_LT(text.find("(2x2 regions) |", gain), text.find("\n## ", gain + 1)) << text;
   std::string out;
   EXPECT_NE(wbtest::run_cli(fmt::format("report nope --db {}", dir / "results.db"), &out), 0);
   EXPECT_NE(out.find("no finished run of experiment 'nope'"), std::string::npos) << out;
