@@ -156,17 +156,17 @@ def main():
               if split == "test"]
 
     # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines).
-    curves = {**probes, **region_probes}
-    layers = sorted({layer for p in curves.values() for layer in p})
+    probe_curves = {**probes, **region_probes}
+    layers = sorted({layer for p in probe_curves.values() for layer in p})
     if layers:
         md.append("## Linear probe by layer (test)\n")
-        md.append(table(["layer"] + list(curves),
-                        [[layer] + [pct(curves[label].get(layer, {}).get("test"))
-                                    for label in curves] for layer in layers]))
+        md.append(table(["layer"] + list(probe_curves),
+                        [[layer] + [pct(probe_curves[label].get(layer, {}).get("test"))
+                                    for label in probe_curves] for layer in layers]))
 
         def draw(ax):
             colours = {}  # each run's pixel line in its probe curve's colour
-            for label, p in curves.items():
+            for label, p in probe_curves.items():
                 if p:
                     line, = ax.plot(list(p), [100 * p[layer].get("test", float("nan"))
                                               for layer in p], marker="o", label=label,
@@ -229,7 +229,8 @@ def main():
             # against the control's of the same grid.
             for suffix in [""] + [name[len(label):] for name in region_probes
                                   if name.startswith(label + " (")]:
-                trained, control = curves[label + suffix], curves.get(model[0] + suffix, {})
+                trained = probe_curves[label + suffix]
+                control = probe_curves.get(model[0] + suffix, {})
                 for layer, acc in trained.items():
                     if "test" in acc and "test" in control.get(layer, {}):
                         rows.append([label + suffix, layer, pct(acc["test"]),
