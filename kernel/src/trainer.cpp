@@ -267,6 +267,19 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   const int64_t workers = world_size(cluster_);
   if (workers > 1) synchronise_start(step);
   double val_loss = NAN;
+  // A validation's figures after `at` steps, and best.pt when its loss is the lowest
+  // yet (the weights training.keep = "best" hands the evaluators). True when it is.
+  auto record_validation = [&](int64_t at, double loss, double bits) {
+    if (leader) {
+      sink_.metric(at, "val_loss", loss);
+      sink_.metric(at, "val_bits_per_token", bits);
+      sink_.metric(at, "val_bits_per_dim", bits / double(dims_per_token_));
+    }
+    if (!(loss < prog.best_val)) return false;
+    prog.best_val = loss;
+    if (leader) save_best();
+    return true;
+  };
   // Rank 0 speaks for the run: its progress bar, its metrics, its checkpoints.
   std::unique_ptr<wb::Progress> progress =
       leader ? make_progress("pretrain", steps) : std::make_unique<SilentProgress>();
@@ -317,18 +330,10 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
         val_loss = v[0].item<double>();
         bits = v[1].item<double>();
       }
-      if (leader) {
-        sink_.metric(done, "val_loss", val_loss);
-        sink_.metric(done, "val_bits_per_token", bits);
-        sink_.metric(done, "val_bits_per_dim", bits / double(dims_per_token_));
-      }
-      if (val_loss < prog.best_val) {
-        prog.best_val = val_loss;
+      if (record_validation(done, val_loss, bits))
         prog.since_best = 0;
-        if (leader) save_best();
-      } else {
+      else
         ++prog.since_best;
-      }
     }
     progress->advance(1, std::isnan(val_loss)
                              ? fmt::format("loss {:.4f}", loss_sum)
@@ -356,17 +361,9 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
                                // a resumed run that had already finished its steps
     double bits = 0;
     val_loss = validate(val, &bits);
-    if (leader) {
-      sink_.metric(step, "val_loss", val_loss);
-      sink_.metric(step, "val_bits_per_token", bits);
-      sink_.metric(step, "val_bits_per_dim", bits / double(dims_per_token_));
-    }
-    // With steps = 0 the initial weights are the only, so the best, checkpoint:
-    // training.keep = "best" then keeps them (a resumed finished run has its best.pt).
-    if (val_loss < prog.best_val) {
-      prog.best_val = val_loss;
-      if (leader) save_best();
-    }
+    // With steps = 0 the initial weights are the only, so the best, checkpoint (a
+    // resumed finished run already has its best.pt, no worse than this).
+    record_validation(step, val_loss, bits);
   }
   return val_loss;
 }
