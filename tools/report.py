@@ -61,30 +61,23 @@ def results(db, run, evaluator, metric):
         "evaluator = ? AND metric = ?", (run, evaluator, metric))}
 
 
-def full_probe(db, run):
-    """layer -> {split: accuracy} of the run's full-data linear probe (no accuracy_std)."""
-    low = {h for (h, _, _) in results(db, run, "linear_probe", "accuracy_std")}
+def full_probe(db, run, metric="accuracy"):
+    """layer -> {split: accuracy} of the run's full-data linear probe (no `metric`_std):
+    `metric` "accuracy" for the paper's feature, "grid<g>_accuracy" for pool_grid = g."""
+    low = {h for (h, _, _) in results(db, run, "linear_probe", metric + "_std")}
     out = defaultdict(dict)
-    for (h, layer, split), v in results(db, run, "linear_probe", "accuracy").items():
+    for (h, layer, split), v in results(db, run, "linear_probe", metric).items():
         if h not in low:
             out[layer][split] = v
     return dict(sorted(out.items()))
 
 
-def grid_probes(db, run):
-    """grid -> layer -> {split: accuracy} of the run's full-data probes on region means
-    (linear_probe's pool_grid = g names its rows "grid<g>_accuracy"; a low-data probe
-    also writes "grid<g>_accuracy_std" and is left out, as in full_probe)."""
-    rows = db.execute("SELECT evaluator_hash, metric, layer, split, value FROM results "
-                      "WHERE run_id = ? AND evaluator = 'linear_probe' AND metric LIKE "
-                      "'grid%'", (run,)).fetchall()
-    low = {h for h, metric, _, _, _ in rows if re.fullmatch(r"grid\d+_accuracy_std", metric)}
-    out = defaultdict(lambda: defaultdict(dict))
-    for h, metric, layer, split, v in rows:
-        m = re.fullmatch(r"grid(\d+)_accuracy", metric)
-        if m and h not in low:
-            out[int(m.group(1))][layer][split] = v
-    return {g: dict(sorted(p.items())) for g, p in sorted(out.items())}
+def probe_grids(db, run):
+    """The grids g > 1 the run's linear probes pooled over (pool_grid: rows named
+    "grid<g>_accuracy"), in increasing order."""
+    return sorted(int(m.group(1)) for (metric,) in db.execute(
+        "SELECT DISTINCT metric FROM results WHERE run_id = ? AND evaluator = 'linear_probe'",
+        (run,)) for m in [re.fullmatch(r"grid(\d+)_accuracy", metric)] if m)
 
 
 def metric_series(db, run, name):
@@ -146,8 +139,9 @@ def main():
     probes = {label: full_probe(db, run) for label, (run, _) in runs.items()}
     # Probes on region means (pool_grid), beside the paper's feature: their own
     # columns and lines, never merged into the runs' probe curves.
-    region_probes = {f"{label} ({g}x{g} regions)": p for label, (run, _) in runs.items()
-                     for g, p in grid_probes(db, run).items()}
+    region_probes = {f"{label} ({g}x{g} regions)": full_probe(db, run, f"grid{g}_accuracy")
+                     for label, (run, _) in runs.items() for g in probe_grids(db, run)}
+    region_probes = {name: p for name, p in region_probes.items() if p}
 
     # The raw-pixel probe of each run that has one: the baseline its features must beat.
     # A list: a run may hold several (one per pixel-probe evaluator).
@@ -186,7 +180,7 @@ def main():
     for label, (run, _) in runs.items():
         val = training_series(db, run, "train/val_bits_per_dim")
         bits = val[-1][1] if val else None
-        for g in [1] + list(grid_probes(db, run)):
+        for g in [1] + probe_grids(db, run):
             prefix = "" if g == 1 else f"grid{g}_"
             best = results(db, run, "linear_probe", prefix + "best_layer")
             acc = results(db, run, "linear_probe", prefix + "best_layer_accuracy")
