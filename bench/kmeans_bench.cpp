@@ -14,7 +14,6 @@
 #include <workbench/workbench.hpp>
 
 #include "allocator.hpp"
-#include "blas_kernel.hpp"
 #include "experiment.hpp"
 #include "plugin_registry.hpp"
 #include "run_context.hpp"
@@ -29,7 +28,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
   if (argc != 6) {
     std::cerr << "usage: kmeans_bench PIXELS.u8 CHANNELS K ITERATIONS PALETTE_OUT.f32\n";

@@ -7,7 +7,8 @@
 #   bash bench/kmeans_vs_sklearn.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-py=/usr/bin/python3  # Debian's python3-sklearn and python3-numpy
+source "$root/tools/torch_env.sh"
+py=$WB_TORCH_VENV/bin/python  # numpy, scikit-learn: tools/setup.sh --bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

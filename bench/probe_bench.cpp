@@ -13,7 +13,6 @@
 #include <torch/torch.h>
 
 #include "allocator.hpp"
-#include "blas_kernel.hpp"
 #include "logistic_regression.hpp"
 #include "runner.hpp"
 
@@ -30,7 +29,6 @@ torch::Tensor read_raw(const std::string& path, std::vector<int64_t> shape, torc
 }  // namespace
 
 int main(int argc, char** argv) {
-  wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
   if (argc != 9) {
     std::cerr << "usage: probe_bench DIR N_TRAIN N_TEST DIM CLASSES L2 MAX_ITER TOL\n";

@@ -9,7 +9,8 @@
 #   bash bench/probe_vs_sklearn.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-py=/usr/bin/python3
+source "$root/tools/torch_env.sh"
+py=$WB_TORCH_VENV/bin/python  # numpy, scikit-learn: tools/setup.sh --bench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 args=("$tmp" 20000 5000 256 10 1e-3 200)  # dir, train, test, dimensions, classes, L2, iterations

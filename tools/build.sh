@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Configures and builds the workbench (Ninja, Release, ccache when present). Re-running
-# rebuilds only what changed. BUILD_DIR (TORCH2_BUILD_DIR) and CMAKE_ARGS may be set.
-#   bash tools/build.sh                # against Debian's libtorch 1.13 (CPU), in build/
-#   TORCH=pypi bash tools/build.sh     # against PyPI's libtorch 2.x (CUDA-enabled), in build-torch2/
+# Configures and builds the workbench (Ninja, Release) against the one engine: the
+# LibTorch 2.x of PyTorch's PyPI wheel in the virtual environment of tools/torch_env.sh
+# (tools/setup.sh installs it). Re-running rebuilds only what changed.
+# BUILD_DIR (default build/) and CMAKE_ARGS may be set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/tools/torch_env.sh"
+build=${BUILD_DIR:-$root/build}
 jobs=${JOBS:-$(nproc)}
-extra=()
-if [ "${TORCH:-debian}" = pypi ]; then
-  build=${TORCH2_BUILD_DIR:-$root/build-torch2}
-  prefix=$(bash "$root/tools/setup_torch2.sh" | tail -1)
-  extra+=("-DCMAKE_PREFIX_PATH=$prefix")
-else
-  build=${BUILD_DIR:-$root/build}
+py=$WB_TORCH_VENV/bin/python
+if ! "$py" -c "import torch" 2>/dev/null; then
+  echo "build: no torch in $WB_TORCH_VENV; run bash tools/setup.sh first" >&2
+  exit 1
 fi
+# CMake finds LibTorch through torch.utils.cmake_prefix_path; the folder of the torch
+# package after it, so find_library sees its libraries before any system copy.
+prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${extra[@]}" ${CMAKE_ARGS:-}
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=$prefix" \
+    "-DWB_REFERENCE_PYTHON=$py" "${launcher[@]}" ${CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs"

@@ -6,7 +6,6 @@
 #include <workbench/error.hpp>
 
 #include "../src/allocator.hpp"
-#include "../src/blas_kernel.hpp"
 #include "commands.hpp"
 
 namespace wb::cli {
@@ -27,7 +26,6 @@ std::string default_db() {
 }  // namespace wb::cli
 
 int main(int argc, char** argv) {
-  wb::use_best_openblas_kernel(argv);
   wb::keep_freed_memory();
   for (int i = 0; i < argc; ++i) wb::cli::g_command_line += (i ? " " : "") + std::string(argv[i]);
   wb::cli::g_args.assign(argv + 1, argv + argc);

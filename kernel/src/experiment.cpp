@@ -53,8 +53,9 @@ Schema make_training_schema() {
   s.integer("val_batches", 8, "validation batches per evaluation").at_least(1);
   s.integer("checkpoint_every", 200, "write a resumable checkpoint every N steps").at_least(1);
   s.string("precision", "auto",
-           "bfloat16 autocast for the forward pass: auto (on CUDA, not on the CPU), bfloat16 "
-           "(also on the CPU: faster only with AVX512-BF16 or AMX), float32")
+           "bfloat16 autocast (float32 weights, losses and norms): auto (where the hardware "
+           "multiplies bfloat16 natively: CUDA compute capability 8.0+, CPUs with AVX512-BF16 "
+           "or AMX), bfloat16 (always), float32 (never)")
       .one_of({"auto", "bfloat16", "float32"});
   s.integer("log_every", 10, "record training metrics every N steps").at_least(1);
   s.integer("early_stop_patience", 0,

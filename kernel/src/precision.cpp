@@ -1,14 +1,45 @@
 #include <workbench/precision.hpp>
 
+#include <dlfcn.h>
+
+#include <algorithm>
+
 #include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 namespace wb {
+
+namespace {
+// The device's compute capability as major * 10 + minor, read through the CUDA runtime
+// that LibTorch's CUDA library has loaded (so libworkbench needs no CUDA headers); 0
+// when there is none.
+int cuda_compute_capability(int device) {
+  using GetAttribute = int (*)(int*, int, int);
+  constexpr int kMajor = 75, kMinor = 76;  // cudaDevAttrComputeCapabilityMajor, ...Minor
+  auto get = reinterpret_cast<GetAttribute>(dlsym(RTLD_DEFAULT, "cudaDeviceGetAttribute"));
+  int major = 0, minor = 0;
+  if (!get || get(&major, kMajor, std::max(device, 0)) != 0 ||
+      get(&minor, kMinor, std::max(device, 0)) != 0)
+    return 0;
+  return major * 10 + minor;
+}
+}  // namespace
+
+bool has_native_bfloat16(torch::Device device) {
+  if (device.is_cuda()) {
+    // Through the CUDA runtime LibTorch already loaded, so the SDK needs no CUDA headers.
+    return cuda_compute_capability(device.index()) >= 80;
+  }
+  // AVX512-BF16 (dot products of bfloat16 pairs) or AMX tiles: oneDNN's bfloat16
+  // products run 4x float32's rate here (docs/performance.md); without them bfloat16 is
+  // emulated and slower than float32.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+}
 
 bool uses_bfloat16(const std::string& precision, torch::Device device) {
   if (precision == "bfloat16") return true;
   if (precision == "float32") return false;
-  return device.is_cuda();  // "auto"
+  return has_native_bfloat16(device);  // "auto"
 }
 
 BfloatAutocast::BfloatAutocast(torch::Device device, bool enabled)
@@ -26,21 +57,10 @@ BfloatAutocast::~BfloatAutocast() {
   set(false);
 }
 
-// LibTorch 2.x names the device in every call; 1.x has one switch per device.
 void BfloatAutocast::set(bool on) const {
-#if TORCH_VERSION_MAJOR >= 2
   const auto type = device_.type();
   if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
   at::autocast::set_autocast_enabled(type, on);
-#else
-  if (device_.is_cuda()) {
-    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(on);
-  } else {
-    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(on);
-  }
-#endif
 }
 
 }  // namespace wb

@@ -38,19 +38,8 @@ int64_t set_threads(int64_t threads, int64_t local_workers) {
   if (threads <= 0)
     threads = std::max<int64_t>(
         1, std::thread::hardware_concurrency() / std::max<int64_t>(1, local_workers));
-  // Debian's LibTorch starts with one thread on a 2-core machine: always set it.
+  // Set always: several local workers share the cores.
   at::set_num_threads(static_cast<int>(threads));
-  // LibTorch's OpenMP threads and OpenBLAS's own pthreads otherwise both spin on the
-  // same cores: with OpenBLAS single-threaded the quickstart's training ran 1.5x
-  // faster on 2 cores (15.0k vs 9.7k tokens/s, SkylakeX kernels, OPENBLAS_NUM_THREADS
-  // unset vs 2; 8.6k vs 4.9k with the Prescott fallback).
-  // The symbol exists only when OpenBLAS is the BLAS in use; an explicit
-  // OPENBLAS_NUM_THREADS wins.
-  using SetThreads = void (*)(int);
-  if (!std::getenv("OPENBLAS_NUM_THREADS")) {
-    if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-      fn(1);
-  }
   return threads;
 }
 

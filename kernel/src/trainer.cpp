@@ -13,6 +13,7 @@
 #include <workbench/error.hpp>
 #include <workbench/precision.hpp>
 
+#include "fused_adam.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
 #include "run_context.hpp"
@@ -58,7 +59,7 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       objective_gen_(
           torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
   auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
-  optimizer_ = std::make_unique<torch::optim::Adam>(model_.module().parameters(), opts);
+  optimizer_ = std::make_unique<FusedAdam>(model_.module().parameters(), opts);
   if (world_size(cluster_) > 1) {
     const int64_t b = cfg_.get_int("batch_size");
     if (b % cluster_->world() != 0)

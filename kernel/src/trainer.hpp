@@ -5,6 +5,7 @@
 // resumable checkpoints.
 #include <string>
 
+#include <torch/optim/optimizer.h>
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
 #include <workbench/model.hpp>

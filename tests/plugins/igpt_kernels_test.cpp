@@ -1,67 +1,93 @@
 // The igpt plugin's CPU kernels against the composed LibTorch operations they replace,
-// values and gradients: the attention kernel (strips of query rows, scores never
-// materialised, the causal half skipped), causal and bidirectional, with a sequence
-// length that is not a multiple of the strip height; the fused quick GELU; the linear
-// layer whose products are split across threads.
+// values and gradients: the residual add fused with the RMS norm, in float32 and under
+// bfloat16 autocast; the fused quick GELU, in both precisions; the linear layer whose
+// products are split across threads.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <workbench/precision.hpp>
 
-#include "attention.hpp"
 #include "linear.hpp"
 #include "quick_gelu.hpp"
+#include "rms_norm.hpp"
 
 namespace {
-
-struct Grads {
-  torch::Tensor out, dq, dk, dv;
-};
-
-using Kernel = torch::Tensor (*)(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&,
-                                 bool);
-
-Grads run(Kernel kernel, bool causal, int64_t s) {
-  torch::manual_seed(3);
-  auto opts = torch::TensorOptions().dtype(torch::kFloat32);
-  // Made as (N, S, H, dh) and transposed, as the block does: non-contiguous inputs.
-  auto q = torch::randn({2, s, 3, 8}, opts).transpose(1, 2).requires_grad_(true);
-  auto k = torch::randn({2, s, 3, 8}, opts).transpose(1, 2).requires_grad_(true);
-  auto v = torch::randn({2, s, 3, 8}, opts).transpose(1, 2).requires_grad_(true);
-  auto w = torch::randn({2, 3, s, 8}, opts);  // a loss that weighs every output
-  auto out = kernel(q, k, v, causal);
-  (out * w).sum().backward();
-  return {out.detach(), q.grad(), k.grad(), v.grad()};
-}
 
 void expect_close(const torch::Tensor& a, const torch::Tensor& b, const char* what) {
   EXPECT_TRUE(torch::allclose(a, b, 1e-4, 1e-5))
       << what << ": largest difference " << (a - b).abs().max().item<double>();
 }
 
-class AttentionKernel : public ::testing::TestWithParam<std::tuple<bool, int64_t>> {};
+struct NormRun {
+  torch::Tensor s, n, dx, ddelta, dg;
+};
 
-TEST_P(AttentionKernel, MatchesTheTextbookProductAndItsGradients) {
-  const auto [causal, s] = GetParam();
-  auto ref = run(igpt::attention_reference, causal, s);
-  // The strip kernel itself (what LibTorch 1.x uses on the CPU) and what the model calls.
-  for (Kernel kernel : {igpt::strip_attention, igpt::attention}) {
-    auto ours = run(kernel, causal, s);
-    expect_close(ours.out, ref.out, "output");
-    expect_close(ours.dq, ref.dq, "dq");
-    expect_close(ours.dk, ref.dk, "dk");
-    expect_close(ours.dv, ref.dv, "dv");
+// (3, 37, 64) rows (37: more rows than one task takes), a loss weighing both outputs.
+NormRun run_norm(bool fused, bool with_delta, bool bf16) {
+  torch::manual_seed(11);
+  auto x = torch::randn({3, 37, 64}).requires_grad_(true);
+  auto delta = torch::randn({3, 37, 64}).to(bf16 ? torch::kBFloat16 : torch::kFloat32);
+  delta.requires_grad_(true);
+  auto g = (torch::rand({64}) + 0.5).requires_grad_(true);
+  auto ws = torch::randn({3, 37, 64}), wn = torch::randn({3, 37, 64});
+  auto d = with_delta ? delta : torch::Tensor();
+  torch::Tensor s, n;
+  {
+    wb::BfloatAutocast autocast(torch::kCPU, bf16);
+    std::tie(s, n) = fused ? igpt::add_rms_norm(x, d, g) : igpt::add_rms_norm_reference(x, d, g);
   }
+  ((s * ws).sum() + (n.to(torch::kFloat32) * wn).sum()).backward();
+  return {s.detach(), n.detach().to(torch::kFloat32), x.grad(),
+          with_delta ? delta.grad().to(torch::kFloat32) : torch::Tensor(), g.grad()};
 }
 
-// 300 = two full strips of 128 and a partial one; 5 = less than one strip.
-INSTANTIATE_TEST_SUITE_P(Shapes, AttentionKernel,
-                         ::testing::Combine(::testing::Bool(), ::testing::Values(5, 300)));
+class AddRmsNorm : public ::testing::TestWithParam<bool> {};
 
-TEST(AttentionKernel, FirstCausalPositionAttendsOnlyToItself) {
-  auto q = torch::randn({1, 1, 4, 2}), k = torch::randn({1, 1, 4, 2}),
-       v = torch::randn({1, 1, 4, 2});
-  auto out = igpt::strip_attention(q, k, v, /*causal=*/true);
-  EXPECT_TRUE(torch::allclose(out[0][0][0], v[0][0][0]));
+TEST_P(AddRmsNorm, MatchesTheComposedOperationsInFloat32) {
+  const bool with_delta = GetParam();
+  auto ours = run_norm(true, with_delta, false), ref = run_norm(false, with_delta, false);
+  expect_close(ours.s, ref.s, "s");
+  expect_close(ours.n, ref.n, "n");
+  expect_close(ours.dx, ref.dx, "dx");
+  if (with_delta) expect_close(ours.ddelta, ref.ddelta, "ddelta");
+  expect_close(ours.dg, ref.dg, "dg");
+}
+
+TEST_P(AddRmsNorm, UnderAutocastWritesBfloat16ForTheNextProduct) {
+  const bool with_delta = GetParam();
+  torch::manual_seed(1);
+  auto x = torch::randn({4, 64});
+  torch::Tensor n;
+  {
+    wb::BfloatAutocast autocast(torch::kCPU, true);
+    n = igpt::add_rms_norm(x,
+                           with_delta ? torch::randn({4, 64}, torch::kBFloat16) : torch::Tensor(),
+                           torch::ones({64}))
+            .second;
+  }
+  EXPECT_EQ(n.scalar_type(), torch::kBFloat16);
+  // Values and gradients within bfloat16's rounding of the composed float32 ones.
+  auto ours = run_norm(true, with_delta, true), ref = run_norm(false, with_delta, false);
+  EXPECT_TRUE(torch::allclose(ours.n, ref.n, 0.02, 0.02));
+  EXPECT_TRUE(torch::allclose(ours.dx, ref.dx, 0.02, 0.05))
+      << (ours.dx - ref.dx).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(ours.dg, ref.dg, 0.02, 0.5))
+      << (ours.dg - ref.dg).abs().max().item<double>();
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutResidual, AddRmsNorm, ::testing::Bool());
+
+TEST(QuickGelu, InBfloat16MatchesTheFloat32KernelToItsRounding) {
+  auto x32 = torch::linspace(-12, 12, 1001);
+  auto x16 = x32.to(torch::kBFloat16).requires_grad_(true);
+  auto w = torch::randn({1001}).to(torch::kBFloat16);
+  auto y16 = igpt::quick_gelu(x16);
+  EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+  (y16 * w).sum().backward();
+  auto xr = x16.detach().to(torch::kFloat32).requires_grad_(true);  // the same inputs, float32
+  auto yr = xr * torch::sigmoid(1.702 * xr);
+  (yr * w.to(torch::kFloat32)).sum().backward();
+  EXPECT_TRUE(torch::allclose(y16.detach().to(torch::kFloat32), yr.detach(), 0.01, 0.01));
+  EXPECT_TRUE(torch::allclose(x16.grad().to(torch::kFloat32), xr.grad(), 0.01, 0.02));
 }
 
 TEST(QuickGelu, MatchesTheComposedFormulaAndItsGradient) {

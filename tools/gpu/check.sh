@@ -70,10 +70,11 @@ tail -1 "$out/build.log"
 stage "training step, iGPT-S at IR 32, k = 512: workbench vs Python PyTorch, same GPU"
 rate() { sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/' <<<"$1"; }
 for batch in ${WB_GPU_BATCHES-32 64}; do  # WB_GPU_BATCHES= skips the benchmark
-  shape=(24 512 8 1024 512 "$batch")
-  ours=$(timeout 120 "$build/bin/train_bench" "${shape[@]}" 10 cuda 2>&1)
+  shape=(--layers 24 --width 512 --heads 8 --tokens 1024 --vocab 512 --batch "$batch" --steps 10
+    --device cuda --precision bfloat16)
+  ours=$(timeout 120 "$build/bin/train_bench" "${shape[@]}" 2>&1)
   echo "$ours"
-  theirs=$(timeout 120 "$py" bench/train_step_torch.py "${shape[@]}" 10 "$jobs" cuda 2>&1)
+  theirs=$(timeout 120 "$py" bench/train_step_torch.py "${shape[@]}" 2>&1)
   echo "$theirs"
   a=$(rate "$(tail -1 <<<"$ours")") b=$(rate "$(tail -1 <<<"$theirs")")
   "$py" -c "print(f'batch $batch: tokens/s ratio (workbench / Python): {$a / $b:.2f}x')" 2>/dev/null || true

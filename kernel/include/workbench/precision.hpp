@@ -2,10 +2,9 @@
 // Mixed precision: inside a BfloatAutocast scope, LibTorch's autocast runs matrix
 // products and attention in bfloat16 and keeps reductions and losses in float32 (the
 // objectives cast logits to float32 themselves); weights, gradients and the optimizer
-// stay float32. training.precision picks where: "auto" is bfloat16 on CUDA and float32
-// on the CPU (the CPU's bfloat16 products are faster only with AVX512-BF16 or AMX, see
-// docs/training.md), "bfloat16" is bfloat16 on either, "float32" never. The trainer
-// opens a scope around each forward pass; evaluators open one where
+// stay float32. training.precision picks where: "auto" is bfloat16 where the hardware
+// multiplies bfloat16 natively (has_native_bfloat16), "bfloat16" always, "float32"
+// never. The trainer opens a scope around each forward pass; evaluators open one where
 // EvalInputs::bfloat16 says so, so that features and fine-tuning run as pretraining did.
 #include <string>
 
@@ -14,6 +13,9 @@
 #include <workbench/export.hpp>
 
 namespace wb {
+
+// CUDA devices of compute capability 8.0 or higher; CPUs with AVX512-BF16 or AMX.
+WB_API bool has_native_bfloat16(torch::Device device);
 
 // Whether training.precision = `precision` runs `device` under bfloat16 autocast.
 WB_API bool uses_bfloat16(const std::string& precision, torch::Device device);

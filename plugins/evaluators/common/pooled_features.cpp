@@ -27,7 +27,9 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
                                            torch::Generator& gen, int64_t batch_size,
                                            const wb::PluginContext& ctx, wb::Progress& progress,
                                            int64_t grid) {
-  torch::NoGradGuard no_grad;
+  // Inference mode, not just no-grad: no autograd bookkeeping (version counters, views)
+  // on any tensor of the pass.
+  c10::InferenceMode inference;
   in.model->module().eval();
   const int64_t layers = in.model->num_layers() + 1;
   std::vector<std::vector<torch::Tensor>> parts(layers);

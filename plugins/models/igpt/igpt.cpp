@@ -5,6 +5,7 @@
 
 #include "igpt_module.hpp"
 #include "linear.hpp"
+#include "rms_norm.hpp"
 
 namespace {
 
@@ -60,18 +61,26 @@ class Igpt : public wb::Model {
       h = torch::cat({net_->sos.view({1, 1, -1}).expand({n, 1, -1}), h.slice(1, 0, s - 1)}, 1);
     h = h + net_->wpe.slice(0, 0, s);
     wb::ForwardOutput out;
-    // Layer l's feature (paper §5): the hidden state after l blocks, normalised by the
-    // norm that reads it next (block l's input norm, the final norm after the last
-    // block), averaged over positions (or over regions: in.feature_grid). The final
-    // norm is computed once, for both the last feature and the logits.
+    // The blocks of BlockImpl::forward, with each residual add fused with the norm that
+    // reads its result (igpt::add_rms_norm): the residual stream h (float32) and the
+    // normalised input of the next product (bfloat16 under CPU autocast) go from block
+    // to block. Layer l's feature (paper §5) is block l's normalised input: the hidden
+    // state after l blocks, normalised by the norm that reads it next (the final norm
+    // after the last block), averaged over positions (or over regions:
+    // in.feature_grid), in float32.
+    auto& blocks = net_->block_list;
+    auto normed = igpt::add_rms_norm(h, {}, blocks[0]->ln_1->g).second;  // (N, S, d)
     for (int64_t l = 0; l < size_.layers; ++l) {
       if (in.want_features)
-        out.features.push_back(wb::pool_positions(net_->block_list[l]->ln_1(h), in.feature_grid));
-      h = net_->block_list[l](h, in.causal);
+        out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), in.feature_grid));
+      auto [mid, mid_n] =
+          igpt::add_rms_norm(h, blocks[l]->attend(normed, in.causal), blocks[l]->ln_2->g);
+      const auto& next_g = l + 1 < size_.layers ? blocks[l + 1]->ln_1->g : net_->ln_f->g;
+      std::tie(h, normed) = igpt::add_rms_norm(mid, blocks[l]->feed_forward(mid_n), next_g);
     }
-    auto final_norm = net_->ln_f(h);  // (N, S, d)
-    if (in.want_features) out.features.push_back(wb::pool_positions(final_norm, in.feature_grid));
-    out.logits = igpt::linear(final_norm, net_->head->weight);  // (N, S, vocab)
+    if (in.want_features)
+      out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), in.feature_grid));
+    out.logits = igpt::linear(normed, net_->head->weight);  // (N, S, vocab)
     return out;
   }
 

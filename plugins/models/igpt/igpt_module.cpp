@@ -1,11 +1,12 @@
 #include "igpt_module.hpp"
 
-#include "attention.hpp"
 #include "linear.hpp"
 #include "quick_gelu.hpp"
+#include "rms_norm.hpp"
 
 #include <cmath>
 
+#include <ATen/ops/scaled_dot_product_attention.h>
 #include <torch/nn/init.h>
 
 namespace igpt {
@@ -15,7 +16,7 @@ RmsNormImpl::RmsNormImpl(int64_t d) {
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
-  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + 1e-5) * g;
+  return add_rms_norm(x, {}, g).second;
 }
 
 namespace {
@@ -47,16 +48,23 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, bool causal) {
-  const int64_t n = x.size(0), s = x.size(1), d = x.size(2), dh = d / heads;
-  auto parts = qkv(ln_1(x)).split(d, -1);  // 3 x (N, S, d), row stride 3d
-  auto split = [&](const torch::Tensor& t) { return t.view({n, s, heads, dh}).transpose(1, 2); };
-  auto y = attention(split(parts[0]), split(parts[1]), split(parts[2]), causal);  // (N, H, S, dh)
-  auto out = x + igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);
-  return out + mlp(out);
+  auto [out, normed] = add_rms_norm(x, attend(ln_1(x), causal), ln_2->g);
+  return out + feed_forward(normed);
 }
 
-torch::Tensor BlockImpl::mlp(const torch::Tensor& x) {
-  return igpt::linear(igpt::quick_gelu(igpt::linear(ln_2(x), fc->weight)), fc_out->weight);
+torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
+  const int64_t n = h.size(0), s = h.size(1), d = h.size(2), dh = d / heads;
+  auto parts = qkv(h).split(d, -1);  // 3 x (N, S, d), row stride 3d
+  auto split = [&](const torch::Tensor& t) { return t.view({n, s, heads, dh}).transpose(1, 2); };
+  // LibTorch's fused attention (flash on the CPU and CUDA): the (S x S) scores are never
+  // stored, and under the causal mask the hidden half is skipped.
+  auto y = at::scaled_dot_product_attention(split(parts[0]), split(parts[1]), split(parts[2]), {},
+                                            0.0, causal);  // (N, H, S, dh)
+  return igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);
+}
+
+torch::Tensor BlockImpl::feed_forward(const torch::Tensor& h) {
+  return igpt::linear(igpt::quick_gelu(igpt::linear(h, fc->weight)), fc_out->weight);
 }
 
 torch::Tensor BlockImpl::forward_step(const torch::Tensor& x, KvCache& cache, int64_t t) {
@@ -69,7 +77,7 @@ torch::Tensor BlockImpl::forward_step(const torch::Tensor& x, KvCache& cache, in
   auto att = torch::matmul(split(parts[0]), keys.transpose(-2, -1)) / std::sqrt(double(dh));
   auto y = torch::matmul(torch::softmax(att, -1), values);  // (N, H, 1, dh)
   auto out = x + igpt::linear(y.transpose(1, 2).reshape({n, 1, d}), proj->weight);
-  return out + mlp(out);
+  return out + feed_forward(ln_2(out));
 }
 
 TransformerImpl::TransformerImpl(const Dims& d) : dims(d) {

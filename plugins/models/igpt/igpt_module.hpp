@@ -36,10 +36,13 @@ struct BlockImpl : torch::nn::Module {
   // One causal position t: x (N, 1, d) attends to the cached positions < t and itself;
   // its key and value are written to the cache at t.
   torch::Tensor forward_step(const torch::Tensor& x, KvCache& cache, int64_t t);
+  // The two branches, each from its normalised input h (N, S, d) to what is added to
+  // the residual stream (N, S, d). Attention: proj(attention(q, k, v)).
+  torch::Tensor attend(const torch::Tensor& h, bool causal);
+  // The MLP: fc_out(quick_gelu(fc(h))).
+  torch::Tensor feed_forward(const torch::Tensor& h);
   // q, k, v of the normalised input: (N, S, d) -> (N, S, 3d).
   torch::Tensor qkv(const torch::Tensor& h);
-  // The MLP branch: fc_out(quick_gelu(fc(ln_2(x)))), (N, S, d) -> (N, S, d).
-  torch::Tensor mlp(const torch::Tensor& x);
   int64_t heads;
   RmsNorm ln_1{nullptr}, ln_2{nullptr};
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr}, fc{nullptr}, fc_out{nullptr};

@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
-#include <torch/version.h>
 
 namespace igpt {
 
@@ -63,11 +62,7 @@ struct SplitLinear : torch::autograd::Function<SplitLinear> {
 // own operators, which autocast casts to bfloat16 (SplitLinear's out= calls it leaves
 // alone, and a float32 product would forfeit the AMX/AVX512-BF16 units).
 bool cpu_autocast() {
-#if TORCH_VERSION_MAJOR >= 2
   return at::autocast::is_autocast_enabled(at::kCPU);
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
 }
 
 }  // namespace

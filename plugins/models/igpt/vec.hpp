@@ -1,6 +1,6 @@
 #pragma once
-// Fixed-width float vectors for the model's elementwise kernels (softmax_rows.cpp,
-// quick_gelu.cpp), through GCC's vector extensions.
+// Fixed-width float vectors for the model's elementwise kernels (quick_gelu.cpp),
+//, through GCC's vector extensions.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -59,6 +59,24 @@ IGPT_INLINE VecF vexp(VecF x) {
   p = p * r + 1.0f;
   VecI bits = (__builtin_convertvector(n, VecI) + 127) << 23;
   return p * reinterpret_cast<VecF&>(bits);
+}
+
+// bfloat16 is the upper half of a float32: widening is a shift; narrowing rounds to
+// nearest even (as LibTorch does), NaN kept a quiet NaN.
+typedef uint16_t VecH __attribute__((vector_size(kLanes * sizeof(uint16_t))));
+typedef uint32_t VecU __attribute__((vector_size(kLanes * sizeof(uint32_t))));
+IGPT_INLINE VecF load_bf16(const uint16_t* p) {
+  VecH h;
+  std::memcpy(&h, p, sizeof h);
+  VecU u = __builtin_convertvector(h, VecU) << 16;
+  return reinterpret_cast<VecF&>(u);
+}
+IGPT_INLINE void store_bf16(uint16_t* p, VecF v) {
+  VecU u = reinterpret_cast<VecU&>(v);
+  VecU rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  rounded = v != v ? VecU{} + 0x7FC0u : rounded;
+  VecH h = __builtin_convertvector(rounded, VecH);
+  std::memcpy(p, &h, sizeof h);
 }
 
 IGPT_INLINE float hmax(VecF v) {

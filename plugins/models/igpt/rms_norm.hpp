@@ -1,0 +1,30 @@
+#pragma once
+// The blocks' RMS norm fused with the residual add before it. A pre-norm block reads
+//   s = x + delta              (the residual stream, float32)
+//   n = s * rsqrt(mean(s^2) + 1e-5) * g
+// and the next matrix product reads n. Composed from LibTorch operations that is six
+// passes over (N, S, d) forward and about ten backward, plus autocast's cast of n to
+// bfloat16; here it is one pass each way over each row (the rows' sums in float32),
+// with n written directly in the dtype the product wants: bfloat16 under CPU autocast,
+// float32 otherwise. On other devices, or widths that are not a multiple of 16, it is
+// the composed operations.
+#include <utility>
+
+#include <torch/types.h>
+
+namespace igpt {
+
+constexpr double kNormEps = 1e-5;
+
+// x: float32 (..., d); delta: float32 or bfloat16 (..., d), or undefined (then s = x);
+// g: float32 (d). Returns {s, n}, differentiable in x, delta and g.
+std::pair<torch::Tensor, torch::Tensor> add_rms_norm(const torch::Tensor& x,
+                                                     const torch::Tensor& delta,
+                                                     const torch::Tensor& g);
+
+// The composed reference: the same function from LibTorch operations.
+std::pair<torch::Tensor, torch::Tensor> add_rms_norm_reference(const torch::Tensor& x,
+                                                               const torch::Tensor& delta,
+                                                               const torch::Tensor& g);
+
+}  // namespace igpt
