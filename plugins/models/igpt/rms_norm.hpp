@@ -7,7 +7,9 @@
 // bfloat16; here it is one pass each way over each row (the rows' sums in float32),
 // with n written directly in the dtype the product wants: bfloat16 under CPU autocast,
 // float32 otherwise. On other devices, or widths that are not a multiple of 16, it is
-// the composed operations.
+// the composed operations. Measured (train_bench, against the composed operations):
+// 3-4 % of the training step in bfloat16 at S1 and S2, 1-2 % in float32
+// (docs/performance.md).
 #include <utility>
 
 #include <torch/types.h>
