@@ -1,6 +1,6 @@
 // The igpt plugin's CPU kernels against the composed LibTorch operations they replace,
 // values and gradients: the residual add fused with the RMS norm, in float32 and under
-// bfloat16 autocast; the fused quick GELU (float32); the linear layer under
+// bfloat16 autocast; the fused quick GELU, in both precisions; the linear layer under
 // autocast.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -75,6 +75,20 @@ TEST_P(AddRmsNorm, UnderAutocastWritesBfloat16ForTheNextProduct) {
 }
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutResidual, AddRmsNorm, ::testing::Bool());
+
+TEST(QuickGelu, InBfloat16MatchesTheFloat32KernelToItsRounding) {
+  auto x32 = torch::linspace(-12, 12, 1001);
+  auto x16 = x32.to(torch::kBFloat16).requires_grad_(true);
+  auto w = torch::randn({1001}).to(torch::kBFloat16);
+  auto y16 = igpt::quick_gelu(x16);
+  EXPECT_EQ(y16.scalar_type(), torch::kBFloat16);
+  (y16 * w).sum().backward();
+  auto xr = x16.detach().to(torch::kFloat32).requires_grad_(true);  // the same inputs, float32
+  auto yr = xr * torch::sigmoid(1.702 * xr);
+  (yr * w.to(torch::kFloat32)).sum().backward();
+  EXPECT_TRUE(torch::allclose(y16.detach().to(torch::kFloat32), yr.detach(), 0.01, 0.01));
+  EXPECT_TRUE(torch::allclose(x16.grad().to(torch::kFloat32), xr.grad(), 0.01, 0.02));
+}
 
 TEST(QuickGelu, MatchesTheComposedFormulaAndItsGradient) {
   // 1000 values over [-12, 12] (both tails of the sigmoid) and a length that is not a
