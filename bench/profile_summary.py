@@ -5,7 +5,15 @@ called), its share of all self time, and calls, per timed step.
 """
 import collections
 import json
+import re
 import sys
+
+
+def label(name):
+    """A custom autograd function's backward node, CppNode<ns::(anonymous namespace)::X>,
+    as "X backward"."""
+    m = re.match(r"torch::autograd::CppNode<(.*)>$", name)
+    return f"{m.group(1).split('::')[-1]} backward" if m else name
 
 
 def main():
@@ -32,8 +40,8 @@ def main():
                     stack[-1][3] += dur
         for e in evs:
             close(e["ts"])
-            calls[e["name"]] += 1
-            stack.append([e["ts"] + e["dur"], e["name"], e["dur"], 0.0])
+            calls[label(e["name"])] += 1
+            stack.append([e["ts"] + e["dur"], label(e["name"]), e["dur"], 0.0])
         close(float("inf"))
     total = sum(self_us.values())
     print(f"{'operator':<48} {'ms/step':>9} {'share':>7} {'calls/step':>10}")
