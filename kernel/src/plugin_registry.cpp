@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include "hash.hpp"
 #include "text_match.hpp"
 
 #ifndef WB_BUILD_PLUGIN_DIR
@@ -105,6 +106,7 @@ bool PluginRegistry::load(const std::string& path) {
   p.library = lib;
   p.manifest = &m;
   p.path = path;
+  p.sha256 = sha256_file(path);
   try {
     m.declare(p.schema);
   } catch (const std::exception& e) {

@@ -156,8 +156,9 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
-    const std::string hash =
-        short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash);
+    // The evaluator's code is in its key too: a rebuilt evaluator evaluates again.
+    const std::string hash = short_hash(canonical_section("[evaluator]", section) +
+                                        rc.pretrain_hash + reg.get("evaluator", name).sha256);
     const int nth = ++seen[name];
     PluginServices host =
         services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));

@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <workbench/error.hpp>
 
 #include "checks.hpp"
 #include "experiment.hpp"
+#include "plugin_registry.hpp"
 #include "test_support.hpp"
 
 using wbtest::run_config;
@@ -181,6 +183,44 @@ TEST(Experiment, HashIsStableAcrossFormattingAndNamesButNotValues) {
   // The hash is fixed by the config text alone: a change here means old results no
   // longer match their configs.
   EXPECT_EQ(a.hash.size(), 16u);
+}
+
+// The plugins kBase uses, copied into `dir`; `changed` gets one more byte at its end,
+// as a rebuild with other code gives another file (it still loads).
+wb::PluginRegistry plugin_copies(const std::filesystem::path& dir, const std::string& changed) {
+  namespace fs = std::filesystem;
+  for (const std::string name : {"fashion_mnist", "grey", "igpt", "ar", "linear_probe"}) {
+    const std::string file = "libwb_" + name + ".so";
+    fs::copy_file(fs::path(WB_TEST_PLUGIN_DIR) / file, dir / file);
+    if (name == changed) std::ofstream(dir / file, std::ios::app | std::ios::binary) << '\n';
+  }
+  wb::PluginRegistry reg;
+  reg.scan({dir.string()});
+  return reg;
+}
+
+TEST(Experiment, APluginWithOtherCodeChangesTheHashesOfWhatItMakes) {
+  auto hashes = [](const std::string& changed) {
+    wbtest::TempDir dir;
+    auto reg = plugin_copies(dir.path, changed);
+    return wb::parse_experiment(kBase, "exp.toml", {}, reg).runs.at(0);
+  };
+  const auto same = hashes(""), again = hashes("");
+  EXPECT_EQ(same.hash, again.hash);  // identical code: every cache is kept
+  EXPECT_EQ(same.data_hash, again.data_hash);
+  const auto quantizer = hashes("grey");  // tokens, checkpoint and run made again
+  EXPECT_NE(quantizer.data_hash, same.data_hash);
+  EXPECT_NE(quantizer.pretrain_hash, same.pretrain_hash);
+  EXPECT_NE(quantizer.hash, same.hash);
+  const auto objective = hashes("ar");  // the tokens stay, the checkpoint does not
+  EXPECT_EQ(objective.data_hash, same.data_hash);
+  EXPECT_NE(objective.pretrain_hash, same.pretrain_hash);
+  const auto probe = hashes("linear_probe");  // only the run's evaluation is redone
+  EXPECT_EQ(probe.pretrain_hash, same.pretrain_hash);
+  EXPECT_NE(probe.hash, same.hash);
+  // The resolved config records each plugin's version and code.
+  EXPECT_NE(same.canonical.find("# quantizer grey "), std::string::npos) << same.canonical;
+  EXPECT_NE(same.canonical.find(" sha256:"), std::string::npos);
 }
 
 TEST(Experiment, MissingPluginKeyListsTheChoices) {
