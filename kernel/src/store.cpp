@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -150,7 +151,19 @@ Store::Store(const std::string& path) : path_(path) {
   // Concurrent writers (a sweep in two terminals) wait for each other up to a minute.
   sqlite3_busy_timeout(db_, 60000);
   try {
-    exec("PRAGMA journal_mode=WAL");
+    // Switching a new file to WAL takes an exclusive lock for which SQLite does not
+    // always call the busy handler (while another connection creates or recovers the
+    // file it can answer SQLITE_BUSY at once), so this one statement retries itself for
+    // as long as the busy timeout. Seen once as a failed child of
+    // Store.TwoProcessesWriteOneStoreAtOnce under ctest -j 2.
+    for (auto start = std::chrono::steady_clock::now();;) {
+      const int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) break;
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+          std::chrono::steady_clock::now() - start > std::chrono::seconds(60))
+        throw Error(fmt::format("{}: cannot switch to WAL: {}", path_, sqlite3_errmsg(db_)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     exec("PRAGMA foreign_keys=ON");
     exec("PRAGMA synchronous=NORMAL");
     migrate();

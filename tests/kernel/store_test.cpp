@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cstdio>
 
 #include <workbench/error.hpp>
 
@@ -113,7 +115,8 @@ TEST(Store, TwoProcessesWriteOneStoreAtOnce) {
         int64_t run = s.begin_run(exp, std::to_string(k), "h" + std::to_string(k), "p", "", 0, {});
         for (int i = 0; i < kWrites; ++i) s.metric(run, i, "m", i);
         s.end_run(run, "finished");
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "writer %d: %s\n", k, e.what());  // why, if it ever fails
         _exit(1);
       }
       _exit(0);
