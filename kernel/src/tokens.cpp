@@ -25,10 +25,12 @@ std::string fingerprint(const std::string& path) {
 }
 
 void write_sources(const std::string& path, const std::vector<std::string>& inputs) {
-  std::ofstream out(path + ".tmp");
-  for (const auto& p : inputs) out << fingerprint(p) << "\n";
-  out.close();
-  fs::rename(path + ".tmp", path);
+  write_atomically(path, [&](const std::string& tmp) {
+    std::ofstream out(tmp);
+    for (const auto& p : inputs) out << fingerprint(p) << "\n";
+    out.close();
+    if (!out) throw Error(fmt::format("{}: cannot write", tmp));
+  });
 }
 
 // Why the cache built from the files listed in sources.tsv is stale, or "" if it is not.
@@ -120,11 +122,9 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
                          torch::kLong));
   const std::string palette = (fs::path(dir) / "palette.pt").string();
   const std::string tokens = (fs::path(dir) / "tokens.pt").string();
-  quantizer.save(palette + ".tmp");
-  fs::rename(palette + ".tmp", palette);
+  write_atomically(palette, [&](const std::string& tmp) { quantizer.save(tmp); });
   write_sources((fs::path(dir) / "sources.tsv").string(), dctx.inputs());
-  ar.save_to(tokens + ".tmp");
-  fs::rename(tokens + ".tmp", tokens);
+  write_atomically(tokens, [&](const std::string& tmp) { ar.save_to(tmp); });
   return td;
 }
 

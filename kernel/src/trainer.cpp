@@ -10,6 +10,7 @@
 #include <torch/optim/adam.h>
 #include <torch/serialize.h>
 
+#include <workbench/atomic_file.hpp>
 #include <workbench/error.hpp>
 #include <workbench/precision.hpp>
 
@@ -33,8 +34,7 @@ struct SilentProgress : Progress {
 void save_weights(torch::nn::Module& module, const std::string& path) {
   torch::serialize::OutputArchive ar;
   module.save(ar);
-  ar.save_to(path + ".tmp");
-  fs::rename(path + ".tmp", path);
+  write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
 }
 
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
@@ -163,9 +163,7 @@ void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   ar.write("since_best", torch::tensor(p.since_best, torch::kLong));
   ar.write("objective_rng", objective_gen_.get_state());
   // Written beside, then renamed: a run killed mid-write never leaves a torn file.
-  std::string tmp = path + ".tmp";
-  ar.save_to(tmp);
-  fs::rename(tmp, path);
+  write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
 }
 
 void Trainer::save_best() {

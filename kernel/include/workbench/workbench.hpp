@@ -1,5 +1,6 @@
 #pragma once
 // The whole plugin SDK. A plugin includes this (or the one kind header it needs).
+#include <workbench/atomic_file.hpp>
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
 #include <workbench/data.hpp>

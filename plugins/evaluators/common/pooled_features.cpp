@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <torch/serialize.h>
+#include <workbench/atomic_file.hpp>
 #include <workbench/precision.hpp>
 
 namespace probe {
@@ -84,8 +85,8 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   torch::serialize::OutputArchive ar;
   for (const auto& s : kSplits)
     for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
-  ar.save_to(path + ".tmp");  // renamed when whole: a killed run never leaves half a file
-  std::filesystem::rename(path + ".tmp", path);
+  // Renamed when whole: a killed run never leaves half a file.
+  wb::write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
   ctx.artifacts().record("features", in.checkpoint_key, path);
   return out;
 }

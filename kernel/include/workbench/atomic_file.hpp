@@ -1,0 +1,22 @@
+#pragma once
+// Writing a file so that no reader ever sees it half-written and writers of the same
+// file never trip over each other: each write goes to a temporary name of its own
+// (process and call), then is renamed over the final name, which is atomic. Two runs
+// that make the same artifact at once (a shared token cache or checkpoint) both
+// succeed; the last rename wins, and both wrote the same content.
+#include <functional>
+#include <string>
+
+#include <workbench/export.hpp>
+
+namespace wb {
+
+// `path` + ".tmp.<pid>.<n>", n counting the calls of this process.
+WB_API std::string unique_temp_path(const std::string& path);
+
+// write(temporary) then rename(temporary, path). If write throws, the temporary file is
+// removed and the exception goes on; `path` is untouched.
+WB_API void write_atomically(const std::string& path,
+                             const std::function<void(const std::string& temporary)>& write);
+
+}  // namespace wb
