@@ -26,6 +26,7 @@
 #include "allocator.hpp"
 #include "experiment.hpp"
 #include "plugin_registry.hpp"
+#include "pooled_features.hpp"
 #include "run_context.hpp"
 #include "runner.hpp"
 #include "trainer.hpp"
@@ -131,18 +132,16 @@ precision = "{}"
     auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(0);
     std::function<void()> step;
+    wb::EvalInputs eval_inputs;
+    std::unique_ptr<wb::Progress> progress;
     if (mode == "train") {
       step = [&] { trainer.train_step(x, 1e-3); };
-    } else {  // the linear probe's pass (plugins/evaluators/common/pooled_features.cpp)
-      model->module().eval();
-      step = [&] {
-        c10::InferenceMode inference;
-        auto in = objective->prepare(x, gen);
-        in.want_features = true;
-        wb::BfloatAutocast autocast(device, bf16);
-        auto out = model->forward(in);
-        for (auto& f : out.features) f = f.to(torch::kCPU, torch::kFloat32);
-      };
+    } else {  // the linear probe's feature pass itself, one batch a step
+      eval_inputs.model = model.get();
+      eval_inputs.objective = objective.get();
+      eval_inputs.bfloat16 = bf16;
+      progress = model_ctx.progress("features", kWarmupSteps + steps);
+      step = [&] { probe::pooled_features(eval_inputs, x, gen, batch, model_ctx, *progress); };
     }
     auto timed = [&] {
       auto t0 = Clock::now();

@@ -20,6 +20,6 @@ launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=$prefix" \
-    "-DWB_REFERENCE_PYTHON=$py" "${launcher[@]}" ${CMAKE_ARGS:-}
+    "${launcher[@]}" ${CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs"

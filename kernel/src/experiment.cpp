@@ -424,30 +424,30 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   // The code of each plugin: its name, version and the SHA-256 of its library, so a
   // rebuilt plugin never reuses what its old code made (an unchanged rebuild keeps its
   // caches: the build is reproducible). Recorded with the config, as comments.
-  std::string code;
   auto plugin_code = [&](const std::string& kind, const Section& s) {
     const LoadedPlugin& p = reg.get(kind, s.get_string("plugin"));
-    std::string line =
-        fmt::format("# {} {} {} sha256:{}\n", kind, p.name(), p.manifest->version, p.sha256);
-    code += line;
-    return line;
+    return fmt::format("# {} {} {} sha256:{}\n", kind, p.name(), p.manifest->version, p.sha256);
   };
+  const std::string data_code =
+      plugin_code("dataset", rc.at("dataset")) + plugin_code("quantizer", rc.at("quantizer"));
+  const std::string model_code =
+      plugin_code("model", rc.at("model")) + plugin_code("objective", rc.at("objective"));
   // Keys that do not change any number the run computes stay out of the hash.
   const std::vector<std::string> not_hashed = {"name", "description", "threads"};
   std::string data = section_text("[dataset]", rc.at("dataset")) +
                      section_text("[quantizer]", rc.at("quantizer")) +
-                     fmt::format("seed = {}\n", rc.at("experiment").get_int("seed")) +
-                     plugin_code("dataset", rc.at("dataset")) +
-                     plugin_code("quantizer", rc.at("quantizer"));
+                     fmt::format("seed = {}\n", rc.at("experiment").get_int("seed")) + data_code;
   std::string pretrain = data + section_text("[model]", rc.at("model")) +
                          section_text("[objective]", rc.at("objective")) +
                          section_text("[training]", rc.at("training")) +
                          fmt::format("device = {}\n", to_text(rc.at("experiment").at("device"))) +
-                         plugin_code("model", rc.at("model")) +
-                         plugin_code("objective", rc.at("objective"));
-  std::string evals;
-  for (const auto& e : rc.evaluators)
-    evals += section_text("[[evaluators]]", e) + plugin_code("evaluator", e);
+                         model_code;
+  std::string evals, evals_code;
+  for (const auto& e : rc.evaluators) {
+    const std::string code = plugin_code("evaluator", e);
+    evals += section_text("[[evaluators]]", e) + code;
+    evals_code += code;
+  }
   rc.data_hash = short_hash(data);
   rc.pretrain_hash = short_hash(pretrain);
   rc.hash =
@@ -457,7 +457,7 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
     rc.canonical += "\n" + section_text("[" + name + "]", rc.at(name));
   rc.canonical += "\n" + section_text("[training]", rc.at("training"));
   for (const auto& e : rc.evaluators) rc.canonical += "\n" + section_text("[[evaluators]]", e);
-  rc.canonical += "\n# the plugins' code (in the hashes)\n" + code;
+  rc.canonical += "\n# the plugins' code (in the hashes)\n" + data_code + model_code + evals_code;
   return rc;
 }
 

@@ -25,10 +25,7 @@ int cuda_compute_capability(int device) {
 }  // namespace
 
 bool has_native_bfloat16(torch::Device device) {
-  if (device.is_cuda()) {
-    // Through the CUDA runtime LibTorch already loaded, so the SDK needs no CUDA headers.
-    return cuda_compute_capability(device.index()) >= 80;
-  }
+  if (device.is_cuda()) return cuda_compute_capability(device.index()) >= 80;
   // AVX512-BF16 (dot products of bfloat16 pairs) or AMX tiles: oneDNN's bfloat16
   // products run 4x float32's rate here (docs/performance.md); without them bfloat16 is
   // emulated and slower than float32.

@@ -61,8 +61,9 @@ class Igpt : public wb::Model {
       h = torch::cat({net_->sos.view({1, 1, -1}).expand({n, 1, -1}), h.slice(1, 0, s - 1)}, 1);
     h = h + net_->wpe.slice(0, 0, s);
     wb::ForwardOutput out;
-    // The blocks of BlockImpl::forward, with each residual add fused with the norm that
-    // reads its result (igpt::add_rms_norm): the residual stream h (float32) and the
+    // The pre-norm blocks, x + attend(ln_1(x)) then + feed_forward(ln_2(.)), with each
+    // residual add fused with the norm that reads its result
+    // (igpt::add_rms_norm): the residual stream h (float32) and the
     // normalised input of the next product (bfloat16 under CPU autocast) go from block
     // to block. Layer l's feature (paper §5) is block l's normalised input: the hidden
     // state after l blocks, normalised by the norm that reads it next (the final norm

@@ -47,11 +47,6 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
   return igpt::linear(h, torch::cat({q->weight, k->weight, v->weight}));  // (N, S, 3d)
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, bool causal) {
-  auto [out, normed] = add_rms_norm(x, attend(ln_1(x), causal), ln_2->g);
-  return out + feed_forward(normed);
-}
-
 torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   const int64_t n = h.size(0), s = h.size(1), d = h.size(2), dh = d / heads;
   auto parts = qkv(h).split(d, -1);  // 3 x (N, S, d), row stride 3d

@@ -32,7 +32,6 @@ struct KvCache {
 
 struct BlockImpl : torch::nn::Module {
   BlockImpl(const Dims& dims);
-  torch::Tensor forward(const torch::Tensor& x, bool causal);  // (N, S, d) -> (N, S, d)
   // One causal position t: x (N, 1, d) attends to the cached positions < t and itself;
   // its key and value are written to the cache at t.
   torch::Tensor forward_step(const torch::Tensor& x, KvCache& cache, int64_t t);
