@@ -1,5 +1,9 @@
 #include "tokens.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -17,11 +21,17 @@ namespace {
 
 const std::vector<std::string> kSplits = {"train", "val", "test"};
 
-// size, modification time (ns) and path of a file, one line of sources.tsv.
+// One line of sources.tsv: path, size, modification time, inode change time (both ns)
+// and inode number. The change time catches an edit in place that restores size and
+// modification time (the kernel sets it on every write and no user call can set it
+// back); the inode number catches a file replaced by another.
 std::string fingerprint(const std::string& path) {
-  const auto size = fs::file_size(path);
-  const auto mtime = fs::last_write_time(path).time_since_epoch().count();
-  return fmt::format("{}\t{}\t{}", size, mtime, path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(fmt::format("{}: cannot stat ({})", path, std::strerror(errno)));
+  const auto ns = [](const timespec& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  return fmt::format("{}\t{}\t{}\t{}\t{}", path, st.st_size, ns(st.st_mtim), ns(st.st_ctim),
+                     st.st_ino);
 }
 
 void write_sources(const std::string& path, const std::vector<std::string>& inputs) {
@@ -38,8 +48,8 @@ std::string stale_because(const std::string& sources) {
   std::ifstream in(sources);
   std::string line;
   while (std::getline(in, line)) {
-    const auto tab = line.find('\t', line.find('\t') + 1);
-    const std::string path = line.substr(tab + 1);
+    // A line of an older format starts with a number, not a path: it reads as gone.
+    const std::string path = line.substr(0, line.find('\t'));
     std::error_code ec;
     if (!fs::exists(path, ec)) return fmt::format("{} is gone", path);
     if (fingerprint(path) != line) return fmt::format("{} changed", path);

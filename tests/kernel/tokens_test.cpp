@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "test_support.hpp"
@@ -76,6 +77,44 @@ TEST(Tokens, ASecondRunReusesPaletteAndTokensAndAChangedInputRemakesThem) {
   Pipeline third(toml, sets, cache);
   EXPECT_FALSE(third.tokens.reused);
   EXPECT_EQ(third.tokens.splits["test"].tokens.size(0), 60);
+}
+
+// An edit in place that keeps the file's size and restores its modification time (as
+// `touch -r` or a copy tool preserving times would) still remakes the tokens.
+TEST(Tokens, AnInPlaceEditKeepingSizeAndModificationTimeRemakesTheTokens) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 200, 50, /*gzip=*/false);
+  wb::StoreArtifacts cache(dir / "artifacts", nullptr, 0);
+  const std::vector<std::string> sets = {"dataset.resolution=7", "quantizer.plugin=grey",
+                                         "quantizer.levels=16"};
+  const std::string toml = wbtest::minimal_experiment(fmt::format("path = \"{}\"", dir / "data"));
+  Pipeline first(toml, sets, cache);
+  ASSERT_FALSE(first.tokens.reused);
+
+  // Complement the last four pixel rows of each image file, then put size and modification time
+  // back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (const auto& e : fs::directory_iterator(dir / "data")) {
+    if (e.path().filename().string().find("images") == std::string::npos) continue;
+    const auto size = fs::file_size(e.path());
+    const auto mtime = fs::last_write_time(e.path());
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const auto tail = static_cast<std::streamoff>(size - 4 * 28);  // the last four rows
+    std::string bytes(4 * 28, '\0');
+    f.seekg(tail);
+    f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    for (auto& b : bytes) b = static_cast<char>(~b);
+    f.seekp(tail);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.close();
+    fs::last_write_time(e.path(), mtime);
+    ASSERT_EQ(fs::file_size(e.path()), size);
+    ASSERT_EQ(fs::last_write_time(e.path()), mtime);
+  }
+  Pipeline second(toml, sets, cache);
+  EXPECT_FALSE(second.tokens.reused);
+  EXPECT_FALSE(
+      torch::equal(second.tokens.splits["test"].tokens, first.tokens.splits["test"].tokens));
 }
 
 TEST(Tokens, TheUnlabeledSplitIsEncodedForPretrainingWhenAsked) {
