@@ -88,8 +88,8 @@ class WB_API PluginContext {
 
   // Declares that what this plugin produces depends on the file at `path` (a dataset
   // calls it for each file it reads). The host fingerprints these files (size,
-  // modification time, inode change time and number) with every cache built from the plugin's output, and remakes
-  // the cache when one of them changes.
+  // modification time, inode change time and number) with every cache built from the plugin's
+  // output, and remakes the cache when one of them changes.
   virtual void depends_on(const std::string& path) const = 0;
 };
 
