@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # docs/writing-a-plugin.md as a test: install the workbench, build the example
-# objective out of tree against the installed SDK, and run an experiment with it.
+# objective (docs/examples/denoise) out of tree against the installed SDK, run an
+# experiment with it, and check what a plugin author relies on:
+#  - its own metric (denoise_accuracy) lands in the store's metrics;
+#  - rebuilt from the same code, the next run reuses the finished run;
+#  - rebuilt with changed code, the next run trains and evaluates again;
+#  - a build against another plugin ABI is refused, and `plugins --describe` says why.
 # usage: out_of_tree_plugin.sh SOURCE_DIR BUILD_DIR WORK_DIR [PREFIX_PATH]
 # PREFIX_PATH: the build's own CMAKE_PREFIX_PATH (where its LibTorch is), so the plugin
 # builds against the same LibTorch as the SDK. WB_FASHION_MNIST: where Fashion-MNIST is
@@ -10,22 +15,66 @@ src=$1 build=$2 work=$3 prefixes=${4:-}
 rm -rf "$work" && mkdir -p "$work"
 
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
-cmake -S "$src/docs/examples/reverse_ar" -B "$work/plugin" -G Ninja \
-  -DCMAKE_PREFIX_PATH="$work/prefix;$prefixes" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
+cp -r "$src/docs/examples/denoise" "$work/denoise"
+configure() {  # configure FOLDER [extra cmake args]
+  local dir=$1
+  shift
+  cmake -S "$work/denoise" -B "$dir" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix;$prefixes" \
+    -DCMAKE_BUILD_TYPE=Release "$@" > "$work/configure.log"
+}
+configure "$work/plugin"
 cmake --build "$work/plugin" > "$work/build.log"
 
 export WORKBENCH_PLUGIN_PATH="$work/plugin"
 wb="$work/prefix/bin/workbench"
-"$wb" plugins --describe reverse_ar | tee "$work/describe.txt"
-grep -q "label_smoothing" "$work/describe.txt"
+"$wb" plugins --describe denoise | tee "$work/describe.txt"
+grep -q "replace_prob" "$work/describe.txt"
 
 # The quickstart, shrunk to seconds, with the new objective.
-"$wb" run "$src/experiments/quickstart.toml" --db "$work/results.db" \
-  --set dataset.path="${WB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" \
-  --set objective.plugin=reverse_ar --set objective.label_smoothing=0.1 \
-  --set dataset.resolution=7 --set dataset.max_train=300 --set dataset.max_eval=100 \
-  --set model.size=tiny --set training.steps=10 --set training.val_every=5 \
-  --set evaluators.0.max_iter=20 --set evaluators.0.l2_steps=1
+run() {  # run LOG
+  "$wb" run "$src/experiments/quickstart.toml" --db "$work/results.db" \
+    --set dataset.path="${WB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" \
+    --set objective.plugin=denoise \
+    --set dataset.resolution=7 --set dataset.max_train=300 --set dataset.max_eval=100 \
+    --set model.size=tiny --set training.steps=10 --set training.val_every=5 \
+    --set training.log_every=5 --set evaluators.0.max_iter=20 --set evaluators.0.l2_steps=1 \
+    2>&1 | tee "$1"
+}
+sql() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/results.db" "$1"; }
+run "$work/run1.log"
 "$wb" results --db "$work/results.db" | tee "$work/runs.txt"
 grep -q "finished" "$work/runs.txt"
-echo "out-of-tree plugin: built, loaded and run"
+for name in train/denoise_accuracy train/val_denoise_accuracy train/final_val_denoise_accuracy; do
+  n=$(sql "SELECT COUNT(*) FROM metrics WHERE name = '$name'")
+  [ "$n" -gt 0 ] || { echo "FAIL: the plugin's metric $name is not in the store"; exit 1; }
+done
+
+# Rebuilt from the same code: the finished run is reused.
+touch "$work/denoise/denoise.cpp"
+cmake --build "$work/plugin" > "$work/build.log"
+run "$work/run2.log"
+grep -q "already finished" "$work/run2.log" || { echo "FAIL: identical code did not reuse the run"; exit 1; }
+
+# Rebuilt with changed code (the loss doubled): trained and evaluated again (the tokens,
+# made by unchanged plugins, are still reused).
+sed -i "s/return {nats,/return {2 * nats,/" "$work/denoise/denoise.cpp"
+grep -q "return {2 \* nats" "$work/denoise/denoise.cpp"
+cmake --build "$work/plugin" > "$work/build.log"
+run "$work/run3.log"
+if grep -E -q "already finished|reusing checkpoint|features: reusing" "$work/run3.log"; then
+  echo "FAIL: a plugin with changed code reused what its old code made"
+  exit 1
+fi
+[ "$(sql "SELECT COUNT(*) FROM runs WHERE status = 'finished'")" = 2 ] ||
+  { echo "FAIL: want 2 finished runs"; exit 1; }
+
+# Built against another plugin ABI: refused, and describe says why.
+configure "$work/old_abi" -DCMAKE_CXX_FLAGS=-DWB_PLUGIN_ABI_VERSION=4
+cmake --build "$work/old_abi" > "$work/build.log"
+if WORKBENCH_PLUGIN_PATH="$work/old_abi" "$wb" plugins --describe denoise > "$work/refused.txt" 2>&1; then
+  echo "FAIL: a plugin of another ABI was described"
+  exit 1
+fi
+cat "$work/refused.txt"
+grep -q "ABI 4" "$work/refused.txt"
+echo "out-of-tree plugin: built, loaded, run, its metric stored, cache keyed by its code, refusal explained"

@@ -55,7 +55,13 @@ void add_plugins(CLI::App& app, int& exit_code) {
         for (const auto& r : reg.refused())
           if (r.name == *describe)
             throw Error(fmt::format("plugin '{}' was refused: {} {}", r.name, r.path, r.reason));
-        throw Error(fmt::format("no plugin named '{}' (see `workbench plugins`)", *describe));
+        // A library refused before its name could be read (another ABI) may be the one
+        // meant: say why each such library was refused.
+        std::string msg =
+            fmt::format("no loadable plugin named '{}' (see `workbench plugins`)", *describe);
+        for (const auto& r : reg.refused())
+          if (r.name.empty()) msg += fmt::format("\n  refused: {} {}", r.path, r.reason);
+        throw Error(msg);
       }
       const auto* m = found->manifest;
       std::cout << fmt::format("{} {} {}: {}\n  library: {}\n\n", m->kind, m->name, m->version,

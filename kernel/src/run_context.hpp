@@ -61,6 +61,9 @@ class HostContext : public PluginContext {
   void log(LogLevel level, const std::string& message) const override;
   std::unique_ptr<Progress> progress(const std::string& label, int64_t total) const override;
   uint64_t seed(const std::string& stream) const override;
+  const DataFacts& data() const override { return data_; }
+  // Set by the host once the run's tokens are known, before the plugin is made.
+  void set_data(const DataFacts& data) { data_ = data; }
   torch::Device device() const override { return device_; }
   ArtifactCache& artifacts() const override { return *artifacts_; }
   ResultSink& results() const override { return *results_; }
@@ -74,6 +77,7 @@ class HostContext : public PluginContext {
   std::string owner_;  // "model:igpt": the plugin's place, for seeds and log lines
   uint64_t run_seed_;
   torch::Device device_;
+  DataFacts data_;
   ArtifactCache* artifacts_;
   ResultSink* results_;
   mutable std::vector<std::string> inputs_;

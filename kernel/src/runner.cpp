@@ -14,6 +14,7 @@
 
 #include "hash.hpp"
 #include "interrupt.hpp"
+#include "plugin_guard.hpp"
 #include "progress.hpp"
 #include "provenance.hpp"
 #include "run_context.hpp"
@@ -60,9 +61,11 @@ namespace {
 struct PluginServices {
   PluginServices(const Section& section, uint64_t seed, torch::Device device,
                  ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash,
-                 const std::string& metric_prefix = "")
+                 const std::string& metric_prefix = "", const DataFacts* facts = nullptr)
       : sink(store, run, section.get_string("plugin"), hash, metric_prefix),
-        context(section, seed, device, artifacts, &sink) {}
+        context(section, seed, device, artifacts, &sink) {
+    if (facts) context.set_data(*facts);
+  }
   PluginServices(const PluginServices&) = delete;
   StoreResults sink;
   HostContext context;
@@ -75,8 +78,9 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
   // Each plugin's services; its metrics and results are named after it.
   auto services = [&](const Section& section, const std::string& hash,
-                      const std::string& metric_prefix = "") {
-    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix);
+                      const std::string& metric_prefix = "", const DataFacts* facts = nullptr) {
+    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix,
+                          facts);
   };
   Cluster* cluster = opt.cluster;
   const bool leader = is_leader(cluster);
@@ -91,12 +95,22 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
   if (cluster && leader) cluster->leader_says(tokens_key, "ready");
 
-  PluginServices model_host = services(rc.at("model"), rc.pretrain_hash);
-  PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash);
-  auto model = reg.create<Model>(rc.at("model").get_string("plugin"), model_host.context);
+  // What the data are, for every plugin made from here on.
+  DataFacts facts;
+  facts.vocab_size = quantizer->vocab_size();
+  facts.channels = quantizer->channels();
+  facts.image_side = td.height;
+  facts.context = td.height * td.width;
+  facts.num_classes = td.num_classes;
+  PluginServices model_host = services(rc.at("model"), rc.pretrain_hash, "", &facts);
+  PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash, "", &facts);
+  // Guarded: an error from inside either names it and the call.
+  const std::string model_name = rc.at("model").get_string("plugin");
+  const std::string objective_name = rc.at("objective").get_string("plugin");
+  auto model = guard(reg.create<Model>(model_name, model_host.context), model_name);
   auto objective =
-      reg.create<Objective>(rc.at("objective").get_string("plugin"), objective_host.context);
-  model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
+      guard(reg.create<Objective>(objective_name, objective_host.context), objective_name, facts);
+  model->build(ModelSpec{facts.vocab_size, facts.context});
   model->module().to(device);
   int64_t params = 0;
   for (const auto& p : model->module().parameters()) params += p.numel();
@@ -113,33 +127,48 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     // Bits per dimension: a token stands for one pixel of `channels` values.
-    const int64_t channels = quantizer->decode(torch::zeros({1, 1}, torch::kLong), 1, 1).size(-1);
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
-                    channels, cluster);
+                    facts.channels, cluster);
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
     if (td.splits["val"].tokens.size(0) == 0)
       throw Error("the validation split is empty; raise dataset.val_fraction");
     auto pretrain = td.splits["train"].tokens;
     if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
-    double val = trainer.run(pretrain, td.splits["val"].tokens);
+    trainer.run(pretrain, td.splits["val"].tokens);
     if (!leader) return;  // rank 0 keeps the checkpoint and evaluates
     if (rc.at("training").get_string("keep") == "best") {
       trainer.restore_best();
-      val = trainer.validate(td.splits["val"].tokens);
       log_message(LogLevel::Info, "pretrain: keeping the best checkpoint (training.keep)");
     }
-    log_message(LogLevel::Info, fmt::format("pretrain: final validation loss {:.4f}", val));
     save_weights(model->module(), final_path);
   }
   artifacts.record("checkpoint", rc.pretrain_hash, final_path);
+  // The checkpoint's validation on the whole validation split (as cut by
+  // dataset.max_eval), on every run, trained here or reused: the figure tables, reports
+  // and nightly bands read. The periodic ones during training cover a subset.
+  {
+    const auto& training = rc.at("training");
+    const bool bf16 = uses_bfloat16(training.get_string("precision"), device);
+    Validation v = validate(*model, *objective, td.splits["val"].tokens,
+                            training.get_int("batch_size"), /*max_batches=*/0, seed, device, bf16);
+    const int64_t at = training.get_int("steps");
+    train_sink.metric(at, "final_val_loss", v.loss);
+    for (const auto& [name, value] : v.metrics) train_sink.metric(at, "final_val_" + name, value);
+    if (v.metrics.count("bits_per_token"))
+      train_sink.metric(at, "final_val_bits_per_dim",
+                        v.metrics.at("bits_per_token") / double(facts.channels));
+    train_sink.metric(at, "final_val_images", double(v.images));
+    log_message(LogLevel::Info,
+                fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
+  }
 
   EvalInputs inputs;
   inputs.model = model.get();
   inputs.objective = objective.get();
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
-  inputs.checkpoint_key = rc.pretrain_hash;
+  inputs.checkpoint_key = rc.pretrain_hash;  // cache_key: per evaluator, below
   inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), device);
   inputs.quantizer = quantizer.get();
   // Images on demand, from one dataset object made on first use.
@@ -161,10 +190,12 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
                                         rc.pretrain_hash + reg.get("evaluator", name).sha256);
     const int nth = ++seen[name];
     PluginServices host =
-        services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
+        services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth), &facts);
+    inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + reg.get("evaluator", name).sha256);
     auto evaluator = reg.create<Evaluator>(name, host.context);
     auto t0 = std::chrono::steady_clock::now();
-    evaluator->evaluate(inputs);
+    guarded(fmt::format("evaluator '{}'", name), "evaluate()",
+            [&] { evaluator->evaluate(inputs); });
     if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log_message(LogLevel::Info,
@@ -237,9 +268,10 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
       break;  // the user asked to stop: no further runs
     } catch (const std::exception& ex) {
-      store.end_run(run_id, "failed", ex.what());
+      const std::string message = user_message(ex);  // no C++ frames
+      store.end_run(run_id, "failed", message);
       ++summary.failed;
-      log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, ex.what()));
+      log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));
       // A data-parallel experiment stops at its first failed run (rerun the command to
       // resume it): rank 0 tells the others, who may be waiting on it.
       if (cluster) {

@@ -77,6 +77,10 @@ void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOpti
   HostContext octx(rc.at("objective"), seed, device, &artifacts, nullptr);
   auto quantizer = reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), qctx);
   TokenData td = load_tokens(rc, reg, dctx, *quantizer, artifacts);
+  DataFacts facts{quantizer->vocab_size(), quantizer->channels(), td.height, td.height * td.width,
+                  td.num_classes};
+  mctx.set_data(facts);
+  octx.set_data(facts);
   auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);
   auto objective = reg.create<Objective>(rc.at("objective").get_string("plugin"), octx);
   model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
@@ -86,7 +90,7 @@ void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOpti
   const auto& test = td.splits["test"].tokens;
   // Only a causal model with the SOS shift samples left to right.
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(opt.seed);
-  auto view = objective->prepare(test.slice(0, 0, 1).to(device), gen);
+  auto view = objective->prepare(test.slice(0, 0, 1).to(device), gen).input;
   if (!view.causal || !view.shift_sos || view.masked.defined())
     throw Error(
         fmt::format("objective '{}' is not autoregressive: its checkpoint cannot sample "

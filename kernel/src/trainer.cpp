@@ -16,6 +16,7 @@
 
 #include "fused_adam.hpp"
 #include "interrupt.hpp"
+#include "metric_means.hpp"
 #include "progress.hpp"
 #include "run_context.hpp"
 
@@ -104,6 +105,14 @@ void Trainer::average(std::vector<double>& values) {
     values[i] = t[static_cast<int64_t>(i)].item<double>() / static_cast<double>(cluster_->world());
 }
 
+void Trainer::average(std::map<std::string, double>& values) {
+  std::vector<double> v;
+  for (const auto& kv : values) v.push_back(kv.second);
+  average(v);
+  size_t i = 0;
+  for (auto& kv : values) kv.second = v[i++];
+}
+
 // The sample order is a function of the step alone: epoch e is a permutation seeded by
 // (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
 torch::Tensor Trainer::batch_indices(int64_t step, int64_t n) {
@@ -130,26 +139,49 @@ int64_t Trainer::warmup_steps(int64_t train_size) const {
   return static_cast<int64_t>(std::ceil(epochs * steps_per_epoch));
 }
 
-double Trainer::validate(const torch::Tensor& val, double* bits) {
+Validation validate(Model& model, const Objective& objective, const torch::Tensor& val,
+                    int64_t batch_size, int64_t max_batches, uint64_t seed, torch::Device device,
+                    bool bfloat16) {
   torch::NoGradGuard no_grad;
-  model_.module().eval();
-  const int64_t b = cfg_.get_int("batch_size");
-  const int64_t batches = std::min<int64_t>(cfg_.get_int("val_batches"), (val.size(0) + b - 1) / b);
+  model.module().eval();
+  const int64_t all = (val.size(0) + batch_size - 1) / batch_size;
+  const int64_t batches = max_batches > 0 ? std::min(max_batches, all) : all;
   // The same masks at every validation, so the curve compares like with like.
   auto gen =
-      torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed_, "trainer", "validation"));
-  double total = 0, total_bits = 0;
+      torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "validation"));
+  MetricMeans means;
+  Validation v;
   for (int64_t i = 0; i < batches; ++i) {
-    auto x = val.slice(0, i * b, std::min(val.size(0), (i + 1) * b)).to(device_);
-    auto in = objective_.prepare(x, gen);
-    BfloatAutocast autocast(device_, bfloat16_);
-    auto out = objective_.loss(in, model_.forward(in));
-    total += out.loss.item<double>();
-    if (out.metrics.count("bits_per_token")) total_bits += out.metrics.at("bits_per_token");
+    auto x = val.slice(0, i * batch_size, std::min(val.size(0), (i + 1) * batch_size)).to(device);
+    auto batch = objective.prepare(x, gen);
+    BfloatAutocast autocast(device, bfloat16);
+    auto out = objective.loss(batch, model.forward(batch.input));
+    // Each batch weighted by its images: the mean over every image covered.
+    auto metrics = out.metrics;
+    metrics["loss"] = out.loss.detach();
+    means.add(metrics, double(x.size(0)));
+    v.images += x.size(0);
   }
-  model_.module().train();
-  if (bits) *bits = total_bits / std::max<int64_t>(1, batches);
-  return total / std::max<int64_t>(1, batches);
+  model.module().train();
+  v.metrics = means.read();
+  if (v.metrics.count("loss")) {
+    v.loss = v.metrics.at("loss");
+    v.metrics.erase("loss");
+  }
+  return v;
+}
+
+Validation Trainer::validate(const torch::Tensor& val) {
+  return wb::validate(model_, objective_, val, cfg_.get_int("batch_size"),
+                      cfg_.get_int("val_batches"), seed_, device_, bfloat16_);
+}
+
+void Trainer::record(int64_t at, const Validation& v) {
+  sink_.metric(at, "val_loss", v.loss);
+  for (const auto& [name, value] : v.metrics) sink_.metric(at, "val_" + name, value);
+  if (v.metrics.count("bits_per_token"))
+    sink_.metric(at, "val_bits_per_dim", v.metrics.at("bits_per_token") / double(dims_per_token_));
+  sink_.metric(at, "val_images", double(v.images));
 }
 
 void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
@@ -212,34 +244,38 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, i
     gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(
         seed_, "trainer", fmt::format("objective/step{}/rank{}", step, cluster_->rank())));
   const auto chunks = batch.chunk(accumulate);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(device_).dtype(torch::kFloat64));
   for (size_t c = 0; c < chunks.size(); ++c) {
     const auto& chunk = chunks[c];
     // Data-parallel: the last micro-batch's backward carries the averaged gradients.
     if (reducer_ && c + 1 == chunks.size()) reducer_->arm();
     auto x = chunk.to(device_, /*non_blocking=*/true);
-    auto in = objective_.prepare(x, gen);
+    auto prepared = objective_.prepare(x, gen);
     LossOutput out;
     {
       BfloatAutocast autocast(device_, bfloat16_);  // the forward; backward follows it
-      out = objective_.loss(in, model_.forward(in));
+      out = objective_.loss(prepared, model_.forward(prepared.input));
     }
     // Each micro-batch's mean weighted by its share of the batch: the gradient of the
     // whole batch's mean.
-    double share = double(chunk.size(0)) / double(b);
+    const double share = double(chunk.size(0)) / double(b);
     (out.loss * share).backward();
-    r.loss += out.loss.item<double>() * share;
-    if (out.metrics.count("bits_per_token"))
-      r.bits_per_token += out.metrics.at("bits_per_token") * share;
+    loss_sum = loss_sum + out.loss.detach().to(torch::kFloat64) * share;
+    for (const auto& [name, value] : out.metrics) {
+      auto v = value.detach().to(torch::kFloat64) * share;
+      auto& m = r.metrics[name];
+      m = m.defined() ? m + v : v;
+    }
   }
+  r.loss = loss_sum.item<double>();  // the step's one read: a non-finite loss skips it
   if (reducer_) {
     reducer_->finish();
-    // The logged loss is the global batch's, and an interrupt on any worker stops all
-    // at the same step.
-    std::vector<double> v{r.loss, r.bits_per_token, interrupted() ? 1.0 : 0.0};
+    // The loss is the global batch's, and an interrupt on any worker stops all at the
+    // same step.
+    std::vector<double> v{r.loss, interrupted() ? 1.0 : 0.0};
     average(v);
     r.loss = v[0];
-    r.bits_per_token = v[1];
-    r.interrupted = v[2] > 0;
+    r.interrupted = v[1] > 0;
   }
   if (std::isfinite(r.loss)) {
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
@@ -268,14 +304,10 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   double val_loss = NAN;
   // A validation's figures after `at` steps, and best.pt when its loss is the lowest
   // yet (the weights training.keep = "best" hands the evaluators). True when it is.
-  auto record_validation = [&](int64_t at, double loss, double bits) {
-    if (leader) {
-      sink_.metric(at, "val_loss", loss);
-      sink_.metric(at, "val_bits_per_token", bits);
-      sink_.metric(at, "val_bits_per_dim", bits / double(dims_per_token_));
-    }
-    if (!(loss < prog.best_val)) return false;
-    prog.best_val = loss;
+  auto record_validation = [&](int64_t at, const Validation& v) {
+    if (leader) record(at, v);
+    if (!(v.loss < prog.best_val)) return false;
+    prog.best_val = v.loss;
     if (leader) save_best();
     return true;
   };
@@ -297,6 +329,10 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     auto batch = train.index_select(0, rows);
     return device_.is_cuda() ? batch.pin_memory() : batch;
   };
+  // The objective's metrics and the loss since the last log line, averaged over it.
+  MetricMeans interval;
+  double interval_loss = 0;
+  int64_t interval_steps = 0;
   std::future<torch::Tensor> next;
   if (step < steps) next = std::async(std::launch::async, gather, step);
   for (; step < steps; ++step) {
@@ -309,34 +345,43 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
       throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
                               r.loss));
     tokens_done += batch.numel() * workers;
-    const double loss_sum = r.loss, bits_sum = r.bits_per_token;
+    interval.add(r.metrics);
+    interval_loss += r.loss;
+    ++interval_steps;
 
     const int64_t done = step + 1;
-    if (leader && (done % cfg_.get_int("log_every") == 0 || done == steps)) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      sink_.metric(done, "loss", loss_sum);
-      sink_.metric(done, "bits_per_token", bits_sum);
-      sink_.metric(done, "bits_per_dim", bits_sum / double(dims_per_token_));
-      sink_.metric(done, "lr", lr);
-      if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
+    if (done % cfg_.get_int("log_every") == 0 || done == steps) {
+      // Every worker reads (data-parallel: the workers' mean); rank 0 writes.
+      auto means = interval.read();
+      if (workers > 1) average(means);
+      if (leader) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        sink_.metric(done, "loss", interval_loss / double(interval_steps));
+        for (const auto& [name, value] : means) sink_.metric(done, name, value);
+        if (means.count("bits_per_token"))
+          sink_.metric(done, "bits_per_dim", means.at("bits_per_token") / double(dims_per_token_));
+        sink_.metric(done, "lr", lr);
+        if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
+      }
+      interval_loss = 0;
+      interval_steps = 0;
     }
     if (done % cfg_.get_int("val_every") == 0 || done == steps) {
-      double bits = 0;
-      val_loss = validate(val, &bits);
-      if (workers > 1) {  // rank 0's figure decides early stopping for all
-        auto v = torch::tensor({val_loss, bits}, torch::kDouble);
-        cluster_->broadcast(v);
-        val_loss = v[0].item<double>();
-        bits = v[1].item<double>();
+      Validation v = validate(val);
+      if (workers > 1) {  // rank 0's loss decides early stopping for all
+        auto t = torch::tensor({v.loss}, torch::kDouble);
+        cluster_->broadcast(t);
+        v.loss = t[0].item<double>();
       }
-      if (record_validation(done, val_loss, bits))
+      val_loss = v.loss;
+      if (record_validation(done, v))
         prog.since_best = 0;
       else
         ++prog.since_best;
     }
     progress->advance(1, std::isnan(val_loss)
-                             ? fmt::format("loss {:.4f}", loss_sum)
-                             : fmt::format("loss {:.4f} val {:.4f}", loss_sum, val_loss));
+                             ? fmt::format("loss {:.4f}", r.loss)
+                             : fmt::format("loss {:.4f} val {:.4f}", r.loss, val_loss));
     if (leader && (done % cfg_.get_int("checkpoint_every") == 0 || done == steps))
       save(last, done, prog);
     if (patience > 0 && prog.since_best >= patience) {
@@ -358,11 +403,11 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   progress->finish("");
   if (std::isnan(val_loss)) {  // no step ran here: steps = 0 (the random-init control), or
                                // a resumed run that had already finished its steps
-    double bits = 0;
-    val_loss = validate(val, &bits);
+    Validation v = validate(val);
+    val_loss = v.loss;
     // With steps = 0 the initial weights are the only, so the best, checkpoint (a
     // resumed finished run already has its best.pt, no worse than this).
-    record_validation(step, val_loss, bits);
+    record_validation(step, v);
   }
   return val_loss;
 }

@@ -3,6 +3,7 @@
 // cosine decay to 0, optional gradient clipping and accumulation, periodic validation
 // loss with the best model kept (best.pt) and optional early stopping, and atomic,
 // resumable checkpoints.
+#include <map>
 #include <string>
 
 #include <torch/optim/optimizer.h>
@@ -26,6 +27,18 @@ struct Interrupted : std::runtime_error {
 // killed mid-write never leaves a torn file; read onto `device`.
 void save_weights(torch::nn::Module& module, const std::string& path);
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
+
+// A validation: the objective's loss and metrics on the first `max_batches` batches of
+// `val` (all when 0), in eval mode, with masks from a generator seeded the same every
+// time (so a curve compares like with like), under the run's precision.
+struct Validation {
+  double loss = NAN;
+  std::map<std::string, double> metrics;  // the objective's, e.g. bits_per_token
+  int64_t images = 0;                     // how many it covered
+};
+Validation validate(Model& model, const Objective& objective, const torch::Tensor& val,
+                    int64_t batch_size, int64_t max_batches, uint64_t seed, torch::Device device,
+                    bool bfloat16);
 
 class Trainer {
  public:
@@ -58,10 +71,13 @@ class Trainer {
   // One optimisation step on `batch` (int64 (B, S), any device) at learning rate `lr`:
   // the objective's loss over `training.accumulate` micro-batches, gradient clipping,
   // Adam. Skips the update when the loss is not finite. run() calls it; so does the
-  // training benchmark, so that it times exactly this code. Data-parallel: `batch` is
-  // this worker's slice, and loss and bits are the mean over the workers.
+  // training benchmark, so that it times exactly this code. Reads the loss once per
+  // step (to skip a non-finite one), the metrics not at all. Data-parallel: `batch`
+  // is this worker's slice, and the loss is the mean over the workers.
   struct StepResult {
-    double loss = 0, bits_per_token = 0;
+    double loss = 0;
+    // The objective's metrics for this worker's batch, scalar tensors on the device.
+    std::map<std::string, torch::Tensor> metrics;
     bool interrupted = false;  // data-parallel: Ctrl-C or SIGTERM reached some worker
   };
   // `step` matters only data-parallel: each worker then draws its micro-batches' masks
@@ -70,8 +86,8 @@ class Trainer {
   // resumed run draws the same ones.
   StepResult train_step(const torch::Tensor& batch, double lr, int64_t step = 0);
 
-  // The validation loss of the model as it is (fixed batches and mask seed).
-  double validate(const torch::Tensor& val, double* bits = nullptr);
+  // The periodic validation: training.val_batches batches of `val`.
+  Validation validate(const torch::Tensor& val);
 
  private:
   torch::Tensor batch_indices(int64_t step, int64_t n);
@@ -89,6 +105,10 @@ class Trainer {
   void synchronise_start(int64_t step);
   // Data-parallel only: the workers' mean of each value, in place.
   void average(std::vector<double>& values);
+  void average(std::map<std::string, double>& values);
+  // Writes a validation's figures ("val_loss", "val_<metric>", "val_bits_per_dim",
+  // "val_images") at step `at`.
+  void record(int64_t at, const Validation& v);
 
   Section cfg_;
   Model& model_;

@@ -60,8 +60,7 @@ TEST(Golden, HuggingFaceImageGptGivesTheSameLogitsAndFeatures) {
     in.tokens = tokens;
     in.causal = ar;
     in.shift_sos = ar;
-    in.want_features = true;
-    auto out = model->forward(in);
+    auto out = model->forward(in, wb::FeatureRequest{true});
     const std::string prefix = ar ? "ar_" : "bert_";
     dump.add(prefix + "logits", out.logits);
     for (size_t l = 0; l < out.features.size(); ++l)

@@ -31,7 +31,7 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
             (std::vector<std::string>{"finetune", "linear_probe", "mask_ensemble"}));
   const auto& igpt = reg.get("model", "igpt");
   EXPECT_NE(igpt.schema.find("layers"), nullptr);
-  EXPECT_STREQ(igpt.manifest->version, "1.2.0");
+  EXPECT_STREQ(igpt.manifest->version, "1.3.0");
 }
 
 TEST(PluginRegistry, RefusesAPluginBuiltAgainstAnotherAbi) {
@@ -105,7 +105,7 @@ TEST(PluginRegistry, ObjectsKeepTheirLibraryLoaded) {
     objective = reg.create<wb::Objective>("ar", *host.context);
   }  // the registry, and its handles, are gone
   torch::Generator gen = torch::make_generator<at::CPUGeneratorImpl>(0);
-  auto in = objective->prepare(torch::zeros({1, 4}, torch::kLong), gen);  // code still mapped
-  EXPECT_TRUE(in.causal);
-  EXPECT_TRUE(in.shift_sos);
+  auto batch = objective->prepare(torch::zeros({1, 4}, torch::kLong), gen);  // code still mapped
+  EXPECT_TRUE(batch.input.causal);
+  EXPECT_TRUE(batch.input.shift_sos);
 }

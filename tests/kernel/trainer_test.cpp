@@ -142,7 +142,7 @@ TEST(Trainer, TheBestCheckpointHoldsTheLowestValidationLoss) {
   double lowest = INFINITY;
   for (const auto& [step, v] : m.values["val_loss"]) lowest = std::min(lowest, v);
   trainer.restore_best();
-  EXPECT_DOUBLE_EQ(trainer.validate(s.data.slice(0, 32)), lowest);
+  EXPECT_DOUBLE_EQ(trainer.validate(s.data.slice(0, 32)).loss, lowest);
   EXPECT_GT(last, lowest) << "the run must end above its best for this test to show anything";
 }
 

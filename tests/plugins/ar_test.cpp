@@ -28,11 +28,13 @@ TEST(Ar, AsksForCausalAttentionAndTheSosShiftWithoutMasks) {
   ArFixture f;
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(0);
   auto tokens = torch::tensor({3, 1, 2}, torch::kLong).view({1, 3});
-  auto in = f.ar->prepare(tokens, gen);
-  EXPECT_TRUE(in.causal);
-  EXPECT_TRUE(in.shift_sos);
-  EXPECT_FALSE(in.masked.defined());
-  EXPECT_TRUE(torch::equal(in.tokens, tokens));  // targets are the tokens themselves
+  auto batch = f.ar->prepare(tokens, gen);
+  EXPECT_TRUE(batch.input.causal);
+  EXPECT_TRUE(batch.input.shift_sos);
+  EXPECT_FALSE(batch.input.masked.defined());
+  EXPECT_TRUE(torch::equal(batch.input.tokens, tokens));
+  EXPECT_TRUE(torch::equal(batch.targets, tokens));  // targets are the tokens themselves
+  EXPECT_TRUE(torch::allclose(batch.weights, torch::full({1, 3}, 1.0f / 3)));  // a plain mean
 }
 
 TEST(Ar, LossIsTheMeanNextTokenCrossEntropyInNatsAndBits) {
@@ -46,8 +48,8 @@ TEST(Ar, LossIsTheMeanNextTokenCrossEntropyInNatsAndBits) {
   out.logits = torch::log(torch::tensor({1.f, 2.f, 3.f, 1.f, 1.f, 2.f})).view({1, 2, 3});
   auto loss = f.ar->loss(in, out);
   EXPECT_NEAR(loss.loss.item<double>(), 1.5 * std::log(2.0), 1e-6);
-  EXPECT_NEAR(loss.metrics.at("nats_per_token"), 1.5 * std::log(2.0), 1e-6);
-  EXPECT_NEAR(loss.metrics.at("bits_per_token"), 1.5, 1e-6);
+  EXPECT_NEAR(loss.metrics.at("nats_per_token").item<double>(), 1.5 * std::log(2.0), 1e-6);
+  EXPECT_NEAR(loss.metrics.at("bits_per_token").item<double>(), 1.5, 1e-6);
 }
 
 TEST(Ar, UniformLogitsCostLogVocabularyPerToken) {
@@ -56,5 +58,6 @@ TEST(Ar, UniformLogitsCostLogVocabularyPerToken) {
   auto in = f.ar->prepare(torch::randint(16, {4, 10}, torch::kLong), gen);
   wb::ForwardOutput out;
   out.logits = torch::zeros({4, 10, 16});
-  EXPECT_NEAR(f.ar->loss(in, out).metrics.at("bits_per_token"), 4.0, 1e-6);  // log2(16)
+  EXPECT_NEAR(f.ar->loss(in, out).metrics.at("bits_per_token").item<double>(), 4.0,
+              1e-6);  // log2(16)
 }

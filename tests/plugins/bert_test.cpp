@@ -24,25 +24,41 @@ TEST(Bert, MasksAboutFifteenPercentAnewAtEveryCallWithBidirectionalAttention) {
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(0);
   auto tokens = torch::zeros({200, 100}, torch::kLong);
   auto a = f.bert->prepare(tokens, gen), b = f.bert->prepare(tokens, gen);
-  EXPECT_FALSE(a.causal);
-  EXPECT_FALSE(a.shift_sos);
-  EXPECT_NEAR(a.masked.to(torch::kFloat32).mean().item<float>(), 0.15, 0.01);
-  EXPECT_FALSE(torch::equal(a.masked, b.masked));
+  EXPECT_FALSE(a.input.causal);
+  EXPECT_FALSE(a.input.shift_sos);
+  EXPECT_NEAR(a.input.masked.to(torch::kFloat32).mean().item<float>(), 0.15, 0.01);
+  EXPECT_FALSE(torch::equal(a.input.masked, b.input.masked));
+  EXPECT_TRUE(torch::equal(a.targets, tokens));  // the originals, masked or not
 }
 
 TEST(Bert, LossCoversMaskedPositionsOnlyPerExampleThenBatch) {
   BertFixture f;
-  wb::ForwardInput in;
-  in.tokens = torch::zeros({2, 4}, torch::kLong);
-  in.masked = torch::tensor({1, 0, 0, 0, 1, 1, 0, 0}, torch::kBool).view({2, 4});
-  in.causal = false;
+  auto gen = torch::make_generator<at::CPUGeneratorImpl>(3);
+  // Short rows, so that some examples have no masked position at all.
+  auto batch = f.bert->prepare(torch::zeros({40, 4}, torch::kLong), gen);
+  const auto masked = batch.input.masked;
+  ASSERT_GT(masked.sum().item<int64_t>(), 0);
+  ASSERT_GT((masked.sum(1) == 0).sum().item<int64_t>(), 0);
   // Logits: vocab 2; the target 0 gets logit x, token 1 gets 0: loss log(1 + e^-x).
-  auto x = torch::tensor({0.0f, 100.f, 100.f, 100.f, 1.0f, 2.0f, -100.f, -100.f}).view({2, 4});
+  // Unmasked positions get -100 (a loss of 100 nats each), which must not count.
+  auto x = torch::rand({40, 4}, gen) * 4 - 2;
+  x = torch::where(masked, x, torch::full_like(x, -100.f));
   wb::ForwardOutput out;
-  out.logits = torch::stack({x, torch::zeros_like(x)}, -1);  // (2, 4, 2)
-  auto nll = [](double v) { return std::log1p(std::exp(-v)); };
-  // Example 0: position 0 only. Example 1: mean of positions 0 and 1. Unmasked
-  // positions (huge losses at -100) must not count.
-  double want = 0.5 * (nll(0.0) + 0.5 * (nll(1.0) + nll(2.0)));
-  EXPECT_NEAR(f.bert->loss(in, out).loss.item<double>(), want, 1e-6);
+  out.logits = torch::stack({x, torch::zeros_like(x)}, -1);  // (40, 4, 2)
+  double sum = 0;
+  int64_t examples = 0;
+  for (int64_t n = 0; n < 40; ++n) {
+    double ex = 0;
+    int64_t count = 0;
+    for (int64_t s = 0; s < 4; ++s)
+      if (masked[n][s].item<bool>()) {
+        ex += std::log1p(std::exp(-x[n][s].item<double>()));
+        ++count;
+      }
+    if (count == 0) continue;  // nothing masked: no loss to give
+    sum += ex / double(count);
+    ++examples;
+  }
+  EXPECT_NEAR(f.bert->loss(batch, out).loss.item<double>(), sum / double(examples), 1e-5);
+  EXPECT_EQ(batch.weights.masked_select(~masked).abs().max().item<float>(), 0.0f);
 }

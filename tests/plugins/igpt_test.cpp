@@ -36,8 +36,7 @@ TEST(Igpt, ShapesAndOneFeaturePerLayerIncludingTheEmbedding) {
   Tiny t;
   wb::ForwardInput in;
   in.tokens = tokens(3, 12, 1);
-  in.want_features = true;
-  auto out = t.model->forward(in);
+  auto out = t.model->forward(in, wb::FeatureRequest{true});
   EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 12, 16}));
   ASSERT_EQ(out.features.size(), 3u);  // layers 0, 1, 2
   for (const auto& f : out.features) EXPECT_EQ(f.sizes(), (std::vector<int64_t>{3, 32}));

@@ -57,7 +57,7 @@ TEST(LayerConcat, NLayersCentredOnTheBestGiveNTimesTheWidth) {
 
 TEST(LinearProbe, ProbesEveryLayerPicksTheBestOnValAndConcatenatesAroundIt) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.concat=2"});
-  f.in.checkpoint_key = "probe-test";
+  f.in.checkpoint_key = f.in.cache_key = "probe-test";
   f.evaluator->evaluate(f.in);
   auto rows = f.rows();
   for (int64_t layer = 0; layer <= 2; ++layer)
@@ -94,7 +94,7 @@ TEST(LinearProbe, TheRawPixelBaselineReadsTheRunsImagesInTheirTokensOrder) {
 
 TEST(LinearProbe, APoolGridProbesRegionMeansCachedBesideTheGlobalOnes) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.pool_grid=2"});
-  f.in.checkpoint_key = "grid-test";
+  f.in.checkpoint_key = f.in.cache_key = "grid-test";
   f.evaluator->evaluate(f.in);
   auto rows = f.rows();
   // Its rows are named after the grid, so no table mixes them with the paper's feature.
@@ -140,7 +140,7 @@ TEST(PooledFeatures, TheSharedCacheIsTheSameWhicheverEvaluatorWritesIt) {
   EvalFixture a("bert", "linear_probe", {}), b("bert", "mask_ensemble", {});
   auto pa = a.model->module().parameters(), pb = b.model->module().parameters();
   for (size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i]));
-  a.in.checkpoint_key = b.in.checkpoint_key = "shared";
+  a.in.checkpoint_key = b.in.checkpoint_key = a.in.cache_key = b.in.cache_key = "shared";
   auto fa = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
   auto fb = probe::shared_pooled_features(b.in, 16, *b.ehost.context);
   auto again = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
@@ -150,7 +150,7 @@ TEST(PooledFeatures, TheSharedCacheIsTheSameWhicheverEvaluatorWritesIt) {
       EXPECT_TRUE(torch::equal(fa[s][l], again[s][l])) << s << " layer " << l;
     }
   // Another checkpoint key draws other masks: the masked model sees other inputs.
-  a.in.checkpoint_key = "another";
+  a.in.checkpoint_key = a.in.cache_key = "another";
   auto other = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
   EXPECT_FALSE(torch::equal(fa["test"][2], other["test"][2]));
 }
@@ -160,8 +160,8 @@ TEST(PooledFeatures, BfloatRunsComputeThemInBfloat16AndCacheFloat32) {
   // bfloat16 (EvalInputs::bfloat16): close to the float32 ones, not equal to them (so
   // the scope is on), and stored as float32 for the probe.
   EvalFixture f32("ar", "linear_probe", {}), bf16("ar", "linear_probe", {});
-  f32.in.checkpoint_key = "float32";
-  bf16.in.checkpoint_key = "bfloat16";
+  f32.in.checkpoint_key = f32.in.cache_key = "float32";
+  bf16.in.checkpoint_key = bf16.in.cache_key = "bfloat16";
   bf16.in.bfloat16 = true;
   auto a = probe::shared_pooled_features(f32.in, 16, *f32.ehost.context);
   auto b = probe::shared_pooled_features(bf16.in, 16, *bf16.ehost.context);

@@ -48,6 +48,16 @@ class WB_API ResultSink {
                       double value) = 0;
 };
 
+// What the run's data are. Known once the run's tokens are: a dataset or quantizer
+// (made before them) sees zeros; models, objectives and evaluators see the facts.
+struct DataFacts {
+  int64_t vocab_size = 0;   // palette size: tokens lie in [0, vocab_size)
+  int64_t channels = 0;     // values per pixel (1 grey, 3 RGB)
+  int64_t image_side = 0;   // the run's resolution: images are image_side x image_side
+  int64_t context = 0;      // tokens per image (image_side squared)
+  int64_t num_classes = 0;  // labels lie in [0, num_classes)
+};
+
 class WB_API PluginContext {
  public:
   virtual ~PluginContext();
@@ -75,6 +85,9 @@ class WB_API PluginContext {
   // two plugins (or two uses in one plugin) never share random numbers by accident.
   virtual uint64_t seed(const std::string& stream) const = 0;
   torch::Generator generator(const std::string& stream) const;
+
+  // The run's data facts (palette size, channels, image side, context length).
+  virtual const DataFacts& data() const = 0;
 
   // The run's device (cpu or cuda), already resolved from "auto".
   virtual torch::Device device() const = 0;

@@ -18,8 +18,11 @@ class WB_API Dataset : public Plugin {
  public:
   ~Dataset() override;
   // split: "train", "val" or "test". "val" is carved from the official training set,
-  // deterministically by seed; "train" is what remains. Throws wb::Error naming the
-  // file and record on missing, truncated or malformed input.
+  // deterministically by seed; "train" is what remains. A dataset with unlabelled
+  // images for pretraining (STL-10's 100,000) also answers "unlabeled" (labels: any,
+  // unused); the host asks for it only when the run's dataset.unlabeled is true, and
+  // a dataset without such images throws wb::Error. Throws wb::Error naming the file
+  // and record on missing, truncated or malformed input.
   virtual ImageSplit load(const std::string& split) = 0;
   virtual std::vector<std::string> class_names() const = 0;
 };

@@ -24,7 +24,10 @@ struct EvalInputs {
   const Objective* objective = nullptr;
   std::map<std::string, TokenSplit> splits;  // "train", "val", "test"
   int64_t num_classes = 0;
-  std::string checkpoint_key;  // hash of the pretraining config: a cache key for features
+  std::string checkpoint_key;  // hash of what made the checkpoint (config, plugins' code)
+  // checkpoint_key with this evaluator's code: the key to cache what it computes from
+  // the checkpoint (features) under, so a rebuilt evaluator never reuses its old output.
+  std::string cache_key;
   // training.precision on the run's device: run forward passes and fine-tuning steps
   // inside a wb::BfloatAutocast(device, bfloat16) scope, as pretraining did.
   bool bfloat16 = false;

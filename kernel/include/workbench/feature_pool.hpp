@@ -1,6 +1,6 @@
 #pragma once
 // How a model turns one layer's per-position states into the features a probe reads
-// (ForwardInput::feature_grid). The paper averages over every position; a grid > 1
+// (FeatureRequest::grid). The paper averages over every position; a grid > 1
 // averages over g x g regions of the square image instead and lays the region means
 // side by side, so the probe also sees where in the image a feature was active (a
 // global mean cannot: a sleeve on the left and one on the right pool alike). One

@@ -19,19 +19,23 @@ struct ModelSpec {
 // How the model sees one batch. The objective fills it; the model does not know
 // which objective it serves.
 struct ForwardInput {
-  torch::Tensor tokens;        // int64 (N, S)
-  torch::Tensor masked;        // bool (N, S) or undefined: zero token embedding there (BERT)
-  bool causal = true;          // causal self-attention (AR) or bidirectional (BERT)
-  bool shift_sos = true;       // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
-  bool want_features = false;  // also return per-layer features for probes
-  int64_t feature_grid = 1;    // how they pool: wb::pool_positions (feature_pool.hpp)
+  torch::Tensor tokens;   // int64 (N, S)
+  torch::Tensor masked;   // bool (N, S) or undefined: zero token embedding there (BERT)
+  bool causal = true;     // causal self-attention (AR) or bidirectional (BERT)
+  bool shift_sos = true;  // input is [sos, x1 .. x(S-1)]: predict x_i from x_<i (AR)
+};
+
+// What an evaluator asks of a forward pass besides the logits: per-layer features.
+struct FeatureRequest {
+  bool want = false;  // also return per-layer features
+  int64_t grid = 1;   // how they pool: wb::pool_positions (feature_pool.hpp)
 };
 
 struct ForwardOutput {
   torch::Tensor logits;  // float (N, S, vocab)
   // When asked: L+1 tensors (N, d), layer l's normalised hidden state averaged over
   // positions (l = 0 is the embedding), from the same pass as the logits; with
-  // feature_grid g > 1, (N, g*g*d) region means instead (wb::pool_positions).
+  // grid g > 1, (N, g*g*d) region means instead (wb::pool_positions).
   std::vector<torch::Tensor> features;
 };
 
@@ -45,7 +49,9 @@ class WB_API Model : public Plugin {
  public:
   ~Model() override;
   virtual void build(const ModelSpec& spec) = 0;
-  virtual ForwardOutput forward(const ForwardInput& input) = 0;
+  virtual ForwardOutput forward(const ForwardInput& input, const FeatureRequest& features) = 0;
+  // The logits alone.
+  ForwardOutput forward(const ForwardInput& input) { return forward(input, FeatureRequest{}); }
   // Parameters, train/eval mode, device moves and (de)serialisation go through it.
   virtual torch::nn::Module& module() = 0;
   virtual int64_t num_layers() const = 0;

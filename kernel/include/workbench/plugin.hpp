@@ -13,7 +13,9 @@
 #include <workbench/export.hpp>
 
 // Bump when any SDK type a plugin sees changes layout or meaning.
-#define WB_ABI_VERSION 4  // 4: ForwardInput::feature_grid
+// 5: objectives return a TrainingBatch (targets, weights) and tensor metrics;
+//    PluginContext::data(); Quantizer::channels(); features asked through FeatureRequest.
+#define WB_ABI_VERSION 5
 
 // A plugin may claim another ABI only in the loader's own tests.
 #ifndef WB_PLUGIN_ABI_VERSION

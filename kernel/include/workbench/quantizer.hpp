@@ -17,6 +17,9 @@ class WB_API Quantizer : public Plugin {
   virtual torch::Tensor decode(const torch::Tensor& tokens, int64_t height,
                                int64_t width) const = 0;
   virtual int64_t vocab_size() const = 0;
+  // Values per pixel the palette's colours have (1 grey, 3 RGB); known once fitted or
+  // loaded.
+  virtual int64_t channels() const = 0;
   // The fitted palette, so a run can reuse it (an artifact keyed by what determines it).
   virtual void save(const std::string& path) const = 0;
   virtual void load(const std::string& path) = 0;

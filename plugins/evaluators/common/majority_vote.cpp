@@ -19,7 +19,7 @@ torch::Tensor majority_vote(const torch::Tensor& predictions, int64_t classes,
 
 void require_masking_objective(const wb::Objective& objective, torch::Generator& gen,
                                const std::string& evaluator) {
-  if (!objective.prepare(torch::zeros({1, 1}, torch::kLong), gen).masked.defined())
+  if (!objective.prepare(torch::zeros({1, 1}, torch::kLong), gen).input.masked.defined())
     throw wb::Error(evaluator +
                     ": this checkpoint's objective does not mask its input (an AR "
                     "checkpoint?); the mask ensemble needs a masked objective such as bert");

@@ -36,11 +36,10 @@ std::vector<torch::Tensor> pooled_features(const wb::EvalInputs& in, const torch
   std::vector<std::vector<torch::Tensor>> parts(layers);
   for (int64_t i = 0; i < tokens.size(0); i += batch_size) {
     auto x = tokens.slice(0, i, std::min(tokens.size(0), i + batch_size)).to(ctx.device());
-    auto fin = in.objective->prepare(x, gen);  // the objective's view: causal or masked
-    fin.want_features = true;
-    fin.feature_grid = grid;
+    // The objective's view (causal, masked); its targets and weights are not needed.
+    auto view = in.objective->prepare(x, gen).input;
     wb::BfloatAutocast autocast(ctx.device(), in.bfloat16);  // as pretraining ran
-    auto fout = in.model->forward(fin);
+    auto fout = in.model->forward(view, wb::FeatureRequest{true, grid});
     for (int64_t l = 0; l < layers; ++l)
       parts[l].push_back(fout.features[l].to(torch::kCPU, torch::kFloat32));
     progress.advance(x.size(0));
@@ -58,7 +57,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   const std::string file =
       grid == 1 ? "pooled_features.pt" : fmt::format("pooled_features_grid{}.pt", grid);
   const std::string path =
-      (std::filesystem::path(ctx.artifacts().dir("features", in.checkpoint_key)) / file).string();
+      (std::filesystem::path(ctx.artifacts().dir("features", in.cache_key)) / file).string();
   const int64_t layers = in.model->num_layers() + 1;
   if (std::filesystem::exists(path)) {
     torch::serialize::InputArchive ar;
@@ -70,7 +69,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
         out[s].push_back(t);
       }
     ctx.info("features: reusing {}", path);
-    ctx.artifacts().record("features", in.checkpoint_key, path);
+    ctx.artifacts().record("features", in.cache_key, path);
     return out;
   }
   int64_t total = 0;
@@ -87,7 +86,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
     for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
   // Renamed when whole: a killed run never leaves half a file.
   wb::write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
-  ctx.artifacts().record("features", in.checkpoint_key, path);
+  ctx.artifacts().record("features", in.cache_key, path);
   return out;
 }
 

@@ -144,14 +144,13 @@ class Finetune : public wb::Evaluator {
         auto idx = order.slice(0, i, std::min(tokens.size(0), i + b));
         auto x = tokens.index_select(0, idx).to(ctx_.device());
         auto y = train.labels.index_select(0, idx).to(ctx_.device());
-        auto fin = in.objective->prepare(x, gen);
-        fin.want_features = true;
+        auto batch = in.objective->prepare(x, gen);
         torch::Tensor features, gen_loss;
         {
           wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);  // as pretraining ran
-          auto out = model.forward(fin);
+          auto out = model.forward(batch.input, wb::FeatureRequest{true});
           features = out.features[layer];
-          if (joint) gen_loss = gen_weight * in.objective->loss(fin, out).loss;
+          if (joint) gen_loss = gen_weight * in.objective->loss(batch, out).loss;
         }
         auto loss = torch::nn::functional::cross_entropy(logits_of(*head, features), y);
         if (joint) loss = loss + gen_loss;
@@ -253,12 +252,11 @@ class Finetune : public wb::Evaluator {
     std::vector<torch::Tensor> parts;
     for (int64_t i = 0; i < s.tokens.size(0); i += b) {
       auto x = s.tokens.slice(0, i, std::min(s.tokens.size(0), i + b)).to(ctx_.device());
-      auto fin = in.objective->prepare(x, gen);
-      fin.want_features = true;
+      auto view = in.objective->prepare(x, gen).input;
       torch::Tensor features;
       {
         wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);
-        features = in.model->forward(fin).features[layer];
+        features = in.model->forward(view, wb::FeatureRequest{true}).features[layer];
       }
       parts.push_back(logits_of(head, features).argmax(-1).cpu());
     }

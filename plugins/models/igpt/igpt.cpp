@@ -49,7 +49,8 @@ class Igpt : public wb::Model {
         igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size, spec.context});
   }
 
-  wb::ForwardOutput forward(const wb::ForwardInput& in) override {
+  using wb::Model::forward;
+  wb::ForwardOutput forward(const wb::ForwardInput& in, const wb::FeatureRequest& want) override {
     const auto& net = *net_;
     const int64_t n = in.tokens.size(0), s = in.tokens.size(1);
     if (s > net.dims.context)
@@ -68,19 +69,19 @@ class Igpt : public wb::Model {
     // to block. Layer l's feature (paper §5) is block l's normalised input: the hidden
     // state after l blocks, normalised by the norm that reads it next (the final norm
     // after the last block), averaged over positions (or over regions:
-    // in.feature_grid), in float32.
+    // want.grid), in float32.
     auto& blocks = net_->block_list;
     auto normed = igpt::add_rms_norm(h, {}, blocks[0]->ln_1->g).second;  // (N, S, d)
     for (int64_t l = 0; l < size_.layers; ++l) {
-      if (in.want_features)
-        out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), in.feature_grid));
+      if (want.want)
+        out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), want.grid));
       auto [mid, mid_n] =
           igpt::add_rms_norm(h, blocks[l]->attend(normed, in.causal), blocks[l]->ln_2->g);
       const auto& next_g = l + 1 < size_.layers ? blocks[l + 1]->ln_1->g : net_->ln_f->g;
       std::tie(h, normed) = igpt::add_rms_norm(mid, blocks[l]->feed_forward(mid_n), next_g);
     }
-    if (in.want_features)
-      out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), in.feature_grid));
+    if (want.want)
+      out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), want.grid));
     out.logits = igpt::linear(normed, net_->head->weight);  // (N, S, vocab)
     return out;
   }
@@ -129,5 +130,5 @@ class Igpt : public wb::Model {
 
 }  // namespace
 
-WB_PLUGIN(Model, "igpt", "1.2.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
+WB_PLUGIN(Model, "igpt", "1.3.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
           Igpt)

@@ -3,7 +3,6 @@
 // is the cross-entropy of x1 .. xn, averaged over positions.
 #include <cmath>
 
-#include <torch/nn/functional/loss.h>
 #include <workbench/workbench.hpp>
 
 namespace {
@@ -13,24 +12,26 @@ class Autoregressive : public wb::Objective {
   static void declare(wb::Schema&) {}
   explicit Autoregressive(wb::PluginContext&) {}
 
-  wb::ForwardInput prepare(const torch::Tensor& tokens, torch::Generator&) const override {
-    wb::ForwardInput in;
-    in.tokens = tokens;  // (N, S)
-    in.causal = true;
-    in.shift_sos = true;
-    return in;
+  wb::TrainingBatch prepare(const torch::Tensor& tokens, torch::Generator&) const override {
+    wb::TrainingBatch b;
+    b.input.tokens = tokens;  // (N, S); the model prepends sos and drops the last
+    b.input.causal = true;
+    b.input.shift_sos = true;
+    b.targets = tokens;  // position s predicts x_s from x_<s
+    // Every position counts the same: the mean over the batch.
+    b.weights = torch::full(tokens.sizes(), 1.0 / double(tokens.numel()),
+                            tokens.options().dtype(torch::kFloat32));  // (N, S)
+    return b;
   }
 
-  wb::LossOutput loss(const wb::ForwardInput& in, const wb::ForwardOutput& out) const override {
-    const int64_t vocab = out.logits.size(-1);
-    auto nats = torch::nn::functional::cross_entropy(
-        out.logits.reshape({-1, vocab}).to(torch::kFloat32), in.tokens.reshape({-1}));
-    double v = nats.item<double>();
+  wb::LossOutput loss(const wb::TrainingBatch& b, const wb::ForwardOutput& out) const override {
+    auto nats = wb::weighted_cross_entropy(b, out);  // per token
+    auto v = nats.detach();
     return {nats, {{"nats_per_token", v}, {"bits_per_token", v / std::log(2.0)}}};
   }
 };
 
 }  // namespace
 
-WB_PLUGIN(Objective, "ar", "1.0.0", "autoregressive next-pixel prediction (causal, SOS shift)",
+WB_PLUGIN(Objective, "ar", "1.1.0", "autoregressive next-pixel prediction (causal, SOS shift)",
           Autoregressive)

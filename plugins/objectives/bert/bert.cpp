@@ -2,10 +2,10 @@
 // probability p (0.15); a masked position's token embedding is zero (no [MASK] token,
 // no 80/10/10 replacement); attention is bidirectional; the loss covers the masked
 // positions only: per example the sum over its masked positions divided by their
-// count, then the mean over the batch. Masks are drawn anew at every call.
+// count, then the mean over the examples that have any. Masks are drawn anew at every
+// call.
 #include <cmath>
 
-#include <torch/nn/functional/loss.h>
 #include <workbench/workbench.hpp>
 
 namespace {
@@ -21,29 +21,27 @@ class Bert : public wb::Objective {
 
   explicit Bert(wb::PluginContext& ctx) : p_(ctx.config().get_float("mask_prob")) {}
 
-  wb::ForwardInput prepare(const torch::Tensor& tokens, torch::Generator& gen) const override {
-    wb::ForwardInput in;
-    in.tokens = tokens;  // (N, S)
+  wb::TrainingBatch prepare(const torch::Tensor& tokens, torch::Generator& gen) const override {
+    wb::TrainingBatch b;
+    b.input.tokens = tokens;  // (N, S)
     // Drawn on the CPU from the run's generator, so masks are the same on any device.
-    in.masked = (torch::rand(tokens.sizes(), gen) < p_).to(tokens.device());  // bool (N, S)
-    in.causal = false;
-    in.shift_sos = false;
-    return in;
+    b.input.masked = (torch::rand(tokens.sizes(), gen) < p_).to(tokens.device());  // bool (N, S)
+    b.input.causal = false;
+    b.input.shift_sos = false;
+    b.targets = tokens;
+    // Each masked position's share: 1 / (its example's masked count x the examples
+    // with any mask). An example with nothing masked has no loss to give.
+    auto m = b.input.masked.to(torch::kFloat32);  // (N, S)
+    auto count = m.sum(1, /*keepdim=*/true);      // (N, 1)
+    auto examples = (count > 0).sum().clamp_min(1).to(torch::kFloat32);
+    b.weights = m / count.clamp_min(1) / examples;  // (N, S)
+    return b;
   }
 
-  wb::LossOutput loss(const wb::ForwardInput& in, const wb::ForwardOutput& out) const override {
-    const int64_t n = in.tokens.size(0), s = in.tokens.size(1), vocab = out.logits.size(-1);
-    auto nats = torch::nn::functional::cross_entropy(
-                    out.logits.reshape({-1, vocab}).to(torch::kFloat32), in.tokens.reshape({-1}),
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
-                    .view({n, s});           // (N, S)
-    auto m = in.masked.to(torch::kFloat32);  // (N, S)
-    auto count = m.sum(1);                   // (N)
-    auto per_example = (nats * m).sum(1) / count.clamp_min(1);
-    auto has_mask = count > 0;  // an example with nothing masked has no loss to give
-    auto loss = per_example.masked_select(has_mask).mean();
-    double v = loss.item<double>();
-    return {loss, {{"nats_per_token", v}, {"bits_per_token", v / std::log(2.0)}}};
+  wb::LossOutput loss(const wb::TrainingBatch& b, const wb::ForwardOutput& out) const override {
+    auto nats = wb::weighted_cross_entropy(b, out);  // per masked token
+    auto v = nats.detach();
+    return {nats, {{"nats_per_token", v}, {"bits_per_token", v / std::log(2.0)}}};
   }
 
  private:
@@ -52,4 +50,4 @@ class Bert : public wb::Objective {
 
 }  // namespace
 
-WB_PLUGIN(Objective, "bert", "1.0.0", "masked-token prediction (p = 0.15, bidirectional)", Bert)
+WB_PLUGIN(Objective, "bert", "1.1.0", "masked-token prediction (p = 0.15, bidirectional)", Bert)

@@ -32,6 +32,7 @@ class Grey : public wb::Quantizer {
   }
 
   int64_t vocab_size() const override { return levels_; }
+  int64_t channels() const override { return 1; }
 
   void save(const std::string& path) const override {
     torch::serialize::OutputArchive ar;
@@ -54,4 +55,4 @@ class Grey : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "grey", "1.0.1", "n evenly spaced grey levels", Grey)
+WB_PLUGIN(Quantizer, "grey", "1.1.0", "n evenly spaced grey levels", Grey)

@@ -78,6 +78,10 @@ class KMeans : public wb::Quantizer {
   }
 
   int64_t vocab_size() const override { return ctx_.config().get_int("k"); }
+  int64_t channels() const override {
+    if (!centroids_.defined()) throw wb::Error("kmeans: used before fit() or load()");
+    return centroids_.size(1);
+  }
 
   void save(const std::string& path) const override {
     check_fitted();
@@ -108,5 +112,5 @@ class KMeans : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "kmeans", "1.1.0",
+WB_PLUGIN(Quantizer, "kmeans", "1.2.0",
           "k-means palette (greedy k-means++, Lloyd) in [-1, 1] space, on distinct colours", KMeans)

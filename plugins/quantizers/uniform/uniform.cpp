@@ -50,6 +50,10 @@ class Uniform : public wb::Quantizer {
     for (int64_t c = 0; c < channels_; ++c) v *= levels_;
     return v;
   }
+  int64_t channels() const override {
+    check_fitted();
+    return channels_;
+  }
 
   void save(const std::string& path) const override {
     torch::serialize::OutputArchive ar;
@@ -85,4 +89,4 @@ class Uniform : public wb::Quantizer {
 
 }  // namespace
 
-WB_PLUGIN(Quantizer, "uniform", "1.0.1", "n bits per channel on a uniform grid", Uniform)
+WB_PLUGIN(Quantizer, "uniform", "1.1.0", "n bits per channel on a uniform grid", Uniform)
