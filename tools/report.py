@@ -178,7 +178,10 @@ def main():
     # Best layer (chosen on val) beside the final validation loss, and their figure.
     rows, points = [], []
     for label, (run, _) in runs.items():
-        val = training_series(db, run, "train/val_bits_per_dim")
+        # The checkpoint on the whole validation split; stores written before it was
+        # recorded have only the periodic figure (a subset), the last of which is used.
+        val = (metric_series(db, run, "train/final_val_bits_per_dim")
+               or training_series(db, run, "train/val_bits_per_dim"))
         bits = val[-1][1] if val else None
         for g in [1] + probe_grids(db, run):
             prefix = "" if g == 1 else f"grid{g}_"

@@ -25,8 +25,9 @@ struct ResultsArgs {
 };
 
 void list_runs(Store& store, const std::string& experiment) {
+  // The checkpoint's loss on the whole validation split (a run's last figure).
   std::map<int64_t, std::string> val_loss;
-  store.query("SELECT run_id, last FROM metric_summaries WHERE name = 'train/val_loss'", {},
+  store.query("SELECT run_id, value FROM metrics WHERE name = 'train/final_val_loss'", {},
               [&](auto&, const auto& v) {
                 val_loss[std::stoll(v[0])] = fmt::format("{:.4f}", std::stod(v[1]));
               });

@@ -30,6 +30,7 @@ struct RunArgs {
   std::string shard;
   bool dry_run = false;
   bool force = false;
+  bool recompute = false;
   LaunchSpec launch;
   std::string master;
   int64_t timeout_s = 300;
@@ -81,7 +82,8 @@ int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
   namespace fs = std::filesystem;
   if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
   auto cluster = connect_cluster(spec);
-  RunOptions opt{args.force, args.artifacts, command_line()};
+  RunOptions opt{args.force || args.recompute, args.artifacts, command_line()};
+  opt.recompute = args.recompute;
   opt.cluster = cluster.get();
   opt.local_workers = spec.local_world;
   if (opt.artifacts_root.empty())
@@ -127,7 +129,12 @@ void add_run(CLI::App& app, int& exit_code) {
                   "i/n: run only this machine's share of the runs (0 <= i < n); merge the "
                   "shares' stores with `workbench results merge`");
   cmd->add_flag("--dry-run", args->dry_run, "print the expanded, resolved runs and stop");
-  cmd->add_flag("--force", args->force, "redo runs whose config already finished");
+  cmd->add_flag("--force", args->force,
+                "redo runs whose config already finished: the run and its evaluations, "
+                "reusing cached tokens, checkpoints and features");
+  cmd->add_flag("--recompute", args->recompute,
+                "--force, and also remake every artifact the runs use (tokens, palette, "
+                "checkpoint, features), deleting the cached ones first");
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
   cmd->add_option("--artifacts", args->artifacts, "artifact folder (default: beside the store)");
   cmd->add_option("--nproc", args->launch.nproc,
@@ -169,7 +176,9 @@ void add_run(CLI::App& app, int& exit_code) {
       return;
     }
     Store store(args->db);
-    RunSummary s = run_experiment(exp, store, reg, {args->force, args->artifacts, command_line()});
+    RunOptions opt{args->force || args->recompute, args->artifacts, command_line()};
+    opt.recompute = args->recompute;
+    RunSummary s = run_experiment(exp, store, reg, opt);
     std::cout << fmt::format(
         "\n{}: {} finished, {} skipped (already done), {} failed, {} "
         "interrupted; results in {}\n\n",

@@ -6,6 +6,7 @@
 #include <workbench/error.hpp>
 
 #include "../src/allocator.hpp"
+#include "../src/plugin_guard.hpp"
 #include "commands.hpp"
 
 namespace wb::cli {
@@ -47,8 +48,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const std::exception& e) {
-    // wb::Error messages already name the file, line and key.
-    std::cerr << "error: " << e.what() << "\n";
+    // wb::Error messages already name the file, line and key; LibTorch's lose their
+    // C++ frames (WORKBENCH_LOG=debug shows them).
+    std::cerr << "error: " << wb::user_message(e) << "\n";
     return 1;
   }
   return exit_code;

@@ -88,6 +88,15 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
         out << fmt::format("machine  {} on {} with {} threads\n", v[4], v[6], v[5]);
         out << fmt::format("command  {}\n", v[7]);
       });
+  std::vector<std::vector<std::string>> plugins;
+  store.query(
+      "SELECT kind, name, version, sha256, path FROM run_plugins WHERE run_id = ? "
+      "ORDER BY instr('dataset quantizer model objective evaluator', kind), name",
+      {std::to_string(id)}, [&](auto&, const auto& v) { plugins.push_back(v); });
+  if (!plugins.empty()) {
+    out << "\n";
+    print_table(out, {"plugin", "name", "version", "sha256", "library"}, plugins);
+  }
   out << "\n" << r->config << "\n";
   std::vector<std::vector<std::string>> rows;
   store.query(

@@ -426,6 +426,7 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   // caches: the build is reproducible). Recorded with the config, as comments.
   auto plugin_code = [&](const std::string& kind, const Section& s) {
     const LoadedPlugin& p = reg.get(kind, s.get_string("plugin"));
+    rc.plugins.push_back({kind, p.name(), p.manifest->version, p.sha256, p.path});
     return fmt::format("# {} {} {} sha256:{}\n", kind, p.name(), p.manifest->version, p.sha256);
   };
   const std::string data_code =

@@ -35,6 +35,12 @@ struct RunConfig {
   std::string hash;                 // of everything that determines the results
   std::string pretrain_hash;        // of what determines the pretrained checkpoint
   std::string data_hash;            // of what determines the token arrays
+  // Each plugin the run uses (dataset, quantizer, model, objective, evaluators), with
+  // its code's identity: recorded per run (the store's run_plugins table).
+  struct Plugin {
+    std::string kind, name, version, sha256, path;
+  };
+  std::vector<Plugin> plugins;
   const Section& at(const std::string& name) const { return sections.at(name); }
 };
 

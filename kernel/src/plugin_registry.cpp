@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include "elf_check.hpp"
 #include "hash.hpp"
 #include "text_match.hpp"
 
@@ -76,6 +77,8 @@ bool PluginRegistry::load(const std::string& path) {
     refused_.push_back({path, name, reason});
     return false;
   };
+  // Checked before dlopen: a truncated library would kill the process inside it.
+  if (const std::string problem = elf_problem(path); !problem.empty()) return refuse("", problem);
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   lib->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);

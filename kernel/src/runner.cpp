@@ -84,6 +84,16 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   };
   Cluster* cluster = opt.cluster;
   const bool leader = is_leader(cluster);
+  // --recompute: nothing cached is reused. Rank 0 deletes before it makes the tokens;
+  // the others wait for those.
+  auto forget = [&](const std::string& kind, const std::string& key) {
+    if (!opt.recompute || !leader) return;
+    const std::string dir = artifacts.dir(kind, key);
+    log_message(LogLevel::Info, fmt::format("--recompute: deleting {}", dir));
+    fs::remove_all(dir);
+  };
+  forget("tokens", rc.data_hash);
+  forget("checkpoints", rc.pretrain_hash);
   PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
   PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
   auto quantizer =
@@ -192,6 +202,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     PluginServices host =
         services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth), &facts);
     inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + reg.get("evaluator", name).sha256);
+    forget("features", inputs.cache_key);
     auto evaluator = reg.create<Evaluator>(name, host.context);
     auto t0 = std::chrono::steady_clock::now();
     guarded(fmt::format("evaluator '{}'", name), "evaluate()",
@@ -242,6 +253,8 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     prov.threads = set_threads(e.get_int("threads"), opt.local_workers);
     const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash,
                                            rc.canonical, e.get_int("seed"), prov);
+    for (const auto& p : rc.plugins)
+      store.plugin(run_id, p.kind, p.name, p.version, p.sha256, p.path);
     log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
                                             run_id, prov.device, prov.threads));
     auto t0 = std::chrono::steady_clock::now();

@@ -12,7 +12,9 @@
 namespace wb {
 
 struct RunOptions {
-  bool force = false;          // redo runs whose config hash already finished
+  // --force: redo runs whose config hash already finished: the run and its
+  // evaluations, reusing cached artifacts (tokens, checkpoint, features).
+  bool force = false;
   std::string artifacts_root;  // default: <db folder>/artifacts
   std::string command_line;
   // Data-parallel (`--nproc`): this worker's process group, null for one process.
@@ -20,6 +22,9 @@ struct RunOptions {
   // checkpoints and runs the evaluators. Workers on one machine split its cores.
   Cluster* cluster = nullptr;
   int64_t local_workers = 1;
+  // --recompute (implies force): also remake every artifact the run uses; the cached
+  // tokens, palette, checkpoint and features are deleted first.
+  bool recompute = false;
 };
 
 struct RunSummary {

@@ -89,6 +89,17 @@ SELECT e.name AS experiment, r.label, r.id AS run_id, r.config_hash, r.status,
        s.evaluator, s.evaluator_hash, s.metric, s.layer, s.split, s.value
 FROM results s JOIN runs r ON r.id = s.run_id JOIN experiments e ON e.id = r.experiment_id;
 )sql",
+    // 2: which plugin code each run used.
+    R"sql(
+CREATE TABLE run_plugins(
+  run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  kind    TEXT NOT NULL,
+  name    TEXT NOT NULL,
+  version TEXT NOT NULL,
+  sha256  TEXT NOT NULL,
+  path    TEXT NOT NULL,
+  PRIMARY KEY (run_id, kind, name)) WITHOUT ROWID;
+)sql",
 };
 
 struct StmtDeleter {
@@ -343,6 +354,14 @@ void Store::result(int64_t run, const std::string& evaluator, const std::string&
       prepare("INSERT OR REPLACE INTO results(run_id, evaluator, evaluator_hash, metric, layer, "
               "split, value) VALUES(?, ?, ?, ?, ?, ?, ?)"),
       path_, run, evaluator, evaluator_hash, metric, layer, split, value);
+}
+
+void Store::plugin(int64_t run, const std::string& kind, const std::string& name,
+                   const std::string& version, const std::string& sha256, const std::string& path) {
+  run_stmt(db_,
+           prepare("INSERT OR REPLACE INTO run_plugins(run_id, kind, name, version, sha256, path) "
+                   "VALUES(?, ?, ?, ?, ?, ?)"),
+           path_, run, kind, name, version, sha256, path);
 }
 
 void Store::artifact(int64_t run, const std::string& kind, const std::string& key,

@@ -36,7 +36,7 @@ struct RunRow {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
   ~Store();
@@ -69,6 +69,9 @@ class Store {
   void metric(int64_t run, int64_t step, const std::string& name, double value);
   void result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,
               const std::string& metric, int64_t layer, const std::string& split, double value);
+  // A plugin the run used: its name, version and library (path and SHA-256).
+  void plugin(int64_t run, const std::string& kind, const std::string& name,
+              const std::string& version, const std::string& sha256, const std::string& path);
   void artifact(int64_t run, const std::string& kind, const std::string& key,
                 const std::string& path, const std::string& sha256, int64_t bytes);
 

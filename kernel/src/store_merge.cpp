@@ -112,6 +112,10 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
           "FROM src.metrics WHERE run_id = ?",
           {id, r.id}, [](auto&, auto&) {});
       into.query(
+          "INSERT INTO main.run_plugins (run_id, kind, name, version, sha256, path) SELECT ?, "
+          "kind, name, version, sha256, path FROM src.run_plugins WHERE run_id = ?",
+          {id, r.id}, [](auto&, auto&) {});
+      into.query(
           "INSERT INTO main.results (run_id, evaluator, evaluator_hash, metric, layer, split, "
           "value) SELECT ?, evaluator, evaluator_hash, metric, layer, split, value FROM "
           "src.results WHERE run_id = ?",

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <workbench/workbench.hpp>
@@ -55,13 +56,34 @@ TEST(PluginRegistry, RefusesALibraryWithoutTheManifestSymbol) {
       << r->reason;
 }
 
-TEST(PluginRegistry, RefusesAFileThatIsNoLibrary) {
+// Files that are no library, or a library cut short, are refused with the true reason
+// before dlopen: a truncated one would otherwise kill the process with SIGBUS.
+TEST(PluginRegistry, RefusesEmptyTextAndTruncatedFilesBeforeLoadingThem) {
   wbtest::TempDir dir;
-  std::ofstream(dir / "libwb_junk.so") << "not an ELF file";
+  std::ofstream(dir / "libwb_text.so") << "not an ELF file";
+  std::ofstream(dir / "libwb_empty.so").close();
+  // A real plugin cut to half its size, as a copy that did not finish leaves it.
+  std::string ar;
+  for (const auto& e : std::filesystem::directory_iterator(WB_TEST_PLUGIN_DIR))
+    if (e.path().filename() == "libwb_ar.so") ar = e.path().string();
+  ASSERT_FALSE(ar.empty());
+  const auto size = std::filesystem::file_size(ar);
+  {
+    std::ifstream in(ar, std::ios::binary);
+    std::string bytes(size / 2, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(dir / "libwb_cut.so", std::ios::binary) << bytes;
+  }
   PluginRegistry reg;
   reg.scan({dir.path});
-  ASSERT_EQ(reg.refused().size(), 1u);
-  EXPECT_NE(reg.refused()[0].reason.find("cannot be loaded"), std::string::npos);
+  ASSERT_EQ(reg.refused().size(), 3u);
+  ASSERT_NE(refusal(reg, "libwb_text.so"), nullptr);
+  EXPECT_NE(refusal(reg, "libwb_text.so")->reason.find("no ELF header"), std::string::npos);
+  ASSERT_NE(refusal(reg, "libwb_empty.so"), nullptr);
+  EXPECT_NE(refusal(reg, "libwb_empty.so")->reason.find("is empty"), std::string::npos);
+  ASSERT_NE(refusal(reg, "libwb_cut.so"), nullptr);
+  EXPECT_NE(refusal(reg, "libwb_cut.so")->reason.find("is truncated"), std::string::npos)
+      << refusal(reg, "libwb_cut.so")->reason;
 }
 
 TEST(PluginRegistry, RefusesTwoPluginsOfOneNameAndSaysWhichWhenUsed) {

@@ -41,10 +41,32 @@ TEST(Store, RefusesAStoreFromANewerWorkbench) {
     Store again(dir / "r.db");
     FAIL();
   } catch (const wb::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 99, newer than this workbench's 1"),
+    EXPECT_NE(std::string(e.what()).find(fmt::format(
+                  "schema version 99, newer than this workbench's {}", Store::kSchemaVersion)),
               std::string::npos)
         << e.what();
   }
+}
+
+// A store written by the workbench of schema version 1 gains the run_plugins table
+// when a newer one opens it, keeping its rows.
+TEST(Store, AVersionOneStoreIsUpgradedInPlace) {
+  wbtest::TempDir dir;
+  {
+    Store s(dir / "r.db");
+    s.exec("INSERT INTO experiments(name, file, created_at) VALUES('old', 'old.toml', 'now')");
+    s.exec("DROP TABLE run_plugins");
+    s.exec("PRAGMA user_version = 1");
+  }
+  Store again(dir / "r.db");
+  EXPECT_EQ(again.schema_version(), Store::kSchemaVersion);
+  int tables = 0, experiments = 0;
+  again.query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_plugins'", {},
+              [&](auto&, const auto& v) { tables = std::stoi(v[0]); });
+  again.query("SELECT COUNT(*) FROM experiments", {},
+              [&](auto&, const auto& v) { experiments = std::stoi(v[0]); });
+  EXPECT_EQ(tables, 1);
+  EXPECT_EQ(experiments, 1);
 }
 
 TEST(Store, RunLifecycleAndSummaries) {

@@ -59,6 +59,12 @@ subsets = 3
                      data_dir);
 }
 
+std::string one(wb::Store& s, const std::string& sql) {
+  std::string out;
+  s.query(sql, {}, [&](auto&, const auto& v) { out = v[0]; });
+  return out;
+}
+
 int64_t count(wb::Store& s, const std::string& sql) {
   int64_t n = -1;
   s.query(sql, {}, [&](auto&, const auto& v) { n = std::stoll(v[0]); });
@@ -128,6 +134,22 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   EXPECT_EQ(again.finished, 0);
   EXPECT_EQ(store.runs("slice").size(), 1u);
 
+  // --recompute remakes every artifact rather than reusing it; the run being
+  // deterministic, the checkpoint comes out the same.
+  const std::string ckpt_sha = one(store,
+                                   "SELECT sha256 FROM artifacts WHERE kind = 'checkpoint' "
+                                   "ORDER BY id LIMIT 1");
+  wb::RunOptions recompute;
+  recompute.force = recompute.recompute = true;
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(wb::run_experiment(exp, store, wbtest::plugins(), recompute).finished, 1);
+  const std::string log = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(log.find("reusing"), std::string::npos) << log;
+  EXPECT_EQ(one(store,
+                "SELECT sha256 FROM artifacts WHERE kind = 'checkpoint' ORDER BY id DESC "
+                "LIMIT 1"),
+            ckpt_sha);
+
   // --force redoes it from the cached checkpoint and features: the same numbers.
   wb::RunOptions force;
   force.force = true;
@@ -142,6 +164,16 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
             "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
             "'accuracy' GROUP BY evaluator_hash, layer, split HAVING MIN(value) != MAX(value))"),
       0);
+
+  // Each run records the plugins it used, with their code's hash, and validates its
+  // checkpoint on the whole validation split, trained or reused.
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM run_plugins WHERE run_id = 1"), 5);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM run_plugins WHERE length(sha256) = 64"), 15);
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM metrics WHERE name = 'train/final_val_loss'"), 3);
+  EXPECT_EQ(count(store,
+                  "SELECT COUNT(DISTINCT value) FROM metrics WHERE name = "
+                  "'train/final_val_loss'"),
+            1);
 
   // The redo trained nothing, yet its report still gives the validation loss its
   // checkpoint was trained to (from the run that trained it).
