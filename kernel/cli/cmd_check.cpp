@@ -1,5 +1,6 @@
 // `workbench check CHECKS.toml [--db PATH]`: the tolerance bands of a reproduction,
 // checked against the results store; exit 1 when one is broken (kernel/src/checks.hpp).
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -30,8 +31,11 @@ void add_check(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
   cmd->callback([args, &exit_code] {
     const auto checks = load_checks(args->file);
-    Store store(args->db);
-    const auto results = run_checks(store, checks);
+    if (!std::filesystem::exists(args->db))
+      throw Error(fmt::format("{}: no results store here (run the experiment first, or pass --db)",
+                              args->db));
+    auto store = Store::open_for_reading(args->db);
+    const auto results = run_checks(*store, checks);
     std::vector<std::vector<std::string>> rows;
     int failed = 0;
     for (const auto& r : results) {

@@ -70,8 +70,10 @@ void add_results(CLI::App& app, int& exit_code) {
     if (!std::filesystem::exists(args->db))
       throw Error(fmt::format("{}: no results store here (run an experiment first, or pass --db)",
                               args->db));
-    Store store(args->db);
-    store.mark_dead_runs(host_name());
+    // Read-only stores (a colleague's, a mounted archive) are read as they are.
+    auto opened = Store::open_for_reading(args->db);
+    Store& store = *opened;
+    if (!store.read_only()) store.mark_dead_runs(host_name());
     if (show->parsed()) {
       print_run(store, args->run, std::cout);
     } else if (table->parsed()) {

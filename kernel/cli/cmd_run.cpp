@@ -140,9 +140,9 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--nproc", args->launch.nproc,
                   "data-parallel: worker processes on this machine (Gloo process group); "
                   "training.batch_size is the global batch")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1024}));
   cmd->add_option("--nnodes", args->launch.nnodes, "data-parallel: machines taking part")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_option("--node-rank", args->launch.node_rank,
                   "data-parallel: this machine's index, 0 .. nnodes-1 (node 0 records the run)");
   cmd->add_option("--master", args->master,
@@ -150,7 +150,7 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--dist-timeout", args->timeout_s,
                   "data-parallel: seconds a rendezvous or collective may wait on a peer")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
   cmd->callback([args, &exit_code] {
     PluginRegistry reg = load_plugins();
     Experiment exp = load_experiment(args->file, args->sets, reg);

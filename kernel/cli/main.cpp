@@ -1,12 +1,17 @@
 // workbench: the Image GPT experiment host. See README.md and docs/.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <iostream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <workbench/error.hpp>
 
 #include "../src/allocator.hpp"
 #include "../src/plugin_guard.hpp"
+#include "../src/text_match.hpp"
 #include "commands.hpp"
 
 namespace wb::cli {
@@ -43,6 +48,20 @@ int main(int argc, char** argv) {
   wb::cli::add_sample(app, exit_code);
   wb::cli::add_check(app, exit_code);
   wb::cli::add_report(app, exit_code);
+  // A first word that names no command: say which word, and the commands there are
+  // (CLI11 alone would only say that a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    for (const auto* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+      std::string msg = fmt::format("error: unknown command '{}'", argv[1]);
+      if (auto near = wb::closest(argv[1], commands); !near.empty())
+        msg += fmt::format("; did you mean '{}'?", near);
+      std::cerr << msg
+                << fmt::format(" Commands: {} (workbench --help)\n", fmt::join(commands, ", "));
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

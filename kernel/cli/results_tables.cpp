@@ -88,11 +88,21 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
         out << fmt::format("machine  {} on {} with {} threads\n", v[4], v[6], v[5]);
         out << fmt::format("command  {}\n", v[7]);
       });
+  if (store.schema_version() >= 2)
+    store.query(
+        "SELECT r.id, r.status, r.started_at, COALESCE(r.git_commit, ''), COALESCE(r.host, ''), "
+        "COALESCE(r.error, '') FROM run_attempts a JOIN runs r ON r.id = a.attempt_id WHERE "
+        "a.run_id = ? ORDER BY r.id",
+        {std::to_string(id)}, [&](auto&, const auto& v) {
+          out << fmt::format("resumes  run {} ({}, started {}, commit {} on {}{})\n", v[0], v[1],
+                             v[2], v[3].substr(0, 10), v[4], v[5].empty() ? "" : ": " + v[5]);
+        });
   std::vector<std::vector<std::string>> plugins;
-  store.query(
-      "SELECT kind, name, version, sha256, path FROM run_plugins WHERE run_id = ? "
-      "ORDER BY instr('dataset quantizer model objective evaluator', kind), name",
-      {std::to_string(id)}, [&](auto&, const auto& v) { plugins.push_back(v); });
+  if (store.schema_version() >= 2)  // a read-only store of schema 1 has no such table
+    store.query(
+        "SELECT kind, name, version, sha256, path FROM run_plugins WHERE run_id = ? "
+        "ORDER BY instr('dataset quantizer model objective evaluator', kind), name",
+        {std::to_string(id)}, [&](auto&, const auto& v) { plugins.push_back(v); });
   if (!plugins.empty()) {
     out << "\n";
     print_table(out, {"plugin", "name", "version", "sha256", "library"}, plugins);

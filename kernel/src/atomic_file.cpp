@@ -1,11 +1,17 @@
 #include <workbench/atomic_file.hpp>
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include <fmt/format.h>
+#include <workbench/error.hpp>
 
 namespace wb {
 
@@ -25,6 +31,39 @@ void write_atomically(const std::string& path,
     std::filesystem::remove(tmp, ignored);
     throw;
   }
+}
+
+namespace {
+
+// "1.2 GB free" on the file system of `path`, or "" when it cannot be told.
+std::string free_space(const std::string& path) {
+  auto dir = std::filesystem::absolute(path).parent_path();
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return "";
+  const double bytes = double(st.f_bavail) * double(st.f_frsize);
+  return fmt::format("; {:.1f} MB free on that file system", bytes / 1e6);
+}
+
+}  // namespace
+
+void write_file(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f)
+    throw Error(
+        fmt::format("{}: cannot create ({}){}", path, std::strerror(errno), free_space(path)));
+  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
+  int err = written == bytes.size() ? 0 : errno;
+  if (std::fflush(f) != 0 && !err) err = errno;
+  if (std::fclose(f) != 0 && !err) err = errno;
+  if (err || written != bytes.size())
+    throw Error(fmt::format("{}: cannot write {} bytes ({}){}", path, bytes.size(),
+                            std::strerror(err ? err : EIO), free_space(path)));
+}
+
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file(path, bytes.str());
 }
 
 }  // namespace wb

@@ -590,6 +590,12 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
 
 Experiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
                            const PluginRegistry& registry) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw Error(
+        fmt::format("{}: is a folder, not an experiment file (give a .toml file, e.g. "
+                    "experiments/quickstart.toml)",
+                    file));
   std::ifstream in(file);
   if (!in) throw Error(fmt::format("{}: cannot open experiment file", file));
   std::stringstream ss;

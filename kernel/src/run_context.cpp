@@ -1,9 +1,18 @@
 #include "run_context.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
+#include <workbench/error.hpp>
 
 #include "hash.hpp"
 #include "interrupt.hpp"
@@ -35,6 +44,34 @@ std::string StoreArtifacts::dir(const std::string& kind, const std::string& key)
   auto d = std::filesystem::path(root_) / kind / key;
   std::filesystem::create_directories(d);
   return d.string();
+}
+
+namespace {
+struct FileLock : ArtifactLock {
+  explicit FileLock(int fd) : fd(fd) {}
+  ~FileLock() override { ::close(fd); }  // closing releases the flock
+  int fd;
+};
+}  // namespace
+
+std::unique_ptr<ArtifactLock> StoreArtifacts::lock(const std::string& kind,
+                                                   const std::string& key) {
+  const std::string path = (std::filesystem::path(dir(kind, key)) / ".lock").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(fmt::format("{}: cannot open lock file: {}", path, std::strerror(errno)));
+  auto held = std::make_unique<FileLock>(fd);
+  // Polled rather than blocking, so that Ctrl-C stops the wait.
+  for (bool said = false; ::flock(fd, LOCK_EX | LOCK_NB) != 0;) {
+    if (errno != EWOULDBLOCK && errno != EINTR)
+      throw Error(fmt::format("{}: cannot lock: {}", path, std::strerror(errno)));
+    if (interrupted()) throw Interrupted(fmt::format("interrupted while waiting for {}", path));
+    if (!said)
+      log_message(LogLevel::Info,
+                  fmt::format("{} {}: another run is making it; waiting for it", kind, key));
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return held;
 }
 
 void StoreArtifacts::record(const std::string& kind, const std::string& key,

@@ -23,6 +23,8 @@ class StoreArtifacts : public ArtifactCache {
   StoreArtifacts(std::string root, Store* store, int64_t run)
       : root_(std::move(root)), store_(store), run_(run) {}
   std::string dir(const std::string& kind, const std::string& key) override;
+  // flock(2) on <dir>/.lock; says so when it has to wait.
+  std::unique_ptr<ArtifactLock> lock(const std::string& kind, const std::string& key) override;
   void record(const std::string& kind, const std::string& key, const std::string& path) override;
 
  private:

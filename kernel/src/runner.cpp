@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/cuda.h>
 #include <workbench/workbench.hpp>
 
@@ -131,11 +132,23 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   // The pretrained checkpoint is an artifact of everything that determines it.
   const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
   const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
+  // Rank 0 holds the checkpoint's lock until final.pt is written: another run that
+  // needs this checkpoint waits, then reuses it rather than training it again.
+  std::unique_ptr<ArtifactLock> ckpt_lock;
+  if (leader) ckpt_lock = artifacts.lock("checkpoints", rc.pretrain_hash);
   if (agree_with_leader(cluster, fs::exists(final_path))) {
     if (!leader) return;  // nothing to train; rank 0 evaluates
     load_weights(model->module(), final_path, device);
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
+    // Resuming an earlier attempt's checkpoint: its curve and provenance join this run.
+    if (leader && fs::exists(fs::path(ckpt_dir) / "last.pt")) {
+      const auto attempts = store.continue_attempts(run_id, rc.pretrain_hash);
+      if (!attempts.empty())
+        log_message(LogLevel::Info,
+                    fmt::format("pretrain: continuing run(s) {} (their curve is on this run)",
+                                fmt::join(attempts, ", ")));
+    }
     // Bits per dimension: a token stands for one pixel of `channels` values.
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
                     facts.channels, cluster);
@@ -153,6 +166,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     }
     save_weights(model->module(), final_path);
   }
+  ckpt_lock.reset();
   artifacts.record("checkpoint", rc.pretrain_hash, final_path);
   // The checkpoint's validation on the whole validation split (as cut by
   // dataset.max_eval), on every run, trained here or reused: the figure tables, reports

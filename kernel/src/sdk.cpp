@@ -14,6 +14,7 @@ Objective::~Objective() = default;
 Evaluator::~Evaluator() = default;
 Progress::~Progress() = default;
 ArtifactCache::~ArtifactCache() = default;
+ArtifactLock::~ArtifactLock() = default;
 ResultSink::~ResultSink() = default;
 PluginContext::~PluginContext() = default;
 

@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -89,8 +90,12 @@ SELECT e.name AS experiment, r.label, r.id AS run_id, r.config_hash, r.status,
        s.evaluator, s.evaluator_hash, s.metric, s.layer, s.split, s.value
 FROM results s JOIN runs r ON r.id = s.run_id JOIN experiments e ON e.id = r.experiment_id;
 )sql",
-    // 2: which plugin code each run used.
+    // 2: which plugin code each run used; which earlier attempts a resumed run continues.
     R"sql(
+CREATE TABLE run_attempts(
+  run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  attempt_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  PRIMARY KEY (run_id, attempt_id)) WITHOUT ROWID;
 CREATE TABLE run_plugins(
   run_id  INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
   kind    TEXT NOT NULL,
@@ -185,6 +190,52 @@ Store::Store(const std::string& path) : path_(path) {
   }
 }
 
+namespace {
+// A read-only connection, or null with `error` set. mode=ro reads a WAL store whose
+// -shm file exists or can be made; immutable=1 reads one in a folder nobody may write
+// (so nobody writes the store meanwhile either).
+sqlite3* open_read_only_connection(const std::string& path, std::string* error) {
+  for (const char* mode : {"mode=ro", "immutable=1"}) {
+    sqlite3* db = nullptr;
+    const std::string uri = fmt::format("file:{}?{}", path, mode);
+    if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_exec(db, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr) ==
+            SQLITE_OK)
+      return db;
+    *error = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+  }
+  return nullptr;
+}
+}  // namespace
+
+Store::Store(const std::string& path, ReadOnly) : path_(path), read_only_(true) {
+  std::string error;
+  db_ = open_read_only_connection(path, &error);
+  if (!db_) throw Error(fmt::format("{}: cannot read as a results store: {}", path, error));
+  const int v = schema_version();
+  if (v <= 0 || v > kSchemaVersion) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(v <= 0 ? fmt::format("{}: cannot read as a results store (read-only)", path)
+                       : fmt::format("{}: results store has schema version {}, newer than this "
+                                     "workbench's {}; use a newer workbench",
+                                     path, v, kSchemaVersion));
+  }
+}
+
+std::unique_ptr<Store> Store::open_for_reading(const std::string& path) {
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  if (::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0)
+    return std::make_unique<Store>(path);
+  return open_read_only(path);
+}
+
+std::unique_ptr<Store> Store::open_read_only(const std::string& path) {
+  return std::unique_ptr<Store>(new Store(path, ReadOnly{}));
+}
+
 Store::~Store() {
   if (db_) sqlite3_close(db_);
 }
@@ -212,14 +263,14 @@ int Store::schema_version() {
 }
 
 int Store::file_schema_version(const std::string& path) {
-  sqlite3* db = nullptr;
+  std::string msg;
+  sqlite3* db = open_read_only_connection(path, &msg);
   int version = -1;
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
+  if (db && sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr) == SQLITE_OK &&
       sqlite3_step(stmt) == SQLITE_ROW)
     version = sqlite3_column_int(stmt, 0);
-  const std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  if (db && version < 0) msg = sqlite3_errmsg(db);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   if (version < 0) throw Error(fmt::format("{}: cannot read as a results store: {}", path, msg));
@@ -354,6 +405,32 @@ void Store::result(int64_t run, const std::string& evaluator, const std::string&
       prepare("INSERT OR REPLACE INTO results(run_id, evaluator, evaluator_hash, metric, layer, "
               "split, value) VALUES(?, ?, ?, ?, ?, ?, ?)"),
       path_, run, evaluator, evaluator_hash, metric, layer, split, value);
+}
+
+std::vector<int64_t> Store::continue_attempts(int64_t run, const std::string& pretrain_hash) {
+  std::vector<int64_t> earlier, adopted;
+  query(
+      "SELECT id FROM runs WHERE pretrain_hash = ? AND id < ? AND status IN ('interrupted', "
+      "'failed') ORDER BY id DESC",
+      {pretrain_hash, std::to_string(run)},
+      [&](auto&, const auto& v) { earlier.push_back(std::stoll(v[0])); });
+  for (int64_t id : earlier) {
+    const std::string a = std::to_string(id), r = std::to_string(run);
+    query("INSERT OR IGNORE INTO run_attempts(run_id, attempt_id) VALUES(?, ?)", {r, a},
+          [](auto&, auto&) {});
+    // Newest first and OR IGNORE: where attempts overlap (steps logged after an
+    // attempt's last checkpoint, logged again by the next), the later one's value stays.
+    query(
+        "INSERT OR IGNORE INTO metrics(run_id, name, step, value) SELECT ?, name, step, value "
+        "FROM metrics WHERE run_id = ? AND name LIKE 'train/%'",
+        {r, a}, [](auto&, auto&) {});
+    adopted.push_back(id);
+    bool resumed = false;  // did that attempt itself continue an earlier one?
+    query("SELECT 1 FROM run_attempts WHERE run_id = ? LIMIT 1", {a},
+          [&](auto&, auto&) { resumed = true; });
+    if (!resumed) break;  // it started the training: the chain ends there
+  }
+  return adopted;
 }
 
 void Store::plugin(int64_t run, const std::string& kind, const std::string& name,

@@ -5,6 +5,7 @@
 // docs/results-schema.md describes every table.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,14 @@ class Store {
   static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
+  // A store to read from: writable (brought up to date, like Store(path)) when the file
+  // and its folder may be written, otherwise opened read-only: then nothing is written
+  // (no migration, no WAL switch), and a store whose WAL files cannot be made is read
+  // as immutable. Listing, showing, tables and checks work on either.
+  static std::unique_ptr<Store> open_for_reading(const std::string& path);
+  // Read-only whatever the permissions (what open_for_reading falls back to).
+  static std::unique_ptr<Store> open_read_only(const std::string& path);
+  bool read_only() const { return read_only_; }
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -69,6 +78,11 @@ class Store {
   void metric(int64_t run, int64_t step, const std::string& name, double value);
   void result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,
               const std::string& metric, int64_t layer, const std::string& split, double value);
+  // A run that resumes pretraining from an earlier attempt's checkpoint: records the
+  // unfinished attempts at this checkpoint it continues (newest back to the one that
+  // started the training) in run_attempts, and copies their training curves (train/*)
+  // onto this run, so the finished run holds its whole curve. Returns their ids.
+  std::vector<int64_t> continue_attempts(int64_t run, const std::string& pretrain_hash);
   // A plugin the run used: its name, version and library (path and SHA-256).
   void plugin(int64_t run, const std::string& kind, const std::string& name,
               const std::string& version, const std::string& sha256, const std::string& path);
@@ -85,9 +99,12 @@ class Store {
   void exec(const std::string& sql);
 
  private:
+  struct ReadOnly {};
+  Store(const std::string& path, ReadOnly);
   void migrate();
   sqlite3_stmt* prepare(const std::string& sql);
   std::string path_;
+  bool read_only_ = false;
   sqlite3* db_ = nullptr;
 };
 

@@ -134,7 +134,7 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   const std::string tokens = (fs::path(dir) / "tokens.pt").string();
   write_atomically(palette, [&](const std::string& tmp) { quantizer.save(tmp); });
   write_sources((fs::path(dir) / "sources.tsv").string(), dctx.inputs());
-  write_atomically(tokens, [&](const std::string& tmp) { ar.save_to(tmp); });
+  write_atomically(tokens, [&](const std::string& tmp) { save_archive(ar, tmp); });
   return td;
 }
 
@@ -142,6 +142,8 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
 
 TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dctx,
                       Quantizer& quantizer, ArtifactCache& artifacts) {
+  // Another run making the same tokens waits here, then reuses them.
+  const auto held = artifacts.lock("tokens", rc.data_hash);
   const std::string dir = artifacts.dir("tokens", rc.data_hash);
   const std::string tokens = (fs::path(dir) / "tokens.pt").string();
   const std::string palette = (fs::path(dir) / "palette.pt").string();

@@ -35,7 +35,7 @@ struct SilentProgress : Progress {
 void save_weights(torch::nn::Module& module, const std::string& path) {
   torch::serialize::OutputArchive ar;
   module.save(ar);
-  write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
+  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
 }
 
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
@@ -195,7 +195,7 @@ void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   ar.write("since_best", torch::tensor(p.since_best, torch::kLong));
   ar.write("objective_rng", objective_gen_.get_state());
   // Written beside, then renamed: a run killed mid-write never leaves a torn file.
-  write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
+  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
 }
 
 void Trainer::save_best() {

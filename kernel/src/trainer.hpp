@@ -15,13 +15,9 @@
 
 #include "cluster.hpp"
 #include "gradient_reducer.hpp"
+#include "interrupt.hpp"
 
 namespace wb {
-
-// Thrown when Ctrl-C or SIGTERM stopped training after its checkpoint was written.
-struct Interrupted : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // A model's weights alone (final.pt, best.pt): written beside and renamed, so a run
 // killed mid-write never leaves a torn file; read onto `device`.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <workbench/atomic_file.hpp>
+#include <workbench/error.hpp>
 
 #include "test_support.hpp"
 
@@ -67,6 +68,23 @@ TEST(AtomicFile, ConcurrentWritersOfOneFileAllSucceed) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(read(path), content);
   EXPECT_EQ(files_in(dir.path), 1u);  // every temporary renamed away
+}
+
+// A full disk (/dev/full answers every write with ENOSPC) while saving a LibTorch
+// archive is an error naming the file and the reason; the process goes on (LibTorch's
+// own save_to(path) aborts it there).
+TEST(AtomicFile, AFullDiskWhileSavingAnArchiveIsAnErrorNotAnAbort) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this system";
+  torch::serialize::OutputArchive ar;
+  ar.write("weights", torch::randn({256, 256}));
+  try {
+    wb::save_archive(ar, "/dev/full");
+    FAIL() << "a write to /dev/full succeeded";
+  } catch (const wb::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("/dev/full: cannot write"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
+  }
 }
 
 }  // namespace

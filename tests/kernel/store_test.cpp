@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 
 #include <workbench/error.hpp>
 
@@ -56,6 +57,7 @@ TEST(Store, AVersionOneStoreIsUpgradedInPlace) {
     Store s(dir / "r.db");
     s.exec("INSERT INTO experiments(name, file, created_at) VALUES('old', 'old.toml', 'now')");
     s.exec("DROP TABLE run_plugins");
+    s.exec("DROP TABLE run_attempts");
     s.exec("PRAGMA user_version = 1");
   }
   Store again(dir / "r.db");
@@ -102,6 +104,52 @@ TEST(Store, RunLifecycleAndSummaries) {
             (std::vector<std::string>{"3.0", "10", "2.0", "30", "1.0", "20", "3.0", "10"}));
   EXPECT_EQ(count(s, "SELECT COUNT(*) FROM results"), 1);
   EXPECT_EQ(count(s, "SELECT value * 10 FROM run_results WHERE experiment = 'e'"), 9);
+}
+
+// A store opened read-only (a colleague's, an archive) lists and shows its runs and
+// writes nothing; the CLI opens a store it may not write so (as a user other than root:
+// root may write any file).
+TEST(Store, AReadOnlyStoreIsReadAndNeverWritten) {
+  wbtest::TempDir dir;
+  {
+    Store s(dir / "r.db");
+    int64_t run = s.begin_run(s.experiment("e", "e.toml"), "ar", "h", "p", "[x]", 1, {});
+    s.metric(run, 1, "train/loss", 2.0);
+    s.end_run(run, "finished");
+  }
+  const auto bytes = std::filesystem::file_size(dir / "r.db");
+  auto ro = Store::open_read_only(dir / "r.db");
+  EXPECT_TRUE(ro->read_only());
+  ASSERT_EQ(ro->runs("e").size(), 1u);
+  EXPECT_EQ(ro->runs("e")[0].status, "finished");
+  EXPECT_THROW(ro->metric(1, 2, "train/loss", 1.0), wb::Error);
+  EXPECT_EQ(std::filesystem::file_size(dir / "r.db"), bytes);
+}
+
+TEST(Store, TheCliListsAStoreItMayNotWrite) {
+  // As root, the CLI runs without capabilities (setpriv), so that permissions bind it.
+  std::string as_user;
+  if (geteuid() == 0) {
+    if (std::system("setpriv --bounding-set=-all --inh-caps=-all true 2>/dev/null") != 0)
+      GTEST_SKIP() << "root without setpriv: permissions cannot bind the CLI";
+    as_user = "setpriv --bounding-set=-all --inh-caps=-all";  // run_cli's `env` runs it
+  }
+  wbtest::TempDir dir;
+  {
+    Store s(dir / "store/r.db");
+    s.end_run(s.begin_run(s.experiment("e", "e.toml"), "ar", "h", "p", "[x]", 1, {}), "finished");
+  }
+  namespace fs = std::filesystem;
+  fs::permissions(dir / "store/r.db", fs::perms::owner_read | fs::perms::group_read);
+  fs::permissions(dir / "store", fs::perms::owner_read | fs::perms::owner_exec);
+  std::string out;
+  const int rc = wbtest::run_cli("results --db " + (dir / "store/r.db"), &out, as_user);
+  const int show = wbtest::run_cli("results show 1 --db " + (dir / "store/r.db"), &out, as_user);
+  fs::permissions(dir / "store", fs::perms::owner_all);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(show, 0) << out;
+  EXPECT_NE(out.find("status   finished"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir / "store/x"));
 }
 
 TEST(Store, RunsOfDeadProcessesAreMarkedInterrupted) {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "hash.hpp"
+#include "interrupt.hpp"
 #include "runner.hpp"
 #include "test_support.hpp"
 
@@ -286,6 +287,48 @@ TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {
   EXPECT_GT(std::filesystem::file_size(dir / "report/finetune_curves.png"), 1000u);
 }
 
+// A run interrupted (Ctrl-C at a known point) and resumed: the finished row holds the
+// whole training curve, equal to an uninterrupted run's, and names the attempt it
+// continues; `results show` prints it.
+TEST(VerticalSlice, AResumedRunHoldsItsWholeCurveAndItsAttempts) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 400, 100);
+  wb::PluginRegistry reg;
+  reg.scan({WB_TEST_PLUGIN_DIR, WB_TEST_FIXTURE_PLUGIN_DIR "/interrupting"});
+  const std::vector<std::string> sets = {"objective.plugin=fixture_interrupting",
+                                         "training.log_every=5", "training.checkpoint_every=10"};
+  auto exp = wb::parse_experiment(tiny_experiment(dir / "data"), dir / "slice.toml", sets, reg);
+  auto curve = [](wb::Store& store, int64_t run) {
+    std::map<std::string, double> out;  // "name@step" -> value
+    store.query(
+        "SELECT name, step, value FROM metrics WHERE run_id = ? AND name IN "
+        "('train/loss', 'train/val_loss', 'train/bits_per_token')",
+        {std::to_string(run)},
+        [&](auto&, const auto& v) { out[v[0] + "@" + v[1]] = std::stod(v[2]); });
+    return out;
+  };
+
+  wb::Store whole(dir / "whole/r.db");  // each store with its own artifacts beside it
+  ASSERT_EQ(wb::run_experiment(exp, whole, reg, {}).finished, 1);
+  const auto want = curve(whole, 1);
+  ASSERT_EQ(want.count("train/loss@40"), 1u);
+
+  wb::Store store(dir / "resumed/r.db");
+  setenv("WB_TEST_INTERRUPT_AT", "23", 1);  // the 23rd batch prepared: mid-training
+  const auto first = wb::run_experiment(exp, store, reg, {});
+  unsetenv("WB_TEST_INTERRUPT_AT");
+  wb::clear_interrupt();
+  ASSERT_EQ(first.interrupted, 1);
+  ASSERT_EQ(wb::run_experiment(exp, store, reg, {}).finished, 1);
+  ASSERT_EQ(store.run(2)->status, "finished");
+  EXPECT_EQ(curve(store, 2), want);  // every point, bit for bit, on the finished row
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM run_attempts WHERE run_id = 2 AND attempt_id = 1"),
+            1);
+  std::string out;
+  ASSERT_EQ(wbtest::run_cli("results show 2 --db " + (dir / "resumed/r.db"), &out), 0) << out;
+  EXPECT_NE(out.find("resumes  run 1 (interrupted"), std::string::npos) << out;
+}
+
 TEST(VerticalSlice, AMissingDatasetFailsTheRunWithTheReason) {
   wbtest::TempDir dir;
   auto exp =
@@ -329,6 +372,15 @@ TEST(Cli, BadInputExitsNonZeroWithTheProblemNamed) {
 
   EXPECT_EQ(wbtest::run_cli("run " + (dir / "absent.toml") + db, &out), 1);
   EXPECT_NE(out.find("absent.toml: cannot open experiment file"), std::string::npos) << out;
+
+  EXPECT_EQ(wbtest::run_cli("run " + dir.path + db, &out), 1);
+  EXPECT_NE(out.find("is a folder, not an experiment file"), std::string::npos) << out;
+
+  EXPECT_EQ(wbtest::run_cli("rnu " + write("ok.toml", good), &out), 1);
+  EXPECT_NE(out.find("unknown command 'rnu'; did you mean 'run'?"), std::string::npos) << out;
+
+  EXPECT_EQ(wbtest::run_cli("run " + write("ok.toml", good) + db + " --nproc 0", &out), 105);
+  EXPECT_NE(out.find("not in range 1 to 1024"), std::string::npos) << out;
 
   // A plugin built for another SDK ABI on the plugin path: refused, and an experiment
   // that asks for it is told why.

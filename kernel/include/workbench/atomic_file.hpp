@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include <torch/serialize/output-archive.h>
 #include <workbench/export.hpp>
 
 namespace wb {
@@ -18,5 +19,15 @@ WB_API std::string unique_temp_path(const std::string& path);
 // removed and the exception goes on; `path` is untouched.
 WB_API void write_atomically(const std::string& path,
                              const std::function<void(const std::string& temporary)>& write);
+
+// Writes `bytes` to `path`, checking every call: a full or failing disk is a wb::Error
+// naming the file, the reason and the space left on its file system.
+WB_API void write_file(const std::string& path, const std::string& bytes);
+
+// Saves a LibTorch archive to `path` through memory and write_file. Use it rather than
+// OutputArchive::save_to(path): LibTorch's file writer, when a write fails (a full
+// disk), writes again from its destructor while the first error unwinds, and the
+// process aborts.
+WB_API void save_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
 }  // namespace wb

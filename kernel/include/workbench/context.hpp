@@ -25,6 +25,13 @@ class WB_API Progress {
   virtual void finish(const std::string& note = "") = 0;
 };
 
+// Held while one process makes an artifact (ArtifactCache::lock); released when
+// destroyed, or when the process dies.
+class WB_API ArtifactLock {
+ public:
+  virtual ~ArtifactLock();
+};
+
 // Files a run computes that later runs can reuse (palettes, token arrays, checkpoints,
 // features), kept by the hash of what determines them.
 class WB_API ArtifactCache {
@@ -32,6 +39,11 @@ class WB_API ArtifactCache {
   virtual ~ArtifactCache();
   // Folder for artifacts of `kind` keyed by `key` (a hash); created on demand.
   virtual std::string dir(const std::string& kind, const std::string& key) = 0;
+  // Exclusive use of dir(kind, key) among the processes of this machine: take it before
+  // looking for an artifact there and hold it until the artifact is written, so that of
+  // two runs that need the same artifact at once one makes it and the other waits,
+  // then reuses it.
+  virtual std::unique_ptr<ArtifactLock> lock(const std::string& kind, const std::string& key) = 0;
   // Attach a finished file to the current run (path, size and sha256 go to the store).
   virtual void record(const std::string& kind, const std::string& key, const std::string& path) = 0;
 };

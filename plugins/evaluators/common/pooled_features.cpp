@@ -56,6 +56,8 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   // The global means keep the name they always had, so existing caches stay valid.
   const std::string file =
       grid == 1 ? "pooled_features.pt" : fmt::format("pooled_features_grid{}.pt", grid);
+  // Another run extracting the same features waits here, then reuses them.
+  const auto held = ctx.artifacts().lock("features", in.cache_key);
   const std::string path =
       (std::filesystem::path(ctx.artifacts().dir("features", in.cache_key)) / file).string();
   const int64_t layers = in.model->num_layers() + 1;
@@ -85,7 +87,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   for (const auto& s : kSplits)
     for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
   // Renamed when whole: a killed run never leaves half a file.
-  wb::write_atomically(path, [&](const std::string& tmp) { ar.save_to(tmp); });
+  wb::write_atomically(path, [&](const std::string& tmp) { wb::save_archive(ar, tmp); });
   ctx.artifacts().record("features", in.cache_key, path);
   return out;
 }

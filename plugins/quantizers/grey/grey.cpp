@@ -37,7 +37,7 @@ class Grey : public wb::Quantizer {
   void save(const std::string& path) const override {
     torch::serialize::OutputArchive ar;
     ar.write("levels", torch::tensor(levels_, torch::kLong));
-    ar.save_to(path);
+    wb::save_archive(ar, path);  // through memory: a full disk is an error, not an abort
   }
   void load(const std::string& path) override {
     torch::serialize::InputArchive ar;

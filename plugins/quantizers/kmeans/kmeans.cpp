@@ -87,7 +87,7 @@ class KMeans : public wb::Quantizer {
     check_fitted();
     torch::serialize::OutputArchive ar;
     ar.write("centroids", centroids_);
-    ar.save_to(path);
+    wb::save_archive(ar, path);  // through memory: a full disk is an error, not an abort
   }
 
   void load(const std::string& path) override {

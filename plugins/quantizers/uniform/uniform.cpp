@@ -59,7 +59,7 @@ class Uniform : public wb::Quantizer {
     torch::serialize::OutputArchive ar;
     ar.write("levels", torch::tensor(levels_, torch::kLong));
     ar.write("channels", torch::tensor(channels_, torch::kLong));
-    ar.save_to(path);
+    wb::save_archive(ar, path);  // through memory: a full disk is an error, not an abort
   }
 
   void load(const std::string& path) override {
