@@ -11,6 +11,7 @@
 
 #include "../src/cluster.hpp"
 #include "../src/experiment.hpp"
+#include "../src/interrupt.hpp"
 #include "../src/launcher.hpp"
 #include "../src/plugin_registry.hpp"
 #include "../src/provenance.hpp"
@@ -152,6 +153,9 @@ void add_run(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{7 * 24 * 3600}));
   cmd->callback([args, &exit_code] {
+    // From the start: Ctrl-C or SIGTERM while plugins load or data are read stops the
+    // run cleanly too (a second one ends the process at once).
+    install_interrupt_handler();
     PluginRegistry reg = load_plugins();
     Experiment exp = load_experiment(args->file, args->sets, reg);
     if (!args->shard.empty()) {

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
     // C++ frames (WORKBENCH_LOG=debug shows them).
     std::cerr << "error: " << wb::user_message(e) << "\n";
     return 1;
+  } catch (...) {
+    std::cerr << "error: an exception that is not a std::exception\n";
+    return 1;
   }
   return exit_code;
 }

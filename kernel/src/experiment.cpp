@@ -29,6 +29,9 @@ Schema make_experiment_schema() {
   s.string("device", "auto", "auto (CUDA when available), cpu or cuda")
       .one_of({"auto", "cpu", "cuda"});
   s.integer("threads", 0, "intra-op CPU threads; 0 = one per core").at_least(0);
+  s.boolean("memory_check", true,
+            "refuse to train when the estimated memory of a training step exceeds the "
+            "machine's available memory (CPU)");
   return s;
 }
 
@@ -72,8 +75,9 @@ Schema make_dataset_host_keys() {
   Schema s;
   s.integer("resolution", 0,
             "input resolution (IR): images are resized to IR x IR with the `resize` "
-            "filter; 0 = native size")
-      .at_least(0);
+            "filter; 0 = native size (at most 256: the paper's largest is 64, and 256 is "
+            "65,536 tokens per image)")
+      .range(0, 256);
   s.string("resize", "area",
            "resize filter: area (averaging, the default), bilinear or bicubic (both "
            "antialiased), nearest")
@@ -434,7 +438,7 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   const std::string model_code =
       plugin_code("model", rc.at("model")) + plugin_code("objective", rc.at("objective"));
   // Keys that do not change any number the run computes stay out of the hash.
-  const std::vector<std::string> not_hashed = {"name", "description", "threads"};
+  const std::vector<std::string> not_hashed = {"name", "description", "threads", "memory_check"};
   std::string data = section_text("[dataset]", rc.at("dataset")) +
                      section_text("[quantizer]", rc.at("quantizer")) +
                      fmt::format("seed = {}\n", rc.at("experiment").get_int("seed")) + data_code;

@@ -15,6 +15,7 @@
 
 #include "hash.hpp"
 #include "interrupt.hpp"
+#include "memory_guard.hpp"
 #include "plugin_guard.hpp"
 #include "progress.hpp"
 #include "provenance.hpp"
@@ -105,6 +106,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   if (cluster && !leader) cluster->leader_says(tokens_key, "");
   TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
   if (cluster && leader) cluster->leader_says(tokens_key, "ready");
+  if (interrupted()) throw Interrupted("interrupted after making the tokens");
 
   // What the data are, for every plugin made from here on.
   DataFacts facts;
@@ -148,6 +150,20 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
         log_message(LogLevel::Info,
                     fmt::format("pretrain: continuing run(s) {} (their curve is on this run)",
                                 fmt::join(attempts, ", ")));
+    }
+    // A setting far beyond this machine is refused before it swaps for an hour.
+    const auto& training = rc.at("training");
+    if (rc.at("experiment").get_bool("memory_check") && device.is_cpu()) {
+      const int64_t micro = (training.get_int("batch_size") / world_size(cluster) +
+                             training.get_int("accumulate") - 1) /
+                            training.get_int("accumulate");
+      const auto need = estimate_training_memory(params, model->num_layers(), model->width(), micro,
+                                                 facts.context, facts.vocab_size);
+      // Workers of one machine share its memory.
+      const int64_t available = available_memory();
+      const std::string problem = memory_problem(
+          need, available < 0 ? -1 : available / opt.local_workers, micro, facts.context);
+      if (!problem.empty()) throw Error(problem);
     }
     // Bits per dimension: a token stands for one pixel of `channels` values.
     Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
@@ -246,6 +262,10 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
   install_interrupt_handler();
   Cluster* cluster = opt.cluster;
   for (size_t i = 0; i < exp.runs.size(); ++i) {
+    if (interrupted()) {  // before this run began: nothing to record
+      ++summary.interrupted;
+      break;
+    }
     const RunConfig& rc = exp.runs[i];
     const std::string tag =
         fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
@@ -294,8 +314,14 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       ++summary.interrupted;
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
       break;  // the user asked to stop: no further runs
-    } catch (const std::exception& ex) {
-      const std::string message = user_message(ex);  // no C++ frames
+    } catch (...) {
+      std::string message = "an exception that is not a std::exception";
+      try {
+        throw;
+      } catch (const std::exception& ex) {
+        message = user_message(ex);  // no C++ frames
+      } catch (...) {
+      }
       store.end_run(run_id, "failed", message);
       ++summary.failed;
       log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <torch/serialize.h>
 
+#include "interrupt.hpp"
 #include "resize.hpp"
 
 namespace fs = std::filesystem;
@@ -116,7 +117,14 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
                               ? fmt::format(" / {} unlabeled", unlabeled.images.size(0))
                               : "",
                           td.height, td.width, images["train"].images.size(3), td.num_classes));
+  // Ctrl-C or SIGTERM while reading or fitting: stop before anything is cached (a
+  // quantizer that returned early would leave a palette no run should reuse).
+  const auto stop_if_asked = [] {
+    if (interrupted()) throw Interrupted("interrupted while making the tokens");
+  };
+  stop_if_asked();
   quantizer.fit(images["train"].images);
+  stop_if_asked();
   torch::serialize::OutputArchive ar;
   for (const auto& s : kSplits) {
     td.splits[s] = TokenSplit{quantizer.encode(images[s].images), images[s].labels};
@@ -132,6 +140,7 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
                          torch::kLong));
   const std::string palette = (fs::path(dir) / "palette.pt").string();
   const std::string tokens = (fs::path(dir) / "tokens.pt").string();
+  stop_if_asked();
   write_atomically(palette, [&](const std::string& tmp) { quantizer.save(tmp); });
   write_sources((fs::path(dir) / "sources.tsv").string(), dctx.inputs());
   write_atomically(tokens, [&](const std::string& tmp) { save_archive(ar, tmp); });

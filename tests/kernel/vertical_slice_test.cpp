@@ -379,6 +379,19 @@ TEST(Cli, BadInputExitsNonZeroWithTheProblemNamed) {
   EXPECT_EQ(wbtest::run_cli("rnu " + write("ok.toml", good), &out), 1);
   EXPECT_NE(out.find("unknown command 'rnu'; did you mean 'run'?"), std::string::npos) << out;
 
+  // Far beyond the machine: refused before anything is made, with the figures.
+  EXPECT_EQ(wbtest::run_cli("run " + write("ok.toml", good) + db + " --set dataset.resolution=1000",
+                            &out),
+            1);
+  EXPECT_NE(out.find("dataset.resolution"), std::string::npos) << out;
+  EXPECT_NE(out.find("256"), std::string::npos) << out;
+  EXPECT_EQ(wbtest::run_cli("run " + write("ok.toml", good) + db +
+                                " --set training.batch_size=40000000 --set dataset.max_train=50",
+                            &out),
+            1);
+  EXPECT_NE(out.find("training would need about"), std::string::npos) << out;
+  EXPECT_NE(out.find("experiment.memory_check = false"), std::string::npos) << out;
+
   EXPECT_EQ(wbtest::run_cli("run " + write("ok.toml", good) + db + " --nproc 0", &out), 105);
   EXPECT_NE(out.find("not in range 1 to 1024"), std::string::npos) << out;
 
