@@ -96,6 +96,9 @@ TEST(Experiment, OutOfRangeAndBadChoiceAreRefused) {
   EXPECT_NE(error_of(with("levels = 8", "levels = 1")).find("out of range"), std::string::npos);
   EXPECT_NE(error_of(with("size = \"tiny\"", "size = \"huge\"")).find("not one of: tiny, mini"),
             std::string::npos);
+  // nan is valid TOML, and without this check reached Adam ("Invalid learning rate").
+  const std::string nan = error_of(kBase, {"training.lr=nan"});
+  EXPECT_NE(nan.find("[training] key 'lr' = nan is not a finite number"), std::string::npos) << nan;
 }
 
 TEST(Experiment, UnknownPluginListsTheAlternatives) {
