@@ -1,12 +1,14 @@
 #include "run_context.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -54,6 +56,25 @@ struct FileLock : ArtifactLock {
 };
 }  // namespace
 
+void remove_orphaned_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    // <name>.tmp.<pid>.<n> (unique_temp_path): the writer's pid is the second-last field.
+    const std::string name = e.path().filename().string();
+    const auto tmp = name.rfind(".tmp.");
+    if (tmp == std::string::npos) continue;
+    const std::string rest = name.substr(tmp + 5);
+    const auto dot = rest.find('.');
+    if (dot == std::string::npos) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), &end, 10);
+    if (pid <= 0 || *end != '\0' || pid == static_cast<long>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive
+    log_message(LogLevel::Info, fmt::format("removing {}, left by a process that died", name));
+    std::filesystem::remove(e.path(), ec);
+  }
+}
+
 std::unique_ptr<ArtifactLock> StoreArtifacts::lock(const std::string& kind,
                                                    const std::string& key) {
   const std::string path = (std::filesystem::path(dir(kind, key)) / ".lock").string();
@@ -71,6 +92,7 @@ std::unique_ptr<ArtifactLock> StoreArtifacts::lock(const std::string& kind,
     said = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  remove_orphaned_temporaries(dir(kind, key));
   return held;
 }
 

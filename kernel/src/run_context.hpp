@@ -16,6 +16,10 @@ uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::str
 
 void log_message(LogLevel level, const std::string& message);
 
+// Removes from `dir` the temporaries of atomic writes (unique_temp_path) whose process
+// no longer exists: what a writer killed mid-write (kill -9, power loss) leaves.
+void remove_orphaned_temporaries(const std::string& dir);
+
 // Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum
 // to `store` (which may be null: then files are cached but not recorded).
 class StoreArtifacts : public ArtifactCache {
@@ -23,7 +27,8 @@ class StoreArtifacts : public ArtifactCache {
   StoreArtifacts(std::string root, Store* store, int64_t run)
       : root_(std::move(root)), store_(store), run_(run) {}
   std::string dir(const std::string& kind, const std::string& key) override;
-  // flock(2) on <dir>/.lock; says so when it has to wait.
+  // flock(2) on <dir>/.lock; says so when it has to wait. Once held, removes the
+  // temporaries that dead writers left in the folder.
   std::unique_ptr<ArtifactLock> lock(const std::string& kind, const std::string& key) override;
   void record(const std::string& kind, const std::string& key, const std::string& path) override;
 

@@ -1,7 +1,8 @@
-// SIGTERM in each phase of a run (reading and encoding the data, pretraining, the
-// feature pass, the probe): the command exits 1 with the run marked interrupted and no
-// temporary file left; the same command again finishes it, and its results equal those
-// of a run never interrupted.
+// SIGTERM and kill -9 in each phase of a run (reading and encoding the data,
+// pretraining, the feature pass, the probe). SIGTERM: the command exits 1 with the run
+// marked interrupted and no temporary file left. Either way the same command again
+// finishes it, its results equal those of a run never interrupted, the store passes
+// SQLite's integrity check and no temporary file is left.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,9 +34,9 @@ pid_t start(const std::string& args, const std::string& log) {
   return pid;
 }
 
-}  // namespace
-
-TEST(Signals, SigtermInEachPhaseInterruptsTheRunAndTheRerunFinishesItAsIfUninterrupted) {
+// Interrupts a run with `sig` at the start of each phase, checks how it ended, reruns
+// it and compares with a run never interrupted.
+void interrupt_each_phase(int sig) {
   wbtest::TempDir dir;
   // Enough images and steps that each phase lasts a moment.
   wbtest::write_pattern_dataset(dir / "data", 3000, 1000);
@@ -51,7 +52,7 @@ TEST(Signals, SigtermInEachPhaseInterruptsTheRunAndTheRerunFinishesItAsIfUninter
   ASSERT_EQ(want.size(), 1u);
 
   // Each phase by the first line the run logs in it, and what the interrupted run's
-  // row then says.
+  // row then says (SIGTERM: the run says why; SIGKILL: the next command finds it dead).
   struct Phase {
     std::string name, marker, error;
   };
@@ -71,18 +72,37 @@ TEST(Signals, SigtermInEachPhaseInterruptsTheRunAndTheRerunFinishesItAsIfUninter
     while (read_file(log).find(marker) == std::string::npos &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    ASSERT_EQ(kill(pid, sig), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     const std::string text = read_file(log);
-    ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << "\n" << text;
-    EXPECT_EQ(WEXITSTATUS(status), 1) << text;
-    EXPECT_EQ(faults::one(db, "SELECT status FROM runs WHERE id = 1"), "interrupted") << text;
-    EXPECT_NE(faults::one(db, "SELECT error FROM runs WHERE id = 1").find(error), std::string::npos)
-        << text;
-    EXPECT_EQ(faults::temporaries(dir / phase), 0);
-    // Again: it finishes, with the results of the run that was never interrupted.
+    if (sig == SIGKILL) {
+      ASSERT_TRUE(WIFSIGNALED(status)) << text;
+    } else {
+      ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << "\n" << text;
+      EXPECT_EQ(WEXITSTATUS(status), 1) << text;
+      EXPECT_EQ(faults::one(db, "SELECT status FROM runs WHERE id = 1"), "interrupted") << text;
+      EXPECT_NE(faults::one(db, "SELECT error FROM runs WHERE id = 1").find(error),
+                std::string::npos)
+          << text;
+      EXPECT_EQ(faults::temporaries(dir / phase), 0);
+    }
+    // Again: it finishes, with the results of the run that was never interrupted; a
+    // killed attempt is closed as interrupted and its temporaries are gone.
     ASSERT_EQ(wbtest::run_cli(args, &out), 0) << out;
     EXPECT_EQ(faults::results_by_config(db), want) << out;
+    EXPECT_EQ(faults::one(db, "SELECT status FROM runs WHERE id = 1"), "interrupted");
+    EXPECT_EQ(faults::one(db, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(faults::temporaries(dir / phase), 0);
   }
+}
+
+}  // namespace
+
+TEST(Signals, SigtermInEachPhaseInterruptsTheRunAndTheRerunFinishesItAsIfUninterrupted) {
+  interrupt_each_phase(SIGTERM);
+}
+
+TEST(Signals, KillNineInEachPhaseLosesNothingTheRerunFinishesItAsIfUninterrupted) {
+  interrupt_each_phase(SIGKILL);
 }
