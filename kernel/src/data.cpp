@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include <fmt/format.h>
 #include <torch/nn/functional/padding.h>
@@ -47,6 +48,21 @@ int64_t DataFile::read(void* dst, int64_t n) {
     done += got;
   }
   return done;
+}
+
+torch::Tensor DataFile::read_bytes(int64_t n) {
+  constexpr int64_t kChunk = int64_t(64) << 20;
+  std::vector<torch::Tensor> parts;
+  for (int64_t total = 0; total < n;) {
+    const int64_t want = std::min(kChunk, n - total);
+    auto part = torch::empty({want}, torch::kUInt8);
+    const int64_t got = read(part.data_ptr<uint8_t>(), want);
+    parts.push_back(part.narrow(0, 0, got));
+    total += got;
+    if (got < want) break;
+  }
+  if (parts.empty()) return torch::empty({0}, torch::kUInt8);
+  return parts.size() == 1 ? parts[0] : torch::cat(parts);
 }
 
 void DataFile::read_exact(void* dst, int64_t n, const std::string& what) {

@@ -79,6 +79,21 @@ TEST(FashionMnist, TruncatedFileNamesTheIncompleteImage) {
   EXPECT_NE(msg.find("inside image 3"), std::string::npos) << msg;
 }
 
+// A corrupt count (found by tools/fuzz.sh): a header claiming 2^32 - 1 images of
+// 4096x4096 (70 PB) in a file of 16 bytes more is "truncated"; the claim is never
+// allocated (that failed inside LibTorch, with no file named).
+TEST(FashionMnist, AnImplausibleCountIsTruncationNotAnAllocationOfTheClaim) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  const std::string images = dir / "t10k-images-idx3-ubyte";
+  unsigned char bytes[32] = {0, 0, 8, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x10, 0, 0, 0, 0x10, 0};
+  std::ofstream(images, std::ios::binary).write(reinterpret_cast<const char*>(bytes), 32);
+  std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find(images + ": truncated: header promises 4294967295 images of 4096x4096"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(FashionMnist, WrongMagicNumberIsRefused) {
   wbtest::TempDir dir;
   wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);

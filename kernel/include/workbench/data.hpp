@@ -26,6 +26,10 @@ class WB_API DataFile {
   const std::string& path() const { return path_; }
   // Reads up to n bytes; returns how many were read (fewer only at the end of the file).
   int64_t read(void* dst, int64_t n);
+  // Up to n bytes as uint8 (M), M < n only at the end of the file. Read in chunks, so
+  // that a header claiming more than the file holds (a corrupt count) costs memory for
+  // what is there, not for the claim.
+  torch::Tensor read_bytes(int64_t n);
   // Reads exactly n bytes or throws "PATH: truncated ... in WHAT".
   void read_exact(void* dst, int64_t n, const std::string& what);
   // A big-endian 32-bit integer (IDX headers); `what` names it in the error.

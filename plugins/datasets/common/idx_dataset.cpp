@@ -19,22 +19,22 @@ torch::Tensor read_images(wb::DataFile& f) {
                 cols = f.read_be32("the column count");
   if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096)
     throw wb::Error(fmt::format("{}: implausible image size {}x{}", f.path(), rows, cols));
-  auto images = torch::empty({n, rows, cols, 1}, torch::kUInt8);
   const int64_t want = n * rows * cols;
-  const int64_t got = f.read(images.data_ptr<uint8_t>(), want);
+  const auto bytes = f.read_bytes(want);  // no more memory than the file holds
+  const int64_t got = bytes.numel();
   if (got != want)
     throw wb::Error(
         fmt::format("{}: truncated: header promises {} images of {}x{} ({} bytes) but "
                     "the file ends after {} bytes, inside image {}",
                     f.path(), n, rows, cols, want, got, got / (rows * cols)));
-  return images;
+  return bytes.view({n, rows, cols, 1});
 }
 
 torch::Tensor read_labels(wb::DataFile& f, int64_t num_classes) {
   check_magic(f, 0x00000801, "labels");
   const int64_t n = f.read_be32("the label count");
-  auto bytes = torch::empty({n}, torch::kUInt8);
-  const int64_t got = f.read(bytes.data_ptr<uint8_t>(), n);
+  const auto bytes = f.read_bytes(n);  // no more memory than the file holds
+  const int64_t got = bytes.numel();
   if (got != n)
     throw wb::Error(fmt::format("{}: truncated: header promises {} labels, the file holds {}",
                                 f.path(), n, got));

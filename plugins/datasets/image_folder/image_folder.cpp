@@ -4,16 +4,13 @@
 // the paper's evaluation transform (shorter side resized to `size`, centre crop) for
 // every split, or for the training images a random resized crop (area 8-100%, aspect
 // 3/4-4/3, drawn once per image by seed, since tokens are cached) when asked.
-#include <stb_image.h>
-#include <stb_image_resize.h>
-
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
-#include <random>
 
 #include <ATen/Parallel.h>
 #include <carved_dataset.hpp>
+
+#include "image_decode.hpp"
 
 namespace fs = std::filesystem;
 
@@ -23,33 +20,6 @@ bool is_image(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
-struct Crop {
-  int64_t x, y, w, h;  // a box in the decoded image
-};
-
-// The box the paper's evaluation transform keeps: the centred square of the shorter side.
-Crop centre_square(int64_t w, int64_t h) {
-  const int64_t s = std::min(w, h);
-  return {(w - s) / 2, (h - s) / 2, s, s};
-}
-
-// torchvision's RandomResizedCrop box: area share in [0.08, 1], aspect in [3/4, 4/3]
-// (log-uniform); the centre square when ten draws do not fit.
-Crop random_resized(int64_t w, int64_t h, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> area(0.08, 1.0),
-      log_ratio(std::log(3.0 / 4), std::log(4.0 / 3));
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    const double a = area(rng) * double(w) * double(h), r = std::exp(log_ratio(rng));
-    const auto cw = static_cast<int64_t>(std::lround(std::sqrt(a * r)));
-    const auto ch = static_cast<int64_t>(std::lround(std::sqrt(a / r)));
-    if (cw > 0 && ch > 0 && cw <= w && ch <= h) {
-      std::uniform_int_distribution<int64_t> ox(0, w - cw), oy(0, h - ch);
-      return {ox(rng), oy(rng), cw, ch};
-    }
-  }
-  return centre_square(w, h);
 }
 
 class ImageFolder : public datasets::CarvedDataset {
@@ -170,19 +140,8 @@ class ImageFolder : public datasets::CarvedDataset {
 
   // One image: decode, crop (centre square or random resized), resize to size x size.
   void decode_one(const std::string& file, bool random, uint64_t seed, uint8_t* dst) const {
-    const int64_t size = ctx_.config().get_int("size"), ch = ctx_.config().get_int("channels");
-    int w = 0, h = 0, have = 0;
-    uint8_t* img = stbi_load(file.c_str(), &w, &h, &have, static_cast<int>(ch));
-    if (!img)
-      throw wb::Error(fmt::format("{}: cannot decode image: {}", file, stbi_failure_reason()));
-    std::mt19937_64 rng(seed);
-    const Crop c = random ? random_resized(w, h, rng) : centre_square(w, h);
-    const uint8_t* from = img + (c.y * w + c.x) * ch;
-    const int ok = stbir_resize_uint8(from, static_cast<int>(c.w), static_cast<int>(c.h),
-                                      static_cast<int>(w * ch), dst, static_cast<int>(size),
-                                      static_cast<int>(size), 0, static_cast<int>(ch));
-    stbi_image_free(img);
-    if (!ok) throw wb::Error(fmt::format("{}: cannot resize image", file));
+    image_folder::decode_image(file, ctx_.config().get_int("size"),
+                               ctx_.config().get_int("channels"), random, seed, dst);
   }
 
   mutable std::vector<std::string> classes_;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzzes what reads untrusted bytes (tools/fuzz/: the IDX, CIFAR, STL-10 and image
+# readers, the experiment-file parser with --set): builds the libFuzzer targets with clang, with
+# AddressSanitizer and UndefinedBehaviorSanitizer, and runs each from the committed
+# seeds (tools/fuzz/seeds/) for RUNS executions (default 10^6). Prints executions,
+# seconds and crashes per target; a crash leaves its input in build-fuzz/ and makes
+# the script fail. Not part of CI (minutes per target); run after touching a reader.
+# usage: bash tools/fuzz.sh [TARGET...]   (idx, cifar, stl10, image, experiment; default all)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/tools/torch_env.sh"
+py=$WB_TORCH_VENV/bin/python
+build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+runs=${RUNS:-1000000}
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(idx cifar stl10 image experiment)
+command -v clang++ > /dev/null || { echo "fuzz: needs clang (apt install clang)" >&2; exit 1; }
+prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=clang CXX=clang++ cmake -S "$root/tools/fuzz" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_PREFIX_PATH=$prefix" > "$build.configure.log"
+fi
+cmake --build "$build" > "$build.build.log"
+# LibTorch's own allocations at exit are not the readers' leaks.
+export ASAN_OPTIONS=detect_leaks=0
+failed=0
+printf "%-12s %12s %10s %8s\n" target executions seconds crashes
+for t in "${targets[@]}"; do
+  corpus=$build/corpus/$t
+  mkdir -p "$corpus"
+  start=$(date +%s)
+  set +e
+  (cd "$build" && ./fuzz_$t -runs="$runs" -max_len=8192 -timeout=10 "$corpus" \
+    "$root/tools/fuzz/seeds/$t" > "$build/$t.log" 2>&1)
+  rc=$?
+  set -e
+  secs=$(( $(date +%s) - start ))
+  done_runs=$(grep -oE "Done [0-9]+ runs" "$build/$t.log" | grep -oE "[0-9]+" || echo 0)
+  crashes=$(ls "$build"/crash-* "$build"/timeout-* "$build"/oom-* 2>/dev/null | wc -l)
+  printf "%-12s %12s %10s %8s\n" "$t" "$done_runs" "$secs" "$crashes"
+  if [ "$rc" -ne 0 ]; then
+    failed=1
+    echo "fuzz: $t failed (exit $rc); see $build/$t.log" >&2
+  fi
+done
+exit $failed
