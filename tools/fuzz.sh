@@ -3,8 +3,8 @@
 # readers, the experiment-file parser with --set): builds the libFuzzer targets with clang, with
 # AddressSanitizer and UndefinedBehaviorSanitizer, and runs each from the committed
 # seeds (tools/fuzz/seeds/) for RUNS executions (default 10^6). Prints executions,
-# seconds and crashes per target; a crash leaves its input in build-fuzz/ and makes
-# the script fail. Not part of CI (minutes per target); run after touching a reader.
+# seconds and crashes per target; a crash leaves its input in
+# build-fuzz/findings/TARGET/ and makes the script fail. JOBS=n runs n targets at once. Not part of CI (minutes per target); run after touching a reader.
 # usage: bash tools/fuzz.sh [TARGET...]   (idx, cifar, stl10, image, experiment; default all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,24 +23,35 @@ fi
 cmake --build "$build" > "$build.build.log"
 # LibTorch's own allocations at exit are not the readers' leaks.
 export ASAN_OPTIONS=detect_leaks=0
-failed=0
-printf "%-12s %12s %10s %8s\n" target executions seconds crashes
-for t in "${targets[@]}"; do
-  corpus=$build/corpus/$t
-  mkdir -p "$corpus"
+# One target: its executions, seconds and crashes into $build/$t.result.
+fuzz_one() {
+  local t=$1 corpus=$build/corpus/$1 start rc=0
+  mkdir -p "$corpus" "$build/findings/$t"
   start=$(date +%s)
-  set +e
-  (cd "$build" && ./fuzz_$t -runs="$runs" -max_len=8192 -timeout=10 "$corpus" \
-    "$root/tools/fuzz/seeds/$t" > "$build/$t.log" 2>&1)
-  rc=$?
-  set -e
-  secs=$(( $(date +%s) - start ))
-  done_runs=$(grep -oE "Done [0-9]+ runs" "$build/$t.log" | grep -oE "[0-9]+" || echo 0)
-  crashes=$(ls "$build"/crash-* "$build"/timeout-* "$build"/oom-* 2>/dev/null | wc -l)
-  printf "%-12s %12s %10s %8s\n" "$t" "$done_runs" "$secs" "$crashes"
-  if [ "$rc" -ne 0 ]; then
+  (cd "$build/findings/$t" && "$build/fuzz_$t" -runs="$runs" -max_len=8192 -timeout=10 \
+    "$corpus" "$root/tools/fuzz/seeds/$t" > "$build/$t.log" 2>&1) || rc=$?
+  local runs_done crashes
+  runs_done=$(grep -oE "Done [0-9]+ runs" "$build/$t.log" | grep -oE "[0-9]+" || echo 0)
+  crashes=$(find "$build/findings/$t" -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' |
+    wc -l)
+  printf "%-12s %12s %10s %8s %5s\n" "$t" "$runs_done" "$(( $(date +%s) - start ))" \
+    "$crashes" "$rc" > "$build/$t.result"
+}
+# JOBS targets at a time (default 1; each uses one core).
+jobs_at_once=${JOBS:-1}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_at_once" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=0
+printf "%-12s %12s %10s %8s %5s\n" target executions seconds crashes exit
+for t in "${targets[@]}"; do
+  cat "$build/$t.result"
+  read -r _ _ _ crashes rc < "$build/$t.result"
+  if [ "$crashes" != 0 ] || [ "$rc" != 0 ]; then
     failed=1
-    echo "fuzz: $t failed (exit $rc); see $build/$t.log" >&2
+    echo "fuzz: $t found a problem; see $build/$t.log and $build/findings/$t/" >&2
   fi
 done
 exit $failed

@@ -120,6 +120,19 @@ def figure(path, draw, integer_x=False):
     plt.close(fig)
 
 
+def open_read_only(path):
+    """The store, read-only: mode=ro, or immutable=1 for a store in a folder nobody may
+    write (its WAL files cannot be made there, so nobody writes the store either)."""
+    for mode in ("mode=ro", "immutable=1"):
+        db = sqlite3.connect(f"file:{path}?{mode}", uri=True)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error as e:
+            error = e
+    sys.exit(f"report: {path}: cannot read as a results store: {error}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True)
@@ -128,7 +141,7 @@ def main():
     args = ap.parse_args()
     if not os.path.exists(args.db):
         sys.exit(f"report: {args.db}: no results store there")
-    db = sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)
+    db = open_read_only(args.db)
     runs = latest_runs(db, args.experiment)
     if not runs:
         sys.exit(f"report: no finished run of experiment '{args.experiment}' in {args.db}")
@@ -357,4 +370,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except OSError as e:  # a full or read-only disk under --out: the file and the reason
+        sys.exit(f"report: {e.filename or ''}: {e.strerror or e}")
