@@ -278,6 +278,43 @@ TEST(ImageFolder, UndecodableImageUnknownClassAndNoPathAreNamed) {
   EXPECT_HAS(error_loading("image_folder", "", "train"), "set dataset.path");
 }
 
+// Files whose claimed sizes would make stb_image allocate gigabytes (the first found by
+// tools/fuzz.sh: a PNG chunk claiming 1.1 GB in a 71-byte file) are refused first.
+TEST(ImageFolder, SizesAnImageClaimsBeyondItsFileOrAnySensibleSideAreRefused) {
+  auto write = [](const std::string& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  };
+  {
+    FixtureCopy d("image_folder");
+    write(d / "train/cat/chunk.png",
+          {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+           0x52, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x0c, 0x08, 0x02, 0x00, 0x00, 0x00, 0xd0,
+           0xfc, 0x6b, 0xca, 0x00, 0x00, 0x00, 0x11, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x60,
+           0xf8, 0xc5, 0x80, 0x1d, 0x8d, 0x4a, 0xa0, 0x23, 0x00, 0xf2, 0xd6, 0x5d, 0xc1, 0xce, 0x00,
+           0x00, 0x00, 0x44, 0x41, 0x09, 0x11, 0x49, 0x44, 0x41, 0x54, 0x78});
+    const std::string msg = error_loading("image_folder", path_key(d.tmp.path), "train");
+    EXPECT_HAS(msg, "a PNG chunk at byte 62 claims 1145112849 bytes, past the end of the file");
+  }
+  {
+    FixtureCopy d("image_folder");
+    // A real PNG whose header says 12000 x 12000 (stb itself refuses more than 2^30
+    // bytes; this is less, and would be 432 MB).
+    std::ifstream in(d / "train/cat/a.png", std::ios::binary);
+    std::vector<uint8_t> png((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_GE(png.size(), 24u);
+    for (int at : {16, 20}) {  // IHDR's width, then height, big-endian
+      png[at] = 0;
+      png[at + 1] = 0;
+      png[at + 2] = 0x2e;
+      png[at + 3] = 0xe0;
+    }
+    write(d / "train/cat/wide.png", png);
+    const std::string msg = error_loading("image_folder", path_key(d.tmp.path), "train");
+    EXPECT_HAS(msg, "12000x12000 is larger than 8192 a side");
+  }
+}
+
 // ---- synthetic ----------------------------------------------------------------------
 
 TEST(Synthetic, AnySizeAndChannelsBalancedClassesSameImagesForTheSameDataSeed) {

@@ -4,8 +4,13 @@
 #include <stb_image_resize.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <vector>
 
 #include <fmt/format.h>
 #include <workbench/error.hpp>
@@ -43,10 +48,55 @@ Crop random_resized(int64_t w, int64_t h, std::mt19937_64& rng) {
 
 }  // namespace
 
+namespace {
+
+// stb_image trusts the sizes a file claims: a PNG chunk or a JPEG's dimensions can
+// make it allocate gigabytes for a file of a few bytes (found by tools/fuzz.sh). Both
+// are checked before stb sees the file.
+constexpr int64_t kMaxSide = 8192;  // 64 megapixels; photos of datasets are far smaller
+
+// Why `bytes` (a PNG) claims a chunk longer than the file, or "".
+std::string png_chunk_problem(const std::vector<uint8_t>& bytes) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return "";
+  for (size_t at = 8; at + 8 <= bytes.size();) {
+    const uint64_t length = (uint64_t(bytes[at]) << 24) | (uint64_t(bytes[at + 1]) << 16) |
+                            (uint64_t(bytes[at + 2]) << 8) | uint64_t(bytes[at + 3]);
+    if (at + 12 + length > bytes.size())
+      return fmt::format("a PNG chunk at byte {} claims {} bytes, past the end of the file", at,
+                         length);
+    if (std::memcmp(&bytes[at + 4], "IEND", 4) == 0) break;
+    at += 12 + length;
+  }
+  return "";
+}
+
+}  // namespace
+
 void decode_image(const std::string& file, int64_t size, int64_t channels, bool random,
                   uint64_t seed, uint8_t* dst) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  if (!in.eof() && !in) throw wb::Error(fmt::format("{}: cannot read", file));
+  if (bytes.empty()) throw wb::Error(fmt::format("{}: cannot decode image: empty file", file));
+  // JPEG and PNG only: stb_image would also take GIF, BMP, PSD, PNM and more, whatever
+  // the file's name says, and each decoder is more code to trust.
+  const bool png = bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P';
+  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff;
+  if (!png && !jpeg)
+    throw wb::Error(fmt::format("{}: cannot decode image: neither JPEG nor PNG", file));
+  if (const std::string problem = png_chunk_problem(bytes); !problem.empty())
+    throw wb::Error(fmt::format("{}: cannot decode image: {}", file, problem));
+  const int n = static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX));
   int w = 0, h = 0, have = 0;
-  uint8_t* img = stbi_load(file.c_str(), &w, &h, &have, static_cast<int>(channels));
+  if (!stbi_info_from_memory(bytes.data(), n, &w, &h, &have))
+    throw wb::Error(fmt::format("{}: cannot decode image: {}", file, stbi_failure_reason()));
+  if (w <= 0 || h <= 0)
+    throw wb::Error(fmt::format("{}: cannot decode image: {}x{} pixels", file, w, h));
+  if (w > kMaxSide || h > kMaxSide)
+    throw wb::Error(fmt::format("{}: cannot decode image: {}x{} is larger than {} a side", file, w,
+                                h, kMaxSide));
+  uint8_t* img = stbi_load_from_memory(bytes.data(), n, &w, &h, &have, static_cast<int>(channels));
   if (!img)
     throw wb::Error(fmt::format("{}: cannot decode image: {}", file, stbi_failure_reason()));
   std::mt19937_64 rng(seed);
