@@ -1,8 +1,8 @@
 -- AR vs BERT: linear-probe test accuracy (%) at each layer, the two objectives side by
 -- side, per experiment; each run's objective read from its resolved config (the first
 -- `plugin = "..."` after `[objective]`; keys are sorted, so the section's own). Where
--- an experiment holds several finished runs of one objective (seeds, sweeps), their
--- mean is shown with the count.
+-- an experiment holds several runs of one objective (seeds, sweeps; the latest finished
+-- run of each config), their mean is shown with the count.
 --   sqlite3 -header -column results/results.db < results/ar_vs_bert.sql
 WITH objective AS (
   SELECT id AS run_id,
@@ -15,8 +15,7 @@ SELECT experiment, layer,
        COUNT(DISTINCT CASE WHEN objective = 'ar' THEN r.run_id END) AS ar_runs,
        ROUND(100 * AVG(CASE WHEN objective = 'bert' THEN value END), 2) AS bert_test,
        COUNT(DISTINCT CASE WHEN objective = 'bert' THEN r.run_id END) AS bert_runs
-FROM run_results r JOIN objective o ON o.run_id = r.run_id
+FROM latest_results r JOIN objective o ON o.run_id = r.run_id
 WHERE evaluator = 'linear_probe' AND metric = 'accuracy' AND split = 'test'
-      AND status = 'finished'
 GROUP BY experiment, layer
 ORDER BY experiment, layer;

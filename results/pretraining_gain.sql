@@ -1,6 +1,6 @@
--- The gain from pretraining: each finished run's linear-probe test accuracy (%) at each
--- layer beside that of its random-init control, and the difference. The control is a
--- finished run of the same experiment with the same [model] section and
+-- The gain from pretraining: each run's linear-probe test accuracy (%) at each
+-- layer beside that of its random-init control, and the difference (runs: the latest
+-- finished run of each config). The control is a run of the same experiment with the same [model] section and
 -- training.steps = 0: the initialised model, never trained (an experiment adds one with
 -- a variant `random_init = { "training.steps" = 0 }`). Full-data probes only (a
 -- low-data probe writes accuracy_std rows and is left out); several controls or
@@ -11,7 +11,7 @@ WITH sections AS (
          substr(config, instr(config, '[model]'),
                 instr(substr(config, instr(config, '[model]')), char(10) || char(10))) AS model,
          substr(config, instr(config, '[training]')) AS rest
-  FROM runs WHERE status = 'finished'
+  FROM runs WHERE id IN (SELECT run_id FROM latest_runs)
 ),
 kind AS (
   SELECT run_id, model,
@@ -22,7 +22,7 @@ kind AS (
 ),
 probe AS (
   SELECT r.experiment, r.label, r.run_id, r.layer, AVG(r.value) AS value, k.model, k.control
-  FROM run_results r JOIN kind k ON k.run_id = r.run_id
+  FROM latest_results r JOIN kind k ON k.run_id = r.run_id
   WHERE r.evaluator = 'linear_probe' AND r.metric = 'accuracy' AND r.split = 'test'
         AND r.evaluator_hash NOT IN (SELECT evaluator_hash FROM results
                                      WHERE metric = 'accuracy_std')

@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import sys
+import tomllib
 from collections import defaultdict
 
 try:
@@ -32,10 +33,12 @@ except ImportError:
 def latest_runs(db, experiment):
     """name -> (run id, config text): the latest finished run of each distinct config,
     named by its label, with its config hash added where labels repeat (a --set)."""
+    # The store's one definition of the runs that count (view latest_runs), in the
+    # order each config first ran.
     rows = db.execute(
-        "SELECT r.label, r.config_hash, MAX(r.id), r.config FROM runs r JOIN experiments e "
-        "ON e.id = r.experiment_id WHERE e.name = ? AND r.status = 'finished' "
-        "GROUP BY r.config_hash ORDER BY MIN(r.id)", (experiment,)).fetchall()
+        "SELECT l.label, l.config_hash, l.run_id, l.config FROM latest_runs l "
+        "WHERE l.experiment = ? ORDER BY (SELECT MIN(x.id) FROM runs x "
+        "WHERE x.config_hash = l.config_hash)", (experiment,)).fetchall()
     count = defaultdict(int)
     for label, *_ in rows:
         count[label] += 1
@@ -44,14 +47,9 @@ def latest_runs(db, experiment):
 
 
 def section_value(config, section, key):
-    """A key's value in a run's canonical TOML (keys sorted, one per line)."""
-    inside = False
-    for line in config.splitlines():
-        if line.startswith("["):
-            inside = line.strip() == f"[{section}]"
-        elif inside and line.startswith(f"{key} = "):
-            return line.split(" = ", 1)[1].strip('"')
-    return None
+    """A key's value in a run's canonical TOML config, as text (None when absent)."""
+    value = tomllib.loads(config).get(section, {}).get(key)
+    return None if value is None else str(value)
 
 
 def results(db, run, evaluator, metric):

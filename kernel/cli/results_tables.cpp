@@ -21,12 +21,10 @@ std::string fmt_value(const std::string& metric, const std::string& v) {
 }  // namespace
 
 void print_experiment_tables(Store& store, const std::string& experiment, std::ostream& out) {
-  // Only the latest finished run of each config counts (a --force redo replaces it).
+  // Only the latest finished run of each config counts (the store's latest_results).
   const std::string sql =
-      "SELECT label, run_id, evaluator, metric, layer, split, value FROM run_results "
-      "WHERE experiment = ? AND status = 'finished' AND run_id IN (SELECT MAX(r.id) FROM runs r "
-      "JOIN experiments e ON e.id = r.experiment_id WHERE e.name = ? AND r.status = 'finished' "
-      "GROUP BY r.config_hash) ORDER BY run_id, evaluator, metric, layer, "
+      "SELECT label, run_id, evaluator, metric, layer, split, value FROM latest_results "
+      "WHERE experiment = ? ORDER BY run_id, evaluator, metric, layer, "
       "CASE split WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END";
   // (evaluator, metric) -> layer -> column -> value
   std::map<std::pair<std::string, std::string>,
@@ -34,7 +32,7 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
       layered;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> columns;
   std::vector<std::vector<std::string>> scalars;
-  store.query(sql, {experiment, experiment}, [&](auto&, const std::vector<std::string>& v) {
+  store.query(sql, {experiment}, [&](auto&, const std::vector<std::string>& v) {
     const std::string col = fmt::format("{} #{} {}", v[0], v[1], v[5]);
     const auto key = std::make_pair(v[2], v[3]);
     const int64_t layer = v[4].empty() ? -1 : std::stoll(v[4]);

@@ -104,6 +104,17 @@ CREATE TABLE run_plugins(
   sha256  TEXT NOT NULL,
   path    TEXT NOT NULL,
   PRIMARY KEY (run_id, kind, name)) WITHOUT ROWID;
+-- The one definition of "the runs that count": the latest finished run of each config
+-- of each experiment (a --force redo replaces the earlier one). Tables, the SQL files
+-- in results/ and reports read these.
+CREATE VIEW latest_runs AS
+SELECT r.id AS run_id, e.name AS experiment, r.label, r.config_hash, r.config
+FROM runs r JOIN experiments e ON e.id = r.experiment_id
+WHERE r.status = 'finished' AND r.id = (
+  SELECT MAX(x.id) FROM runs x WHERE x.experiment_id = r.experiment_id
+    AND x.config_hash = r.config_hash AND x.status = 'finished');
+CREATE VIEW latest_results AS
+SELECT * FROM run_results WHERE run_id IN (SELECT run_id FROM latest_runs);
 )sql",
 };
 

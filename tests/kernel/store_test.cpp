@@ -58,6 +58,8 @@ TEST(Store, AVersionOneStoreIsUpgradedInPlace) {
     s.exec("INSERT INTO experiments(name, file, created_at) VALUES('old', 'old.toml', 'now')");
     s.exec("DROP TABLE run_plugins");
     s.exec("DROP TABLE run_attempts");
+    s.exec("DROP VIEW latest_results");
+    s.exec("DROP VIEW latest_runs");
     s.exec("PRAGMA user_version = 1");
   }
   Store again(dir / "r.db");

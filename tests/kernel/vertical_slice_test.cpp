@@ -176,6 +176,15 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
                   "'train/final_val_loss'"),
             1);
 
+  // Three finished runs of one config: the tables and the SQL files count the latest.
+  {
+    std::ifstream file(std::string(WB_TEST_SOURCE_DIR) + "/../results/best_layer.sql");
+    const std::string sql((std::istreambuf_iterator<char>(file)), {});
+    std::vector<std::string> runs_listed;
+    store.query(sql, {}, [&](auto&, const auto& v) { runs_listed.push_back(v[2]); });
+    EXPECT_EQ(runs_listed, (std::vector<std::string>{"3"}));
+  }
+
   // The redo trained nothing, yet its report still gives the validation loss its
   // checkpoint was trained to (from the run that trained it).
   if (!has_matplotlib()) GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
