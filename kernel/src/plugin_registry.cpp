@@ -1,5 +1,7 @@
 #include "plugin_registry.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -82,7 +84,21 @@ bool PluginRegistry::load(const std::string& path) {
   auto lib = std::make_shared<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   lib->load(path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local, ec);
-  if (ec) return refuse("", fmt::format("cannot be loaded: {}", ec.message()));
+  if (ec) {
+    // Boost.DLL reports errno ("Bad file descriptor"); the loader's own words say
+    // which library or symbol was missing.
+    std::string why = ec.message();
+    if (void* h = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL))
+      ::dlclose(h);
+    else if (const char* e = ::dlerror())
+      why = e;
+    // libworkbench's SOVERSION is the ABI: a plugin of another SDK asks for another one.
+    if (why.find("libworkbench.so") != std::string::npos)
+      return refuse("", fmt::format("was built against another plugin SDK ({}); this workbench "
+                                    "has ABI {}: rebuild the plugin against this SDK",
+                                    why, WB_ABI_VERSION));
+    return refuse("", fmt::format("cannot be loaded: {}", why));
+  }
   if (!lib->has(kManifestSymbol))
     return refuse("", fmt::format("is not a workbench plugin: it exports no '{}' symbol "
                                   "(register the plugin with WB_PLUGIN)",

@@ -56,6 +56,19 @@ TEST(PluginRegistry, RefusesALibraryWithoutTheManifestSymbol) {
       << r->reason;
 }
 
+// A plugin linked against another SDK's libworkbench (its SOVERSION is the ABI) cannot
+// be loaded; the refusal says so, with the loader's words, rather than "Bad file
+// descriptor".
+TEST(PluginRegistry, APluginOfAnotherSdkLibraryIsRefusedWithTheMissingLibraryNamed) {
+  PluginRegistry reg;
+  reg.scan({kFixtures + "/other_sdk"});
+  ASSERT_EQ(reg.refused().size(), 1u);
+  const std::string why = reg.refused()[0].reason;
+  EXPECT_NE(why.find("was built against another plugin SDK"), std::string::npos) << why;
+  EXPECT_NE(why.find("libworkbench.so.999"), std::string::npos) << why;
+  EXPECT_NE(why.find("rebuild the plugin against this SDK"), std::string::npos) << why;
+}
+
 // Files that are no library, or a library cut short, are refused with the true reason
 // before dlopen: a truncated one would otherwise kill the process with SIGBUS.
 TEST(PluginRegistry, RefusesEmptyTextAndTruncatedFilesBeforeLoadingThem) {
