@@ -17,7 +17,12 @@ namespace wb {
 
 std::string unique_temp_path(const std::string& path) {
   static std::atomic<uint64_t> calls{0};
-  return fmt::format("{}.tmp.{}.{}", path, static_cast<long>(getpid()), calls++);
+  static const std::string host = [] {
+    char name[256] = {};
+    return gethostname(name, sizeof name - 1) == 0 && name[0] ? std::string(name)
+                                                              : std::string("host");
+  }();
+  return fmt::format("{}.tmp.{}.{}.{}", path, host, static_cast<long>(getpid()), calls++);
 }
 
 void write_atomically(const std::string& path,

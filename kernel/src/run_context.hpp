@@ -16,8 +16,9 @@ uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::str
 
 void log_message(LogLevel level, const std::string& message);
 
-// Removes from `dir` the temporaries of atomic writes (unique_temp_path) whose process
-// no longer exists: what a writer killed mid-write (kill -9, power loss) leaves.
+// Removes from `dir` the temporaries of atomic writes (unique_temp_path) of this
+// machine whose process no longer exists: what a writer killed mid-write (kill -9,
+// power loss) leaves. Another machine's (a shared folder) are left alone.
 void remove_orphaned_temporaries(const std::string& dir);
 
 // Artifacts live in `root`/<kind>/<key>/; recording one adds a row with its checksum

@@ -12,7 +12,8 @@
 
 namespace wb {
 
-// `path` + ".tmp.<pid>.<n>", n counting the calls of this process.
+// `path` + ".tmp.<host>.<pid>.<n>", n counting the calls of this process: unique among
+// the machines sharing a folder, and telling whose a temporary left behind was.
 WB_API std::string unique_temp_path(const std::string& path);
 
 // write(temporary) then rename(temporary, path). If write throws, the temporary file is
