@@ -1,6 +1,5 @@
 // `workbench results [list] [--experiment NAME]`, `results show RUN`, `results table EXPERIMENT`,
 // `results merge FROM.db...`
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -67,9 +66,6 @@ void add_results(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    if (!std::filesystem::exists(args->db))
-      throw Error(fmt::format("{}: no results store here (run an experiment first, or pass --db)",
-                              args->db));
     // Read-only stores (a colleague's, a mounted archive) are read as they are.
     auto opened = Store::open_for_reading(args->db);
     Store& store = *opened;

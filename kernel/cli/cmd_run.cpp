@@ -37,6 +37,13 @@ struct RunArgs {
   int64_t timeout_s = 300;
 };
 
+// What the flags ask of the runs (--recompute is --force and more).
+RunOptions run_options(const RunArgs& args) {
+  RunOptions opt{args.force || args.recompute, args.artifacts, command_line()};
+  opt.recompute = args.recompute;
+  return opt;
+}
+
 // Every run's global batch must split evenly over the workers; said before any starts.
 void check_batches(const Experiment& exp, int64_t workers) {
   for (const auto& rc : exp.runs) {
@@ -83,8 +90,7 @@ int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
   namespace fs = std::filesystem;
   if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
   auto cluster = connect_cluster(spec);
-  RunOptions opt{args.force || args.recompute, args.artifacts, command_line()};
-  opt.recompute = args.recompute;
+  RunOptions opt = run_options(args);
   opt.cluster = cluster.get();
   opt.local_workers = spec.local_world;
   if (opt.artifacts_root.empty())
@@ -180,9 +186,7 @@ void add_run(CLI::App& app, int& exit_code) {
       return;
     }
     Store store(args->db);
-    RunOptions opt{args->force || args->recompute, args->artifacts, command_line()};
-    opt.recompute = args->recompute;
-    RunSummary s = run_experiment(exp, store, reg, opt);
+    RunSummary s = run_experiment(exp, store, reg, run_options(*args));
     std::cout << fmt::format(
         "\n{}: {} finished, {} skipped (already done), {} failed, {} "
         "interrupted; results in {}\n\n",

@@ -66,13 +66,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
-  } catch (const std::exception& e) {
+  } catch (...) {
     // wb::Error messages already name the file, line and key; LibTorch's lose their
     // C++ frames (WORKBENCH_LOG=debug shows them).
-    std::cerr << "error: " << wb::user_message(e) << "\n";
-    return 1;
-  } catch (...) {
-    std::cerr << "error: an exception that is not a std::exception\n";
+    std::cerr << "error: " << wb::current_exception_message() << "\n";
     return 1;
   }
   return exit_code;

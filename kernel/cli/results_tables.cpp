@@ -86,7 +86,9 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
         out << fmt::format("machine  {} on {} with {} threads\n", v[4], v[6], v[5]);
         out << fmt::format("command  {}\n", v[7]);
       });
-  if (store.schema_version() >= 2)
+  // run_attempts and run_plugins came with schema 2; a read-only store may be older.
+  const bool has_v2 = store.schema_version() >= 2;
+  if (has_v2)
     store.query(
         "SELECT r.id, r.status, r.started_at, COALESCE(r.git_commit, ''), COALESCE(r.host, ''), "
         "COALESCE(r.error, '') FROM run_attempts a JOIN runs r ON r.id = a.attempt_id WHERE "
@@ -96,7 +98,7 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
                              v[2], v[3].substr(0, 10), v[4], v[5].empty() ? "" : ": " + v[5]);
         });
   std::vector<std::vector<std::string>> plugins;
-  if (store.schema_version() >= 2)  // a read-only store of schema 1 has no such table
+  if (has_v2)
     store.query(
         "SELECT kind, name, version, sha256, path FROM run_plugins WHERE run_id = ? "
         "ORDER BY instr('dataset quantizer model objective evaluator', kind), name",

@@ -1,11 +1,13 @@
 #include <workbench/atomic_file.hpp>
 
+#include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -15,14 +17,38 @@
 
 namespace wb {
 
-std::string unique_temp_path(const std::string& path) {
-  static std::atomic<uint64_t> calls{0};
+namespace {
+
+const std::string& this_host() {
   static const std::string host = [] {
     char name[256] = {};
     return gethostname(name, sizeof name - 1) == 0 && name[0] ? std::string(name)
                                                               : std::string("host");
   }();
-  return fmt::format("{}.tmp.{}.{}.{}", path, host, static_cast<long>(getpid()), calls++);
+  return host;
+}
+
+}  // namespace
+
+std::string unique_temp_path(const std::string& path) {
+  static std::atomic<uint64_t> calls{0};
+  return fmt::format("{}.tmp.{}.{}.{}", path, this_host(), static_cast<long>(getpid()), calls++);
+}
+
+bool is_orphaned_temporary(const std::string& name) {
+  // <file>.tmp.<host>.<pid>.<n>; a host name may hold dots, so the fields are read
+  // from the end.
+  const auto tmp = name.rfind(".tmp.");
+  const auto last = name.rfind('.');
+  if (tmp == std::string::npos || last <= tmp + 4) return false;
+  const auto pid_dot = name.rfind('.', last - 1);
+  if (pid_dot <= tmp + 4) return false;
+  if (name.compare(tmp + 5, pid_dot - tmp - 5, this_host()) != 0) return false;
+  const std::string pid_text = name.substr(pid_dot + 1, last - pid_dot - 1);
+  char* end = nullptr;
+  const long pid = std::strtol(pid_text.c_str(), &end, 10);
+  if (pid <= 0 || *end != '\0' || pid == static_cast<long>(getpid())) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;  // no such process
 }
 
 void write_atomically(const std::string& path,

@@ -18,14 +18,18 @@ std::string user_message(const std::exception& e) {
   return e.what();
 }
 
-void rethrow_from_plugin(const std::string& who, const char* call) {
+std::string current_exception_message() {
   try {
     throw;
   } catch (const std::exception& e) {
-    throw Error(fmt::format("{} in {}: {}", who, call, user_message(e)));
+    return user_message(e);
   } catch (...) {
-    throw Error(fmt::format("{} in {}: an exception that is not a std::exception", who, call));
+    return "an exception that is not a std::exception";
   }
+}
+
+void rethrow_from_plugin(const std::string& who, const char* call) {
+  throw Error(fmt::format("{} in {}: {}", who, call, current_exception_message()));
 }
 
 namespace {

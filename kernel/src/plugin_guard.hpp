@@ -14,6 +14,8 @@ namespace wb {
 
 // An exception's message as a user reads it: LibTorch's without its stack frames.
 std::string user_message(const std::exception& e);
+// Inside a catch block: the message of the exception in flight, whatever its type.
+std::string current_exception_message();
 
 // Inside a catch block: rethrows the exception in flight as a wb::Error naming the
 // plugin (`who`, e.g. "model 'igpt'") and the call.

@@ -1,19 +1,18 @@
 #include "run_context.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
+#include <workbench/atomic_file.hpp>
 #include <workbench/error.hpp>
 
 #include "hash.hpp"
@@ -57,25 +56,10 @@ struct FileLock : ArtifactLock {
 }  // namespace
 
 void remove_orphaned_temporaries(const std::string& dir) {
-  char host_name[256] = {};
-  gethostname(host_name, sizeof host_name - 1);
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    // <name>.tmp.<host>.<pid>.<n> (unique_temp_path); a host name may hold dots, so
-    // the fields are read from the end.
     const std::string name = e.path().filename().string();
-    const auto tmp = name.rfind(".tmp.");
-    const auto last = name.rfind('.');
-    if (tmp == std::string::npos || last <= tmp + 4) continue;
-    const auto pid_dot = name.rfind('.', last - 1);
-    if (pid_dot <= tmp + 4) continue;
-    const std::string host = name.substr(tmp + 5, pid_dot - tmp - 5);
-    const std::string pid_text = name.substr(pid_dot + 1, last - pid_dot - 1);
-    char* end = nullptr;
-    const long pid = std::strtol(pid_text.c_str(), &end, 10);
-    if (host != host_name || pid <= 0 || *end != '\0') continue;  // another machine's
-    if (pid == static_cast<long>(::getpid())) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive
+    if (!is_orphaned_temporary(name)) continue;
     log_message(LogLevel::Info, fmt::format("removing {}, left by a process that died", name));
     std::filesystem::remove(e.path(), ec);
   }

@@ -109,12 +109,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   if (interrupted()) throw Interrupted("interrupted after making the tokens");
 
   // What the data are, for every plugin made from here on.
-  DataFacts facts;
-  facts.vocab_size = quantizer->vocab_size();
-  facts.channels = quantizer->channels();
-  facts.image_side = td.height;
-  facts.context = td.height * td.width;
-  facts.num_classes = td.num_classes;
+  const DataFacts facts = data_facts(td, *quantizer);
   PluginServices model_host = services(rc.at("model"), rc.pretrain_hash, "", &facts);
   PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash, "", &facts);
   // Guarded: an error from inside either names it and the call.
@@ -192,13 +187,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     const bool bf16 = uses_bfloat16(training.get_string("precision"), device);
     Validation v = validate(*model, *objective, td.splits["val"].tokens,
                             training.get_int("batch_size"), /*max_batches=*/0, seed, device, bf16);
-    const int64_t at = training.get_int("steps");
-    train_sink.metric(at, "final_val_loss", v.loss);
-    for (const auto& [name, value] : v.metrics) train_sink.metric(at, "final_val_" + name, value);
-    if (v.metrics.count("bits_per_token"))
-      train_sink.metric(at, "final_val_bits_per_dim",
-                        v.metrics.at("bits_per_token") / double(facts.channels));
-    train_sink.metric(at, "final_val_images", double(v.images));
+    record_validation(train_sink, training.get_int("steps"), "final_val_", v, facts.channels);
     log_message(LogLevel::Info,
                 fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
   }
@@ -225,13 +214,15 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
-    // The evaluator's code is in its key too: a rebuilt evaluator evaluates again.
-    const std::string hash = short_hash(canonical_section("[evaluator]", section) +
-                                        rc.pretrain_hash + reg.get("evaluator", name).sha256);
+    // The evaluator's code is in its keys too: a rebuilt evaluator evaluates again, and
+    // never reuses features its old code extracted.
+    const std::string& code = reg.get("evaluator", name).sha256;
+    const std::string hash =
+        short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash + code);
     const int nth = ++seen[name];
     PluginServices host =
         services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth), &facts);
-    inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + reg.get("evaluator", name).sha256);
+    inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + code);
     forget("features", inputs.cache_key);
     auto evaluator = reg.create<Evaluator>(name, host.context);
     auto t0 = std::chrono::steady_clock::now();
@@ -315,13 +306,7 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
       break;  // the user asked to stop: no further runs
     } catch (...) {
-      std::string message = "an exception that is not a std::exception";
-      try {
-        throw;
-      } catch (const std::exception& ex) {
-        message = user_message(ex);  // no C++ frames
-      } catch (...) {
-      }
+      const std::string message = current_exception_message();  // no C++ frames
       store.end_run(run_id, "failed", message);
       ++summary.failed;
       log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));

@@ -77,8 +77,7 @@ void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOpti
   HostContext octx(rc.at("objective"), seed, device, &artifacts, nullptr);
   auto quantizer = reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), qctx);
   TokenData td = load_tokens(rc, reg, dctx, *quantizer, artifacts);
-  DataFacts facts{quantizer->vocab_size(), quantizer->channels(), td.height, td.height * td.width,
-                  td.num_classes};
+  const DataFacts facts = data_facts(td, *quantizer);
   mctx.set_data(facts);
   octx.set_data(facts);
   auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);

@@ -237,6 +237,10 @@ Store::Store(const std::string& path, ReadOnly) : path_(path), read_only_(true) 
 }
 
 std::unique_ptr<Store> Store::open_for_reading(const std::string& path) {
+  // Reading never creates a store (Store(path) would, empty).
+  if (!std::filesystem::exists(path))
+    throw Error(
+        fmt::format("{}: no results store here (run an experiment first, or pass --db)", path));
   const auto parent = std::filesystem::absolute(path).parent_path();
   if (::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0)
     return std::make_unique<Store>(path);

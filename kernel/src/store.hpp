@@ -40,7 +40,8 @@ class Store {
   static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
-  // A store to read from: writable (brought up to date, like Store(path)) when the file
+  // A store to read from (an error naming the path when there is none): writable
+  // (brought up to date, like Store(path)) when the file
   // and its folder may be written, otherwise opened read-only: then nothing is written
   // (no migration, no WAL switch), and a store whose WAL files cannot be made is read
   // as immutable. Listing, showing, tables and checks work on either.

@@ -180,4 +180,14 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   return td;
 }
 
+DataFacts data_facts(const TokenData& td, const Quantizer& quantizer) {
+  DataFacts facts;
+  facts.vocab_size = quantizer.vocab_size();
+  facts.channels = quantizer.channels();
+  facts.image_side = td.height;
+  facts.context = td.height * td.width;
+  facts.num_classes = td.num_classes;
+  return facts;
+}
+
 }  // namespace wb

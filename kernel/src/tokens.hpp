@@ -27,6 +27,10 @@ struct TokenData {
 TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dataset_ctx,
                       Quantizer& quantizer, ArtifactCache& artifacts);
 
+// What the tokens and their fitted quantizer say about the run's data (PluginContext::
+// data() of the plugins made after them).
+DataFacts data_facts(const TokenData& td, const Quantizer& quantizer);
+
 // One split's images as the token pipeline sees them: loaded by the dataset plugin,
 // cut to max_train / max_eval, resized to the run's resolution; not quantized.
 ImageSplit load_images(const RunConfig& rc, Dataset& dataset, const std::string& split);

@@ -176,12 +176,14 @@ Validation Trainer::validate(const torch::Tensor& val) {
                       cfg_.get_int("val_batches"), seed_, device_, bfloat16_);
 }
 
-void Trainer::record(int64_t at, const Validation& v) {
-  sink_.metric(at, "val_loss", v.loss);
-  for (const auto& [name, value] : v.metrics) sink_.metric(at, "val_" + name, value);
+void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, const Validation& v,
+                       int64_t dims_per_token) {
+  sink.metric(at, prefix + "loss", v.loss);
+  for (const auto& [name, value] : v.metrics) sink.metric(at, prefix + name, value);
   if (v.metrics.count("bits_per_token"))
-    sink_.metric(at, "val_bits_per_dim", v.metrics.at("bits_per_token") / double(dims_per_token_));
-  sink_.metric(at, "val_images", double(v.images));
+    sink.metric(at, prefix + "bits_per_dim",
+                v.metrics.at("bits_per_token") / double(dims_per_token));
+  sink.metric(at, prefix + "images", double(v.images));
 }
 
 void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
@@ -304,8 +306,8 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   double val_loss = NAN;
   // A validation's figures after `at` steps, and best.pt when its loss is the lowest
   // yet (the weights training.keep = "best" hands the evaluators). True when it is.
-  auto record_validation = [&](int64_t at, const Validation& v) {
-    if (leader) record(at, v);
+  auto keep_validation = [&](int64_t at, const Validation& v) {
+    if (leader) record_validation(sink_, at, "val_", v, dims_per_token_);
     if (!(v.loss < prog.best_val)) return false;
     prog.best_val = v.loss;
     if (leader) save_best();
@@ -374,7 +376,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
         v.loss = t[0].item<double>();
       }
       val_loss = v.loss;
-      if (record_validation(done, v))
+      if (keep_validation(done, v))
         prog.since_best = 0;
       else
         ++prog.since_best;
@@ -407,7 +409,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     val_loss = v.loss;
     // With steps = 0 the initial weights are the only, so the best, checkpoint (a
     // resumed finished run already has its best.pt, no worse than this).
-    record_validation(step, v);
+    keep_validation(step, v);
   }
   return val_loss;
 }

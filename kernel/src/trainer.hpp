@@ -36,6 +36,12 @@ Validation validate(Model& model, const Objective& objective, const torch::Tenso
                     int64_t batch_size, int64_t max_batches, uint64_t seed, torch::Device device,
                     bool bfloat16);
 
+// Writes a validation's figures at step `at`, each name after `prefix` ("val_" during
+// training, "final_val_" for the whole split): the loss, the objective's metrics, bits
+// per dimension (bits per token over `dims_per_token`) and the images it covered.
+void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, const Validation& v,
+                       int64_t dims_per_token);
+
 class Trainer {
  public:
   // `dir` holds last.pt (resumable), best.pt (the model at its lowest validation loss)
@@ -102,9 +108,6 @@ class Trainer {
   // Data-parallel only: the workers' mean of each value, in place.
   void average(std::vector<double>& values);
   void average(std::map<std::string, double>& values);
-  // Writes a validation's figures ("val_loss", "val_<metric>", "val_bits_per_dim",
-  // "val_images") at step `at`.
-  void record(int64_t at, const Validation& v);
 
   Section cfg_;
   Model& model_;

@@ -16,6 +16,11 @@ namespace wb {
 // the machines sharing a folder, and telling whose a temporary left behind was.
 WB_API std::string unique_temp_path(const std::string& path);
 
+// Whether `file_name` (a name, not a path) is such a temporary made on this machine by
+// a process that no longer exists: what a writer killed mid-write leaves behind.
+// Another machine's (a shared folder) or a live process's never are.
+WB_API bool is_orphaned_temporary(const std::string& file_name);
+
 // write(temporary) then rename(temporary, path). If write throws, the temporary file is
 // removed and the exception goes on; `path` is untouched.
 WB_API void write_atomically(const std::string& path,

@@ -55,10 +55,17 @@ namespace {
 // are checked before stb sees the file.
 constexpr int64_t kMaxSide = 8192;  // 64 megapixels; photos of datasets are far smaller
 
+bool is_png(const std::vector<uint8_t>& bytes) {
+  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+  return bytes.size() >= 8 && std::memcmp(bytes.data(), kSignature, 8) == 0;
+}
+
+bool is_jpeg(const std::vector<uint8_t>& bytes) {
+  return bytes.size() >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff;
+}
+
 // Why `bytes` (a PNG) claims a chunk longer than the file, or "".
 std::string png_chunk_problem(const std::vector<uint8_t>& bytes) {
-  static const uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
-  if (bytes.size() < 8 || std::memcmp(bytes.data(), kSignature, 8) != 0) return "";
   for (size_t at = 8; at + 8 <= bytes.size();) {
     const uint64_t length = (uint64_t(bytes[at]) << 24) | (uint64_t(bytes[at + 1]) << 16) |
                             (uint64_t(bytes[at + 2]) << 8) | uint64_t(bytes[at + 3]);
@@ -81,11 +88,10 @@ void decode_image(const std::string& file, int64_t size, int64_t channels, bool 
   if (bytes.empty()) throw wb::Error(fmt::format("{}: cannot decode image: empty file", file));
   // JPEG and PNG only: stb_image would also take GIF, BMP, PSD, PNM and more, whatever
   // the file's name says, and each decoder is more code to trust.
-  const bool png = bytes.size() >= 8 && bytes[0] == 0x89 && bytes[1] == 'P';
-  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xff && bytes[1] == 0xd8 && bytes[2] == 0xff;
-  if (!png && !jpeg)
+  const bool png = is_png(bytes);
+  if (!png && !is_jpeg(bytes))
     throw wb::Error(fmt::format("{}: cannot decode image: neither JPEG nor PNG", file));
-  if (const std::string problem = png_chunk_problem(bytes); !problem.empty())
+  if (const std::string problem = png ? png_chunk_problem(bytes) : ""; !problem.empty())
     throw wb::Error(fmt::format("{}: cannot decode image: {}", file, problem));
   const int n = static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX));
   int w = 0, h = 0, have = 0;
