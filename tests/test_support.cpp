@@ -147,4 +147,20 @@ int run_cli(const std::string& args, std::string* output, const std::string& env
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::string one(wb::Store& store, const std::string& sql) {
+  std::string out;
+  store.query(sql, {}, [&](auto&, const auto& v) { out = v[0]; });
+  return out;
+}
+
+int64_t count(wb::Store& store, const std::string& sql) {
+  const std::string n = one(store, sql);
+  return n.empty() ? -1 : std::stoll(n);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 }  // namespace wbtest

@@ -57,4 +57,12 @@ struct HostFixture {
 // exit status and puts stdout+stderr in *output.
 int run_cli(const std::string& args, std::string* output, const std::string& env = "");
 
+// The first column of a query's last row ("" when there is none), and as a number
+// (-1 when there is none).
+std::string one(wb::Store& store, const std::string& sql);
+int64_t count(wb::Store& store, const std::string& sql);
+
+// A text file's whole content ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
 }  // namespace wbtest

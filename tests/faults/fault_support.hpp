@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "store.hpp"
+#include "test_support.hpp"
 
 namespace faults {
 
@@ -51,9 +52,7 @@ l2_steps = 1
 
 inline std::string one(const std::string& db, const std::string& sql) {
   wb::Store store(db);
-  std::string out;
-  store.query(sql, {}, [&](auto&, const auto& v) { out = v.empty() ? "" : v[0]; });
-  return out;
+  return wbtest::one(store, sql);
 }
 
 // "metric layer split = value" lines of every finished run, by config hash.

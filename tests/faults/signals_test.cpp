@@ -18,11 +18,6 @@
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 // Starts `workbench ARGS` with its output in `log`; returns its pid.
 pid_t start(const std::string& args, const std::string& log) {
   const std::string cmd = fmt::format("exec {} {} > {} 2>&1", WB_TEST_CLI, args, log);
@@ -69,13 +64,13 @@ void interrupt_each_phase(int sig) {
     const pid_t pid = start(args, log);
     ASSERT_GT(pid, 0);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (read_file(log).find(marker) == std::string::npos &&
+    while (wbtest::read_text(log).find(marker) == std::string::npos &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     ASSERT_EQ(kill(pid, sig), 0);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    const std::string text = read_file(log);
+    const std::string text = wbtest::read_text(log);
     if (sig == SIGKILL) {
       ASSERT_TRUE(WIFSIGNALED(status)) << text;
     } else {

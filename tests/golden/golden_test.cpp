@@ -70,8 +70,7 @@ TEST(Golden, HuggingFaceImageGptGivesTheSameLogitsAndFeatures) {
   const std::string cmd = python + " " + WB_TEST_SOURCE_DIR "/golden/hf_imagegpt.py " + dir.path +
                           " > " + dir / "report.txt" + " 2>&1";
   const int status = std::system(cmd.c_str());
-  std::ifstream report(dir / "report.txt");
-  std::string text((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  const std::string text = wbtest::read_text(dir / "report.txt");
   EXPECT_EQ(status, 0) << text;
   std::cout << text.substr(text.rfind("transformers ImageGPT") == std::string::npos
                                ? 0

@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 size_t files_in(const std::string& dir) {
   return static_cast<size_t>(std::distance(fs::directory_iterator(dir), {}));
 }
@@ -43,7 +38,7 @@ TEST(AtomicFile, AFailedWriteLeavesTheOldFileAndNoTemporary) {
                                       throw std::runtime_error("disk full");
                                     }),
                std::runtime_error);
-  EXPECT_EQ(read(path), "old");
+  EXPECT_EQ(wbtest::read_text(path), "old");
   EXPECT_EQ(files_in(dir.path), 1u);
 }
 
@@ -66,7 +61,7 @@ TEST(AtomicFile, ConcurrentWritersOfOneFileAllSucceed) {
     });
   for (auto& t : writers) t.join();
   EXPECT_EQ(failures.load(), 0);
-  EXPECT_EQ(read(path), content);
+  EXPECT_EQ(wbtest::read_text(path), content);
   EXPECT_EQ(files_in(dir.path), 1u);  // every temporary renamed away
 }
 

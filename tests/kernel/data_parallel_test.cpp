@@ -166,8 +166,7 @@ TEST(DataParallel, AKilledWorkerFailsTheRunOnEveryRankAndTheRunResumes) {
   ASSERT_EQ(kill(rank1, SIGKILL), 0);
   int status = 0;
   ASSERT_EQ(waitpid(launcher, &status, 0), launcher);
-  std::ifstream log_in(dir / "launcher.log");
-  const std::string log((std::istreambuf_iterator<char>(log_in)), {});
+  const std::string log = wbtest::read_text(dir / "launcher.log");
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1) << log;
   EXPECT_NE(log.find("killed by signal 9"), std::string::npos) << log;

@@ -11,13 +11,7 @@
 
 using wb::Store;
 
-namespace {
-int64_t count(Store& s, const std::string& sql) {
-  int64_t n = -1;
-  s.query(sql, {}, [&](auto&, const auto& v) { n = std::stoll(v[0]); });
-  return n;
-}
-}  // namespace
+using wbtest::count;
 
 TEST(Store, CreatesTheCurrentSchema) {
   wbtest::TempDir dir;

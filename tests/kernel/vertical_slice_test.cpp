@@ -60,17 +60,8 @@ subsets = 3
                      data_dir);
 }
 
-std::string one(wb::Store& s, const std::string& sql) {
-  std::string out;
-  s.query(sql, {}, [&](auto&, const auto& v) { out = v[0]; });
-  return out;
-}
-
-int64_t count(wb::Store& s, const std::string& sql) {
-  int64_t n = -1;
-  s.query(sql, {}, [&](auto&, const auto& v) { n = std::stoll(v[0]); });
-  return n;
-}
+using wbtest::count;
+using wbtest::one;
 
 bool has_matplotlib() {
   return std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
@@ -84,8 +75,7 @@ std::string report_markdown(const wbtest::TempDir& dir) {
       fmt::format("report slice --db {} --out {}", dir / "results.db", dir / "report"), &out);
   EXPECT_EQ(rc, 0) << out;
   if (rc != 0) return "";
-  std::ifstream md(dir / "report/report.md");
-  return std::string((std::istreambuf_iterator<char>(md)), {});
+  return wbtest::read_text(dir / "report/report.md");
 }
 
 }  // namespace
@@ -178,8 +168,8 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
 
   // Three finished runs of one config: the tables and the SQL files count the latest.
   {
-    std::ifstream file(std::string(WB_TEST_SOURCE_DIR) + "/../results/best_layer.sql");
-    const std::string sql((std::istreambuf_iterator<char>(file)), {});
+    const std::string sql =
+        wbtest::read_text(std::string(WB_TEST_SOURCE_DIR) + "/../results/best_layer.sql");
     std::vector<std::string> runs_listed;
     store.query(sql, {}, [&](auto&, const auto& v) { runs_listed.push_back(v[2]); });
     EXPECT_EQ(runs_listed, (std::vector<std::string>{"3"}));
@@ -219,8 +209,8 @@ TEST(VerticalSlice, StepsZeroIsTheRandomInitControlThatTheGainQueryAndTheReportP
               [&](auto&, const auto& v) { bits = std::stod(v[0]); });
   EXPECT_NEAR(bits, 3.0, 1e-5);
 
-  std::ifstream file(std::string(WB_TEST_SOURCE_DIR) + "/../results/pretraining_gain.sql");
-  const std::string sql((std::istreambuf_iterator<char>(file)), {});
+  const std::string sql =
+      wbtest::read_text(std::string(WB_TEST_SOURCE_DIR) + "/../results/pretraining_gain.sql");
   int rows = 0;
   store.query(sql, {}, [&](auto&, const auto& v) {
     ++rows;  // experiment, label, layer, pretrained_test, random_init_test, gain
