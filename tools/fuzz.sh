@@ -16,11 +16,12 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx cifar stl10 image experiment)
 command -v clang++ > /dev/null || { echo "fuzz: needs clang (apt install clang)" >&2; exit 1; }
 prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
+mkdir -p "$build"
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$root/tools/fuzz" -B "$build" -G Ninja \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_PREFIX_PATH=$prefix" > "$build.configure.log"
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_PREFIX_PATH=$prefix" > "$build/configure.log"
 fi
-cmake --build "$build" > "$build.build.log"
+cmake --build "$build" > "$build/build.log"
 # LibTorch's own allocations at exit are not the readers' leaks.
 export ASAN_OPTIONS=detect_leaks=0
 # One target: its executions, seconds and crashes into $build/$t.result.
