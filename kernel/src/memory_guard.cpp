@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <ATen/DeviceAccelerator.h>
 #include <fmt/format.h>
 
 namespace wb {
@@ -17,7 +18,15 @@ TrainingMemory estimate_training_memory(int64_t params, int64_t layers, int64_t 
   return m;
 }
 
-int64_t available_memory() {
+int64_t available_memory(const torch::Device& device) {
+  if (!device.is_cpu()) {
+    // The device's free memory as its driver reports it (cudaMemGetInfo for CUDA).
+    try {
+      return int64_t(at::accelerator::getMemoryInfo(device.has_index() ? device.index() : 0).first);
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
   std::ifstream in("/proc/meminfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -30,18 +39,18 @@ int64_t available_memory() {
   return -1;
 }
 
-std::string memory_problem(const TrainingMemory& need, int64_t available, int64_t micro_batch,
-                           int64_t tokens) {
+std::string memory_problem(const TrainingMemory& need, int64_t available, const std::string& where,
+                           int64_t micro_batch, int64_t tokens) {
   if (available < 0 || need.total() <= double(available)) return "";
   const auto gb = [](double bytes) { return bytes / 1e9; };
   return fmt::format(
       "training would need about {:.1f} GB (weights and Adam state {:.1f} GB, activations of a "
-      "micro-batch of {} sequences of {} tokens {:.1f} GB, logits {:.1f} GB) and this machine "
+      "micro-batch of {} sequences of {} tokens {:.1f} GB, logits {:.1f} GB) and {} "
       "has {:.1f} GB available: lower training.batch_size (or raise training.accumulate), "
       "dataset.resolution or the model's size, or set experiment.memory_check = false to "
       "start anyway",
       gb(need.total()), gb(need.weights), micro_batch, tokens, gb(need.activations),
-      gb(need.logits), gb(double(available)));
+      gb(need.logits), where, gb(double(available)));
 }
 
 }  // namespace wb

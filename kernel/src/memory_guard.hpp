@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include <torch/types.h>
+
 namespace wb {
 
 struct TrainingMemory {
@@ -21,12 +23,14 @@ struct TrainingMemory {
 TrainingMemory estimate_training_memory(int64_t params, int64_t layers, int64_t width,
                                         int64_t micro_batch, int64_t tokens, int64_t vocab);
 
-// MemAvailable of /proc/meminfo in bytes; -1 when it cannot be read.
-int64_t available_memory();
+// The memory a training step on `device` can take, in bytes: MemAvailable of
+// /proc/meminfo for the CPU, the device's free memory for an accelerator (CUDA); -1 when
+// it cannot be read.
+int64_t available_memory(const torch::Device& device);
 
-// "" when `need` fits in `available` bytes (or available is unknown), else why not, with
-// the figures and what to change.
-std::string memory_problem(const TrainingMemory& need, int64_t available, int64_t micro_batch,
-                           int64_t tokens);
+// "" when `need` fits in `available` bytes of `where` (or available is unknown), else
+// why not, with the figures and what to change.
+std::string memory_problem(const TrainingMemory& need, int64_t available, const std::string& where,
+                           int64_t micro_batch, int64_t tokens);
 
 }  // namespace wb

@@ -148,16 +148,18 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     }
     // A setting far beyond this machine is refused before it swaps for an hour.
     const auto& training = rc.at("training");
-    if (rc.at("experiment").get_bool("memory_check") && device.is_cpu()) {
+    if (rc.at("experiment").get_bool("memory_check")) {
       const int64_t micro = (training.get_int("batch_size") / world_size(cluster) +
                              training.get_int("accumulate") - 1) /
                             training.get_int("accumulate");
       const auto need = estimate_training_memory(params, model->num_layers(), model->width(), micro,
                                                  facts.context, facts.vocab_size);
-      // Workers of one machine share its memory.
-      const int64_t available = available_memory();
-      const std::string problem = memory_problem(
-          need, available < 0 ? -1 : available / opt.local_workers, micro, facts.context);
+      // Workers of one machine share its memory; on a GPU the free memory is the device's.
+      int64_t available = available_memory(device);
+      if (available > 0 && device.is_cpu()) available /= opt.local_workers;
+      const std::string where =
+          device.is_cpu() ? "this machine" : fmt::format("device {}", device.str());
+      const std::string problem = memory_problem(need, available, where, micro, facts.context);
       if (!problem.empty()) throw Error(problem);
     }
     // Bits per dimension: a token stands for one pixel of `channels` values.

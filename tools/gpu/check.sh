@@ -15,7 +15,8 @@
 #   here:  bash tools/gpu/pack_deps.sh --data
 #   there: bash tools/gpu/check.sh
 # WB_GPU_BATCHES (default "32 64") sets the benchmark's batches, empty skips it;
-# WB_GPU_QUICKSTART=0 skips the quick start.
+# WB_GPU_TESTS=0 skips the test suite, WB_GPU_QUICKSTART=0 the quick start; a second
+# call finds the build done (build-gpu/ and the unpacked prefix are reused).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -80,6 +81,7 @@ for batch in ${WB_GPU_BATCHES-32 64}; do  # WB_GPU_BATCHES= skips the benchmark
   "$py" -c "print(f'batch $batch: tokens/s ratio (workbench / Python): {$a / $b:.2f}x')" 2>/dev/null || true
 done
 
+if [ "${WB_GPU_TESTS:-1}" != 0 ]; then
 stage "test suite (ctest -j 8)"
 # The tests' scratch folders go in the build tree, a place known to be writable.
 echo "TMPDIR was ${TMPDIR:-unset}"
@@ -96,6 +98,7 @@ if [ -n "$crashed" ] && command -v cuda-gdb >/dev/null; then
   stage "backtrace of $crashed"
   timeout 90 cuda-gdb -batch -ex run -ex bt --args "$build/tests/workbench_tests" \
     --gtest_filter="$crashed" 2>&1 | grep -vE "^\[(New|Thread)" | tail -40
+fi
 fi
 
 data=$deps/usr/share/datasets/fashion-mnist

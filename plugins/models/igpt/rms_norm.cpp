@@ -191,6 +191,12 @@ std::pair<torch::Tensor, torch::Tensor> add_rms_norm(const torch::Tensor& x,
                     x.size(-1) % kLanes == 0 &&
                     (!delta.defined() || delta.scalar_type() == torch::kFloat32 ||
                      delta.scalar_type() == torch::kBFloat16);
+  if (!x.device().is_cpu()) {
+    // LibTorch's own kernel, as Python's F.rms_norm: the composed operations' ten-odd
+    // passes over (N, S, d) are memory-bound kernels of their own there (docs/gpu.md).
+    auto sum = delta.defined() ? x + delta : x;
+    return {sum, at::rms_norm(sum, {sum.size(-1)}, g, kNormEps)};
+  }
   if (!fits) return add_rms_norm_reference(x, delta, g);
   if (!delta.defined()) return {x, RmsNorm::apply(x, g, cpu_autocast())[0]};
   auto out = AddRmsNorm::apply(x, delta, g, cpu_autocast());
