@@ -13,11 +13,11 @@
 #include <torch/serialize.h>
 #include <workbench/workbench.hpp>
 
-#include "allocator.hpp"
-#include "experiment.hpp"
-#include "plugin_registry.hpp"
-#include "run_context.hpp"
-#include "runner.hpp"
+#include "experiment/experiment.hpp"
+#include "platform/allocator.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "run/run_context.hpp"
+#include "run/runner.hpp"
 
 namespace {
 

@@ -12,9 +12,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "allocator.hpp"
 #include "logistic_regression.hpp"
-#include "runner.hpp"
+#include "platform/allocator.hpp"
+#include "run/runner.hpp"
 
 namespace {
 

@@ -23,13 +23,13 @@
 #include <CLI/CLI.hpp>
 #include <workbench/workbench.hpp>
 
-#include "allocator.hpp"
-#include "experiment.hpp"
-#include "plugin_registry.hpp"
+#include "experiment/experiment.hpp"
+#include "platform/allocator.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "pooled_features.hpp"
-#include "run_context.hpp"
-#include "runner.hpp"
-#include "trainer.hpp"
+#include "run/run_context.hpp"
+#include "run/runner.hpp"
+#include "training/trainer.hpp"
 
 namespace {
 

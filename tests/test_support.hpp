@@ -6,10 +6,10 @@
 
 #include <torch/types.h>
 
-#include "experiment.hpp"
-#include "plugin_registry.hpp"
-#include "run_context.hpp"
-#include "store.hpp"
+#include "experiment/experiment.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "run/run_context.hpp"
+#include "store/store.hpp"
 
 namespace wbtest {
 

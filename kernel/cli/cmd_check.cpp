@@ -1,12 +1,12 @@
 // `workbench check CHECKS.toml [--db PATH]`: the tolerance bands of a reproduction,
-// checked against the results store; exit 1 when one is broken (kernel/src/checks.hpp).
+// checked against the results store; exit 1 when one is broken (kernel/host/store/checks.hpp).
 #include <iostream>
 #include <memory>
 
 #include <fmt/format.h>
 
-#include "../src/checks.hpp"
 #include "commands.hpp"
+#include "store/checks.hpp"
 #include "table.hpp"
 
 namespace wb::cli {

@@ -4,10 +4,12 @@
 
 #include <fmt/format.h>
 
-#include "../src/experiment.hpp"
-#include "../src/plugin_registry.hpp"
 #include "commands.hpp"
+#include "experiment/experiment.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "run/run_keys.hpp"
 #include "table.hpp"
+#include "training/training_keys.hpp"
 
 namespace wb::cli {
 

@@ -7,10 +7,10 @@
 
 #include <workbench/error.hpp>
 
-#include "../src/provenance.hpp"
-#include "../src/store_merge.hpp"
 #include "commands.hpp"
 #include "results_tables.hpp"
+#include "run/provenance.hpp"
+#include "store/store_merge.hpp"
 #include "table.hpp"
 
 namespace wb::cli {

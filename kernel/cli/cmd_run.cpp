@@ -9,16 +9,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "../src/cluster.hpp"
-#include "../src/experiment.hpp"
-#include "../src/interrupt.hpp"
-#include "../src/launcher.hpp"
-#include "../src/plugin_registry.hpp"
-#include "../src/provenance.hpp"
-#include "../src/runner.hpp"
-#include "../src/shard.hpp"
 #include "commands.hpp"
+#include "distributed/cluster.hpp"
+#include "distributed/launcher.hpp"
+#include "distributed/shard.hpp"
+#include "experiment/experiment.hpp"
+#include "platform/interrupt.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "results_tables.hpp"
+#include "run/provenance.hpp"
+#include "run/runner.hpp"
 
 namespace wb::cli {
 

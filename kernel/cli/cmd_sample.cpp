@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 #include <workbench/error.hpp>
 
-#include "../src/experiment.hpp"
-#include "../src/runner.hpp"
-#include "../src/sampler.hpp"
 #include "commands.hpp"
+#include "experiment/experiment.hpp"
+#include "run/runner.hpp"
+#include "run/sampler.hpp"
 
 namespace fs = std::filesystem;
 

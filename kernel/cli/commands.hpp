@@ -2,7 +2,7 @@
 // The subcommands of the `workbench` CLI, one file each.
 #include <CLI/CLI.hpp>
 
-#include "../src/plugin_registry.hpp"
+#include "plugins/plugin_registry.hpp"
 
 namespace wb::cli {
 

@@ -9,10 +9,10 @@
 
 #include <workbench/error.hpp>
 
-#include "../src/allocator.hpp"
-#include "../src/plugin_guard.hpp"
-#include "../src/text_match.hpp"
 #include "commands.hpp"
+#include "platform/allocator.hpp"
+#include "platform/text_match.hpp"
+#include "plugins/plugin_guard.hpp"
 
 namespace wb::cli {
 namespace {

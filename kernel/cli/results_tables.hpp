@@ -2,7 +2,7 @@
 #include <ostream>
 #include <string>
 
-#include "../src/store.hpp"
+#include "store/store.hpp"
 
 namespace wb::cli {
 

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "store.hpp"
+#include "store/store.hpp"
 #include "test_support.hpp"
 
 namespace faults {

@@ -1,0 +1,102 @@
+#include "experiment/run_identity.hpp"
+
+#include <fmt/format.h>
+
+#include "experiment/validate.hpp"
+#include "platform/hash.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "run/run_keys.hpp"
+#include "training/training_keys.hpp"
+
+namespace wb {
+
+namespace experiment_file {
+
+std::string section_text(const std::string& header, const Section& s,
+                         const std::vector<std::string>& skip) {
+  std::string out = header + "\n";
+  for (const auto& [k, v] : s.values())  // std::map: sorted keys
+    if (std::find(skip.begin(), skip.end(), k) == skip.end())
+      out += fmt::format("{} = {}\n", k, to_text(v));
+  return out;
+}
+
+RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
+                      const PluginRegistry& reg) {
+  RunConfig rc;
+  auto raw_of = [&](const std::string& name) {
+    auto it = raw.sections.find(name);
+    return it == raw.sections.end() ? RawSection{} : it->second;
+  };
+  for (const auto& name : kHostSections) {
+    const Schema& schema = name == "experiment" ? experiment_schema() : training_schema();
+    rc.sections[name] = resolve(name, raw_of(name), {&schema}, "");
+  }
+  if (rc.sections["experiment"].get_string("name").empty()) {
+    auto values = rc.sections["experiment"].values();
+    values["name"] = default_name;
+    rc.sections["experiment"] = Section("experiment", values);
+  }
+  for (const auto& name : kPluginSections) {
+    RawSection r = raw_of(name);
+    if (r.loc.file.empty()) r.loc.file = default_name;
+    rc.sections[name] = resolve_plugin_section(name, name, r, reg, host_keys_of(name));
+  }
+  for (size_t i = 0; i < raw.evaluators.size(); ++i)
+    rc.evaluators.push_back(resolve_plugin_section(fmt::format("evaluators.{}", i), "evaluator",
+                                                   raw.evaluators[i], reg,
+                                                   host_keys_of("evaluator")));
+
+  // The code of each plugin: its name, version and the SHA-256 of its library, so a
+  // rebuilt plugin never reuses what its old code made (an unchanged rebuild keeps its
+  // caches: the build is reproducible). Recorded with the config, as comments.
+  auto plugin_code = [&](const std::string& kind, const Section& s) {
+    const LoadedPlugin& p = reg.get(kind, s.get_string("plugin"));
+    rc.plugins.push_back({kind, p.name(), p.manifest->version, p.sha256, p.path});
+    return fmt::format("# {} {} {} sha256:{}\n", kind, p.name(), p.manifest->version, p.sha256);
+  };
+  const std::string data_code =
+      plugin_code("dataset", rc.at("dataset")) + plugin_code("quantizer", rc.at("quantizer"));
+  const std::string model_code =
+      plugin_code("model", rc.at("model")) + plugin_code("objective", rc.at("objective"));
+  // Keys that do not change any number the run computes stay out of the hash.
+  const std::vector<std::string> not_hashed = {"name", "description", "threads", "memory_check"};
+  std::string data = section_text("[dataset]", rc.at("dataset")) +
+                     section_text("[quantizer]", rc.at("quantizer")) +
+                     fmt::format("seed = {}\n", rc.at("experiment").get_int("seed")) + data_code;
+  std::string pretrain = data + section_text("[model]", rc.at("model")) +
+                         section_text("[objective]", rc.at("objective")) +
+                         section_text("[training]", rc.at("training")) +
+                         fmt::format("device = {}\n", to_text(rc.at("experiment").at("device"))) +
+                         model_code;
+  std::string evals, evals_code;
+  for (const auto& e : rc.evaluators) {
+    const std::string code = plugin_code("evaluator", e);
+    evals += section_text("[[evaluators]]", e) + code;
+    evals_code += code;
+  }
+  rc.data_hash = short_hash(data);
+  rc.pretrain_hash = short_hash(pretrain);
+  rc.hash =
+      short_hash(section_text("[experiment]", rc.at("experiment"), not_hashed) + pretrain + evals);
+  rc.canonical = section_text("[experiment]", rc.at("experiment"));
+  for (const auto& name : kPluginSections)
+    rc.canonical += "\n" + section_text("[" + name + "]", rc.at(name));
+  rc.canonical += "\n" + section_text("[training]", rc.at("training"));
+  for (const auto& e : rc.evaluators) rc.canonical += "\n" + section_text("[[evaluators]]", e);
+  rc.canonical += "\n# the plugins' code (in the hashes)\n" + data_code + model_code + evals_code;
+  return rc;
+}
+
+}  // namespace experiment_file
+
+std::string canonical_section(const std::string& header, const Section& section) {
+  return experiment_file::section_text(header, section);
+}
+
+const Schema& host_keys_of(const std::string& section) {
+  static const Schema none;
+  return section == "dataset" ? dataset_host_keys() : none;
+}
+
+}  // namespace wb

@@ -1,0 +1,326 @@
+#include "run/runner.hpp"
+
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/cuda.h>
+#include <workbench/workbench.hpp>
+
+#include "platform/hash.hpp"
+#include "platform/interrupt.hpp"
+#include "plugins/plugin_guard.hpp"
+#include "run/memory_guard.hpp"
+#include "run/progress.hpp"
+#include "run/provenance.hpp"
+#include "run/run_context.hpp"
+#include "run/tokens.hpp"
+#include "training/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace wb {
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  bool cuda = torch::cuda::is_available();
+  if (name == "cuda" && !cuda)
+    throw Error(
+        "experiment.device = \"cuda\" but this LibTorch sees no CUDA device "
+        "(use \"auto\" or \"cpu\")");
+  return cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+int64_t set_threads(int64_t threads, int64_t local_workers) {
+  if (threads <= 0)
+    threads = std::max<int64_t>(
+        1, std::thread::hardware_concurrency() / std::max<int64_t>(1, local_workers));
+  // Set always: several local workers share the cores.
+  at::set_num_threads(static_cast<int>(threads));
+  return threads;
+}
+
+void print_runs(const Experiment& exp, std::ostream& out) {
+  out << fmt::format("experiment '{}' from {}: {} run(s)\n", exp.name, exp.file, exp.runs.size());
+  for (size_t i = 0; i < exp.runs.size(); ++i) {
+    const auto& r = exp.runs[i];
+    out << fmt::format("\n# run {} of {}: {}  (config {}, checkpoint {}, tokens {})\n", i + 1,
+                       exp.runs.size(), r.label, r.hash, r.pretrain_hash, r.data_hash);
+    out << r.canonical;
+  }
+}
+
+namespace {
+
+// A plugin's context and the result sink behind it, kept together so the sink lives
+// as long as the context.
+struct PluginServices {
+  PluginServices(const Section& section, uint64_t seed, torch::Device device,
+                 ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash,
+                 const std::string& metric_prefix = "", const DataFacts* facts = nullptr)
+      : sink(store, run, section.get_string("plugin"), hash, metric_prefix),
+        context(section, seed, device, artifacts, &sink) {
+    if (facts) context.set_data(*facts);
+  }
+  PluginServices(const PluginServices&) = delete;
+  StoreResults sink;
+  HostContext context;
+};
+
+void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
+             const RunOptions& opt, torch::Device device) {
+  const uint64_t seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
+  StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
+  StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
+  // Each plugin's services; its metrics and results are named after it.
+  auto services = [&](const Section& section, const std::string& hash,
+                      const std::string& metric_prefix = "", const DataFacts* facts = nullptr) {
+    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix,
+                          facts);
+  };
+  Cluster* cluster = opt.cluster;
+  const bool leader = is_leader(cluster);
+  // --recompute: nothing cached is reused. Rank 0 deletes before it makes the tokens;
+  // the others wait for those.
+  auto forget = [&](const std::string& kind, const std::string& key) {
+    if (!opt.recompute || !leader) return;
+    const std::string dir = artifacts.dir(kind, key);
+    log_message(LogLevel::Info, fmt::format("--recompute: deleting {}", dir));
+    fs::remove_all(dir);
+  };
+  forget("tokens", rc.data_hash);
+  forget("checkpoints", rc.pretrain_hash);
+  PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
+  PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
+  auto quantizer =
+      reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), quantizer_host.context);
+  // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
+  // it rather than racing to write it.
+  const std::string tokens_key = "tokens/" + rc.hash;
+  if (cluster && !leader) cluster->leader_says(tokens_key, "");
+  TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
+  if (cluster && leader) cluster->leader_says(tokens_key, "ready");
+  if (interrupted()) throw Interrupted("interrupted after making the tokens");
+
+  // What the data are, for every plugin made from here on.
+  const DataFacts facts = data_facts(td, *quantizer);
+  PluginServices model_host = services(rc.at("model"), rc.pretrain_hash, "", &facts);
+  PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash, "", &facts);
+  // Guarded: an error from inside either names it and the call.
+  const std::string model_name = rc.at("model").get_string("plugin");
+  const std::string objective_name = rc.at("objective").get_string("plugin");
+  auto model = guard(reg.create<Model>(model_name, model_host.context), model_name);
+  auto objective =
+      guard(reg.create<Objective>(objective_name, objective_host.context), objective_name, facts);
+  model->build(ModelSpec{facts.vocab_size, facts.context});
+  model->module().to(device);
+  int64_t params = 0;
+  for (const auto& p : model->module().parameters()) params += p.numel();
+  log_message(LogLevel::Info, fmt::format("model: {} layers, width {}, {} parameters",
+                                          model->num_layers(), model->width(), params));
+  store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
+
+  // The pretrained checkpoint is an artifact of everything that determines it.
+  const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
+  const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
+  // Rank 0 holds the checkpoint's lock until final.pt is written: another run that
+  // needs this checkpoint waits, then reuses it rather than training it again.
+  std::unique_ptr<ArtifactLock> ckpt_lock;
+  if (leader) ckpt_lock = artifacts.lock("checkpoints", rc.pretrain_hash);
+  if (agree_with_leader(cluster, fs::exists(final_path))) {
+    if (!leader) return;  // nothing to train; rank 0 evaluates
+    load_weights(model->module(), final_path, device);
+    log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
+  } else {
+    // Resuming an earlier attempt's checkpoint: its curve and provenance join this run.
+    if (leader && fs::exists(fs::path(ckpt_dir) / "last.pt")) {
+      const auto attempts = store.continue_attempts(run_id, rc.pretrain_hash);
+      if (!attempts.empty())
+        log_message(LogLevel::Info,
+                    fmt::format("pretrain: continuing run(s) {} (their curve is on this run)",
+                                fmt::join(attempts, ", ")));
+    }
+    // A setting far beyond this machine is refused before it swaps for an hour.
+    const auto& training = rc.at("training");
+    if (rc.at("experiment").get_bool("memory_check")) {
+      const int64_t micro = (training.get_int("batch_size") / world_size(cluster) +
+                             training.get_int("accumulate") - 1) /
+                            training.get_int("accumulate");
+      const auto need = estimate_training_memory(params, model->num_layers(), model->width(), micro,
+                                                 facts.context, facts.vocab_size);
+      // Workers of one machine share its memory; on a GPU the free memory is the device's.
+      int64_t available = available_memory(device);
+      if (available > 0 && device.is_cpu()) available /= opt.local_workers;
+      const std::string where =
+          device.is_cpu() ? "this machine" : fmt::format("device {}", device.str());
+      const std::string problem = memory_problem(need, available, where, micro, facts.context);
+      if (!problem.empty()) throw Error(problem);
+    }
+    // Bits per dimension: a token stands for one pixel of `channels` values.
+    Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
+                    facts.channels, cluster);
+    // Pretraining sees the unlabeled split too when there is one (stl10); the
+    // evaluators see only the labelled splits.
+    if (td.splits["val"].tokens.size(0) == 0)
+      throw Error("the validation split is empty; raise dataset.val_fraction");
+    auto pretrain = td.splits["train"].tokens;
+    if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
+    trainer.run(pretrain, td.splits["val"].tokens);
+    if (!leader) return;  // rank 0 keeps the checkpoint and evaluates
+    if (rc.at("training").get_string("keep") == "best") {
+      trainer.restore_best();
+      log_message(LogLevel::Info, "pretrain: keeping the best checkpoint (training.keep)");
+    }
+    save_weights(model->module(), final_path);
+  }
+  ckpt_lock.reset();
+  artifacts.record("checkpoint", rc.pretrain_hash, final_path);
+  // The checkpoint's validation on the whole validation split (as cut by
+  // dataset.max_eval), on every run, trained here or reused: the figure tables, reports
+  // and nightly bands read. The periodic ones during training cover a subset.
+  {
+    const auto& training = rc.at("training");
+    const bool bf16 = uses_bfloat16(training.get_string("precision"), device);
+    Validation v = validate(*model, *objective, td.splits["val"].tokens,
+                            training.get_int("batch_size"), /*max_batches=*/0, seed, device, bf16);
+    record_validation(train_sink, training.get_int("steps"), "final_val_", v, facts.channels);
+    log_message(LogLevel::Info,
+                fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
+  }
+
+  EvalInputs inputs;
+  inputs.model = model.get();
+  inputs.objective = objective.get();
+  inputs.splits = td.splits;
+  inputs.num_classes = td.num_classes;
+  inputs.checkpoint_key = rc.pretrain_hash;  // cache_key: per evaluator, below
+  inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), device);
+  inputs.quantizer = quantizer.get();
+  // Images on demand, from one dataset object made on first use.
+  std::shared_ptr<Dataset> dataset;
+  inputs.images = [&](const std::string& split) {
+    if (!dataset)
+      dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dataset_host.context);
+    return load_images(rc, *dataset, split);
+  };
+  model->module().eval();
+  // Data-parallel: the other workers on this machine sit idle while rank 0 evaluates;
+  // it takes their cores.
+  if (cluster) set_threads(rc.at("experiment").get_int("threads"));
+  std::map<std::string, int> seen;  // evaluators of each plugin so far
+  for (const auto& section : rc.evaluators) {
+    const std::string name = section.get_string("plugin");
+    // The evaluator's code is in its keys too: a rebuilt evaluator evaluates again, and
+    // never reuses features its old code extracted.
+    const std::string& code = reg.get("evaluator", name).sha256;
+    const std::string hash =
+        short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash + code);
+    const int nth = ++seen[name];
+    PluginServices host =
+        services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth), &facts);
+    inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + code);
+    forget("features", inputs.cache_key);
+    auto evaluator = reg.create<Evaluator>(name, host.context);
+    auto t0 = std::chrono::steady_clock::now();
+    guarded(fmt::format("evaluator '{}'", name), "evaluate()",
+            [&] { evaluator->evaluate(inputs); });
+    if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log_message(LogLevel::Info,
+                fmt::format("evaluator {} done in {}", name, format_duration(secs)));
+  }
+}
+
+// The key under which rank 0 posts how run i ended.
+std::string outcome_key(size_t i, const RunConfig& rc) {
+  return fmt::format("run/{}/{}/outcome", i, rc.hash);
+}
+
+}  // namespace
+
+RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
+                          const RunOptions& options) {
+  RunSummary summary;
+  RunOptions opt = options;
+  if (opt.artifacts_root.empty())
+    opt.artifacts_root = (fs::absolute(store.path()).parent_path() / "artifacts").string();
+  store.mark_dead_runs(host_name());
+  const int64_t exp_id = store.experiment(exp.name, exp.file);
+  install_interrupt_handler();
+  Cluster* cluster = opt.cluster;
+  for (size_t i = 0; i < exp.runs.size(); ++i) {
+    if (interrupted()) {  // before this run began: nothing to record
+      ++summary.interrupted;
+      break;
+    }
+    const RunConfig& rc = exp.runs[i];
+    const std::string tag =
+        fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
+    if (!opt.force) {
+      // Data-parallel: rank 0's store decides; the others hold a scratch store.
+      auto done = store.finished_run(exp_id, rc.hash);
+      if (agree_with_leader(cluster, done.has_value())) {
+        log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
+                                                "(--force to redo)",
+                                                tag, done.value_or(0)));
+        ++summary.skipped;
+        continue;
+      }
+    }
+    const auto& e = rc.at("experiment");
+    torch::Device device = resolve_device(e.get_string("device"));
+    Provenance prov = collect_provenance(opt.command_line);
+    prov.device = device.str();
+    prov.threads = set_threads(e.get_int("threads"), opt.local_workers);
+    const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash,
+                                           rc.canonical, e.get_int("seed"), prov);
+    for (const auto& p : rc.plugins)
+      store.plugin(run_id, p.kind, p.name, p.version, p.sha256, p.path);
+    log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
+                                            run_id, prov.device, prov.threads));
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      torch::manual_seed(derive_seed(static_cast<uint64_t>(e.get_int("seed")), "host", "torch"));
+      execute(rc, store, run_id, registry, opt, device);
+      // Data-parallel: the others wait here while rank 0 evaluates, and end as it did.
+      if (cluster) {
+        const std::string outcome = cluster->leader_says(outcome_key(i, rc), "finished");
+        if (outcome != "finished") {
+          store.end_run(run_id, outcome, "rank 0's run ended so");
+          ++summary.failed;
+          break;
+        }
+      }
+      store.end_run(run_id, "finished");
+      ++summary.finished;
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      log_message(LogLevel::Info, fmt::format("{}: finished in {}", tag, format_duration(secs)));
+    } catch (const Interrupted& ex) {
+      if (cluster && is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "interrupted");
+      store.end_run(run_id, "interrupted", ex.what());
+      ++summary.interrupted;
+      log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
+      break;  // the user asked to stop: no further runs
+    } catch (...) {
+      const std::string message = current_exception_message();  // no C++ frames
+      store.end_run(run_id, "failed", message);
+      ++summary.failed;
+      log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));
+      // A data-parallel experiment stops at its first failed run (rerun the command to
+      // resume it): rank 0 tells the others, who may be waiting on it.
+      if (cluster) {
+        if (is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "failed");
+        break;
+      }
+    }
+  }
+  return summary;
+}
+
+}  // namespace wb

@@ -1,0 +1,48 @@
+#include "training/fused_adam.hpp"
+
+#include <ATen/ops/_fused_adam.h>
+#include <torch/utils.h>
+
+namespace wb {
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode grad(true);
+    loss = closure();
+  }
+  for (auto& group : param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& slot = state_[p.unsafeGetTensorImpl()];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& st = static_cast<torch::optim::AdamParamState&>(*slot);
+      st.step(st.step() + 1);
+      auto& count = steps_[p.unsafeGetTensorImpl()];
+      if (!count.defined()) count = torch::empty({}, p.options().dtype(torch::kFloat32));
+      count.fill_(static_cast<double>(st.step()));
+      params.push_back(p);
+      grads.push_back(p.grad());
+      exp_avgs.push_back(st.exp_avg());
+      exp_avg_sqs.push_back(st.exp_avg_sq());
+      steps.push_back(count);
+    }
+    if (params.empty()) continue;
+    TORCH_CHECK(!o.amsgrad(), "FusedAdam: amsgrad is not used by the workbench");
+    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, o.lr(),
+                     std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
+                     /*amsgrad=*/false, /*maximize=*/false);
+  }
+  return loss;
+}
+
+}  // namespace wb

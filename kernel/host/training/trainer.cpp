@@ -1,0 +1,417 @@
+#include "training/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <future>
+
+#include <fmt/format.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+#include <torch/serialize.h>
+
+#include <workbench/atomic_file.hpp>
+#include <workbench/error.hpp>
+#include <workbench/precision.hpp>
+
+#include "platform/interrupt.hpp"
+#include "run/progress.hpp"
+#include "run/run_context.hpp"
+#include "training/fused_adam.hpp"
+#include "training/metric_means.hpp"
+
+namespace wb {
+
+namespace fs = std::filesystem;
+
+namespace {
+// A worker other than rank 0 draws nothing: rank 0's bar speaks for the run.
+struct SilentProgress : Progress {
+  void advance(int64_t, const std::string&) override {}
+  void finish(const std::string&) override {}
+};
+}  // namespace
+
+void save_weights(torch::nn::Module& module, const std::string& path) {
+  torch::serialize::OutputArchive ar;
+  module.save(ar);
+  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
+}
+
+void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path, device);
+  module.load(ar);
+}
+
+Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
+                 torch::Device device, uint64_t seed, std::string dir, ResultSink& sink,
+                 int64_t dims_per_token, Cluster* cluster)
+    : cfg_(training),
+      model_(model),
+      objective_(objective),
+      device_(device),
+      bfloat16_(uses_bfloat16(training.get_string("precision"), device)),
+      seed_(seed),
+      dir_(std::move(dir)),
+      sink_(sink),
+      dims_per_token_(std::max<int64_t>(1, dims_per_token)),
+      cluster_(cluster),
+      objective_gen_(
+          torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
+  auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
+  optimizer_ = std::make_unique<FusedAdam>(model_.module().parameters(), opts);
+  if (world_size(cluster_) > 1) {
+    const int64_t b = cfg_.get_int("batch_size");
+    if (b % cluster_->world() != 0)
+      throw Error(
+          fmt::format("training.batch_size = {} does not split evenly over {} workers: "
+                      "it is the global batch, each worker takes batch_size / workers",
+                      b, cluster_->world()));
+    reducer_ = std::make_unique<GradientReducer>(*cluster_, model_.module().parameters());
+  }
+}
+
+void Trainer::synchronise_start(int64_t step) {
+  auto agreed = torch::tensor({step}, torch::kLong);
+  cluster_->broadcast(agreed);
+  if (agreed.item<int64_t>() != step)
+    throw Error(fmt::format(
+        "rank {} would resume at step {} but rank 0 at step {}: every worker must see rank 0's "
+        "checkpoints (on several machines, put the artifacts folder on a shared file system)",
+        cluster_->rank(), step, agreed.item<int64_t>()));
+  // One flat broadcast of every parameter and buffer: all workers start identical.
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> state;
+  for (const auto& p : model_.module().parameters()) state.push_back(p);
+  for (const auto& b : model_.module().buffers())
+    if (b.is_floating_point()) state.push_back(b);
+  if (state.empty()) return;
+  std::vector<torch::Tensor> flat_parts;
+  for (const auto& t : state) flat_parts.push_back(t.reshape(-1).to(torch::kFloat));
+  auto flat = torch::cat(flat_parts);
+  cluster_->broadcast(flat);
+  int64_t offset = 0;
+  for (auto& t : state) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+}
+
+void Trainer::average(std::vector<double>& values) {
+  auto t = torch::tensor(values, torch::kDouble);
+  cluster_->allreduce_sum_async(t)();
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = t[static_cast<int64_t>(i)].item<double>() / static_cast<double>(cluster_->world());
+}
+
+void Trainer::average(std::map<std::string, double>& values) {
+  std::vector<double> v;
+  for (const auto& kv : values) v.push_back(kv.second);
+  average(v);
+  size_t i = 0;
+  for (auto& kv : values) kv.second = v[i++];
+}
+
+// The sample order is a function of the step alone: epoch e is a permutation seeded by
+// (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
+torch::Tensor Trainer::batch_indices(int64_t step, int64_t n) {
+  const int64_t b = cfg_.get_int("batch_size");
+  std::vector<int64_t> idx(b);
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t g = step * b + i;
+    int64_t epoch = g / n;
+    if (epoch != perm_epoch_) {
+      auto gen = torch::make_generator<at::CPUGeneratorImpl>(
+          derive_seed(seed_, "trainer", fmt::format("epoch{}", epoch)));
+      perm_ = torch::randperm(n, gen, torch::kLong);
+      perm_epoch_ = epoch;
+    }
+    idx[i] = perm_[g % n].item<int64_t>();
+  }
+  return torch::tensor(idx, torch::kLong);
+}
+
+int64_t Trainer::warmup_steps(int64_t train_size) const {
+  const double epochs = cfg_.get_float("warmup_epochs");
+  if (epochs <= 0) return cfg_.get_int("warmup_steps");
+  const double steps_per_epoch = double(train_size) / double(cfg_.get_int("batch_size"));
+  return static_cast<int64_t>(std::ceil(epochs * steps_per_epoch));
+}
+
+Validation validate(Model& model, const Objective& objective, const torch::Tensor& val,
+                    int64_t batch_size, int64_t max_batches, uint64_t seed, torch::Device device,
+                    bool bfloat16) {
+  torch::NoGradGuard no_grad;
+  model.module().eval();
+  const int64_t all = (val.size(0) + batch_size - 1) / batch_size;
+  const int64_t batches = max_batches > 0 ? std::min(max_batches, all) : all;
+  // The same masks at every validation, so the curve compares like with like.
+  auto gen =
+      torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "validation"));
+  MetricMeans means;
+  Validation v;
+  for (int64_t i = 0; i < batches; ++i) {
+    auto x = val.slice(0, i * batch_size, std::min(val.size(0), (i + 1) * batch_size)).to(device);
+    auto batch = objective.prepare(x, gen);
+    BfloatAutocast autocast(device, bfloat16);
+    auto out = objective.loss(batch, model.forward(batch.input));
+    // Each batch weighted by its images: the mean over every image covered.
+    auto metrics = out.metrics;
+    metrics["loss"] = out.loss.detach();
+    means.add(metrics, double(x.size(0)));
+    v.images += x.size(0);
+  }
+  model.module().train();
+  v.metrics = means.read();
+  if (v.metrics.count("loss")) {
+    v.loss = v.metrics.at("loss");
+    v.metrics.erase("loss");
+  }
+  return v;
+}
+
+Validation Trainer::validate(const torch::Tensor& val) {
+  return wb::validate(model_, objective_, val, cfg_.get_int("batch_size"),
+                      cfg_.get_int("val_batches"), seed_, device_, bfloat16_);
+}
+
+void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, const Validation& v,
+                       int64_t dims_per_token) {
+  sink.metric(at, prefix + "loss", v.loss);
+  for (const auto& [name, value] : v.metrics) sink.metric(at, prefix + name, value);
+  if (v.metrics.count("bits_per_token"))
+    sink.metric(at, prefix + "bits_per_dim",
+                v.metrics.at("bits_per_token") / double(dims_per_token));
+  sink.metric(at, prefix + "images", double(v.images));
+}
+
+void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
+  torch::serialize::OutputArchive ar, model_ar, opt_ar;
+  model_.module().save(model_ar);
+  optimizer_->save(opt_ar);
+  ar.write("model", model_ar);
+  ar.write("optimizer", opt_ar);
+  ar.write("step", torch::tensor(step, torch::kLong));
+  ar.write("best_val", torch::tensor(p.best_val, torch::kDouble));
+  ar.write("since_best", torch::tensor(p.since_best, torch::kLong));
+  ar.write("objective_rng", objective_gen_.get_state());
+  // Written beside, then renamed: a run killed mid-write never leaves a torn file.
+  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
+}
+
+void Trainer::save_best() {
+  save_weights(model_.module(), (fs::path(dir_) / "best.pt").string());
+}
+
+void Trainer::restore_best() {
+  const std::string path = (fs::path(dir_) / "best.pt").string();
+  if (!fs::exists(path)) throw Error(fmt::format("{}: no best checkpoint to restore", path));
+  load_weights(model_.module(), path, device_);
+}
+
+int64_t Trainer::resume(const std::string& path, Progress* p) {
+  torch::serialize::InputArchive ar, model_ar, opt_ar;
+  try {
+    ar.load_from(path, device_);
+  } catch (const std::exception& e) {
+    throw Error(
+        fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path, e.what()));
+  }
+  ar.read("model", model_ar);
+  ar.read("optimizer", opt_ar);
+  model_.module().load(model_ar);
+  optimizer_->load(opt_ar);
+  torch::Tensor step, best, since, rng;
+  ar.read("step", step);
+  ar.read("best_val", best);
+  ar.read("since_best", since);
+  ar.read("objective_rng", rng);
+  objective_gen_.set_state(rng.cpu());
+  p->best_val = best.item<double>();
+  p->since_best = since.item<int64_t>();
+  return step.item<int64_t>();
+}
+
+Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, int64_t step) {
+  const int64_t b = batch.size(0);
+  const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
+  const double clip = cfg_.get_float("grad_clip");
+  for (auto& group : optimizer_->param_groups())
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+  optimizer_->zero_grad();
+  StepResult r;
+  torch::Generator gen = objective_gen_;
+  if (reducer_)
+    gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(
+        seed_, "trainer", fmt::format("objective/step{}/rank{}", step, cluster_->rank())));
+  const auto chunks = batch.chunk(accumulate);
+  torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(device_).dtype(torch::kFloat64));
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    const auto& chunk = chunks[c];
+    // Data-parallel: the last micro-batch's backward carries the averaged gradients.
+    if (reducer_ && c + 1 == chunks.size()) reducer_->arm();
+    auto x = chunk.to(device_, /*non_blocking=*/true);
+    auto prepared = objective_.prepare(x, gen);
+    LossOutput out;
+    {
+      BfloatAutocast autocast(device_, bfloat16_);  // the forward; backward follows it
+      out = objective_.loss(prepared, model_.forward(prepared.input));
+    }
+    // Each micro-batch's mean weighted by its share of the batch: the gradient of the
+    // whole batch's mean.
+    const double share = double(chunk.size(0)) / double(b);
+    (out.loss * share).backward();
+    loss_sum = loss_sum + out.loss.detach().to(torch::kFloat64) * share;
+    for (const auto& [name, value] : out.metrics) {
+      auto v = value.detach().to(torch::kFloat64) * share;
+      auto& m = r.metrics[name];
+      m = m.defined() ? m + v : v;
+    }
+  }
+  r.loss = loss_sum.item<double>();  // the step's one read: a non-finite loss skips it
+  if (reducer_) {
+    reducer_->finish();
+    // The loss is the global batch's, and an interrupt on any worker stops all at the
+    // same step.
+    std::vector<double> v{r.loss, interrupted() ? 1.0 : 0.0};
+    average(v);
+    r.loss = v[0];
+    r.interrupted = v[1] > 0;
+  }
+  if (std::isfinite(r.loss)) {
+    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
+    optimizer_->step();
+  }
+  return r;
+}
+
+double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
+  const int64_t steps = cfg_.get_int("steps");
+  const double peak = cfg_.get_float("lr");
+  const int64_t warmup = warmup_steps(train.size(0));
+  const std::string last = (fs::path(dir_) / "last.pt").string();
+
+  model_.module().train();
+  int64_t step = 0;
+  Progress prog;
+  const int64_t patience = cfg_.get_int("early_stop_patience");
+  if (fs::exists(last)) {
+    step = resume(last, &prog);
+    log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
+  }
+  const bool leader = is_leader(cluster_);
+  const int64_t workers = world_size(cluster_);
+  if (workers > 1) synchronise_start(step);
+  double val_loss = NAN;
+  // A validation's figures after `at` steps, and best.pt when its loss is the lowest
+  // yet (the weights training.keep = "best" hands the evaluators). True when it is.
+  auto keep_validation = [&](int64_t at, const Validation& v) {
+    if (leader) record_validation(sink_, at, "val_", v, dims_per_token_);
+    if (!(v.loss < prog.best_val)) return false;
+    prog.best_val = v.loss;
+    if (leader) save_best();
+    return true;
+  };
+  // Rank 0 speaks for the run: its progress bar, its metrics, its checkpoints.
+  std::unique_ptr<wb::Progress> progress =
+      leader ? make_progress("pretrain", steps) : std::make_unique<SilentProgress>();
+  progress->advance(step, "");
+  auto t0 = std::chrono::steady_clock::now();
+  int64_t tokens_done = 0;
+  // The next step's batch is gathered on another thread while this step computes, so
+  // the step never waits on data. batch_indices is only ever called from there, one
+  // call at a time (each future is collected before the next is started).
+  auto gather = [this, &train, workers](int64_t s) {
+    auto rows = batch_indices(s, train.size(0));
+    if (workers > 1) {  // this worker's slice of the global batch
+      const int64_t share = rows.size(0) / workers;
+      rows = rows.narrow(0, cluster_->rank() * share, share);
+    }
+    auto batch = train.index_select(0, rows);
+    return device_.is_cuda() ? batch.pin_memory() : batch;
+  };
+  // The objective's metrics and the loss since the last log line, averaged over it.
+  MetricMeans interval;
+  double interval_loss = 0;
+  int64_t interval_steps = 0;
+  std::future<torch::Tensor> next;
+  if (step < steps) next = std::async(std::launch::async, gather, step);
+  for (; step < steps; ++step) {
+    const double lr =
+        learning_rate(peak, step, warmup, steps, cfg_.get_string("schedule") == "cosine");
+    const torch::Tensor batch = next.get();  // int64 (B, S)
+    if (step + 1 < steps) next = std::async(std::launch::async, gather, step + 1);
+    const StepResult r = train_step(batch, lr, step);
+    if (!std::isfinite(r.loss))
+      throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
+                              r.loss));
+    tokens_done += batch.numel() * workers;
+    interval.add(r.metrics);
+    interval_loss += r.loss;
+    ++interval_steps;
+
+    const int64_t done = step + 1;
+    if (done % cfg_.get_int("log_every") == 0 || done == steps) {
+      // Every worker reads (data-parallel: the workers' mean); rank 0 writes.
+      auto means = interval.read();
+      if (workers > 1) average(means);
+      if (leader) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        sink_.metric(done, "loss", interval_loss / double(interval_steps));
+        for (const auto& [name, value] : means) sink_.metric(done, name, value);
+        if (means.count("bits_per_token"))
+          sink_.metric(done, "bits_per_dim", means.at("bits_per_token") / double(dims_per_token_));
+        sink_.metric(done, "lr", lr);
+        if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
+      }
+      interval_loss = 0;
+      interval_steps = 0;
+    }
+    if (done % cfg_.get_int("val_every") == 0 || done == steps) {
+      Validation v = validate(val);
+      if (workers > 1) {  // rank 0's loss decides early stopping for all
+        auto t = torch::tensor({v.loss}, torch::kDouble);
+        cluster_->broadcast(t);
+        v.loss = t[0].item<double>();
+      }
+      val_loss = v.loss;
+      if (keep_validation(done, v))
+        prog.since_best = 0;
+      else
+        ++prog.since_best;
+    }
+    progress->advance(1, std::isnan(val_loss)
+                             ? fmt::format("loss {:.4f}", r.loss)
+                             : fmt::format("loss {:.4f} val {:.4f}", r.loss, val_loss));
+    if (leader && (done % cfg_.get_int("checkpoint_every") == 0 || done == steps))
+      save(last, done, prog);
+    if (patience > 0 && prog.since_best >= patience) {
+      if (leader) {
+        save(last, done, prog);
+        sink_.metric(done, "early_stopped", 1.0);
+      }
+      progress->finish(
+          fmt::format("early stop: no better validation loss in {} evaluations", patience));
+      return val_loss;
+    }
+    // Data-parallel: the step's agreed flag, so that every worker stops at this step.
+    if (workers > 1 ? r.interrupted : interrupted()) {
+      if (leader) save(last, done, prog);
+      progress->finish("interrupted");
+      throw Interrupted(fmt::format("interrupted at step {}; checkpoint {}", done, last));
+    }
+  }
+  progress->finish("");
+  if (std::isnan(val_loss)) {  // no step ran here: steps = 0 (the random-init control), or
+                               // a resumed run that had already finished its steps
+    Validation v = validate(val);
+    val_loss = v.loss;
+    // With steps = 0 the initial weights are the only, so the best, checkpoint (a
+    // resumed finished run already has its best.pt, no worse than this).
+    keep_validation(step, v);
+  }
+  return val_loss;
+}
+
+}  // namespace wb

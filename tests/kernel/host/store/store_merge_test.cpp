@@ -1,0 +1,146 @@
+// `workbench results merge`: a sweep split over two machines with --shard and merged
+// equals the sweep run whole; merging again adds nothing; artifacts come along.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <sqlite3.h>
+
+#include "distributed/shard.hpp"
+#include "platform/hash.hpp"
+#include "run/runner.hpp"
+#include "store/store_merge.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+// Four tiny AR runs on the pattern dataset at `data_dir`, a probe each, at learning
+// rates lr0, 2 lr0, 3 lr0, 4 lr0.
+std::string sweep_experiment(const std::string& data_dir, double lr0) {
+  return "[experiment]\nname = \"sweep\"\nthreads = 2\n" +
+         wbtest::minimal_experiment(fmt::format(
+             "path = \"{}\"\nresolution = 7\nmax_train = 200\nmax_eval = 100", data_dir)) +
+         fmt::format(R"(
+[training]
+steps = 4
+batch_size = 16
+warmup_steps = 1
+[[evaluators]]
+plugin = "linear_probe"
+l2_steps = 1
+max_iter = 20
+[sweep.training]
+lr = [{}, {}, {}, {}]
+)",
+                     lr0, 2 * lr0, 3 * lr0, 4 * lr0);
+}
+
+// "label|config hash|evaluator hash|metric|layer|split" -> value, of every result row.
+std::map<std::string, std::string> result_rows(wb::Store& s) {
+  std::map<std::string, std::string> rows;
+  s.query(
+      "SELECT r.label, r.config_hash, x.evaluator_hash, x.metric, x.layer, x.split, x.value "
+      "FROM results x JOIN runs r ON r.id = x.run_id",
+      {}, [&](auto&, const auto& v) {
+        rows[v[0] + "|" + v[1] + "|" + v[2] + "|" + v[3] + "|" + v[4] + "|" + v[5]] = v[6];
+      });
+  return rows;
+}
+
+}  // namespace
+
+TEST(StoreMerge, ASweepSplitInSharesAndMergedEqualsTheSweepRunWhole) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 300, 100);
+  // A run's share follows its hash, which changes with the schema and the LibTorch
+  // build: take the first learning rates that give both shares a run.
+  wb::Experiment exp;
+  for (double lr0 = 1e-3;; lr0 += 1e-4) {
+    exp = wb::parse_experiment(sweep_experiment(dir / "data", lr0), dir / "sweep.toml", {},
+                               wbtest::plugins());
+    if (!wb::select_shard(exp, {0, 2}).runs.empty() && !wb::select_shard(exp, {1, 2}).runs.empty())
+      break;
+    ASSERT_LT(lr0, 3e-3) << "no sweep with runs in both shares";
+  }
+  ASSERT_EQ(exp.runs.size(), 4u);
+  for (const std::string d : {"whole", "share0", "share1", "merged"})
+    std::filesystem::create_directories(dir / d);
+
+  wb::Store whole(dir / "whole/results.db");
+  ASSERT_TRUE(wb::run_experiment(exp, whole, wbtest::plugins(), {}).ok());
+  for (int64_t i = 0; i < 2; ++i) {
+    wb::Store share(dir / fmt::format("share{}/results.db", i));
+    auto part = wb::select_shard(exp, {i, 2});
+    ASSERT_TRUE(wb::run_experiment(part, share, wbtest::plugins(), {}).ok());
+  }
+
+  wb::Store merged(dir / "merged/results.db");
+  int64_t added = 0;
+  for (int64_t i = 0; i < 2; ++i)
+    added += wb::merge_store(merged, dir / fmt::format("share{}/results.db", i)).runs_added;
+  EXPECT_EQ(added, 4);
+  EXPECT_EQ(result_rows(merged), result_rows(whole));
+  // Per run: accuracy at 3 layers x 3 splits, l2 at 3 layers, best_layer, and
+  // best_layer_accuracy on val and test.
+  EXPECT_EQ(result_rows(merged).size(), 4u * 15);
+
+  // Again: the same attempts are already there.
+  auto again = wb::merge_store(merged, dir / "share0/results.db");
+  EXPECT_EQ(again.runs_added, 0);
+  EXPECT_GT(again.runs_present, 0);
+  EXPECT_EQ(merged.runs("sweep").size(), 4u);
+
+  // Every artifact row points at a file under the merged store's folder, intact.
+  int files = 0;
+  merged.query("SELECT path, sha256 FROM artifacts", {}, [&](auto&, const auto& v) {
+    ++files;
+    EXPECT_EQ(v[0].rfind(dir / "merged/artifacts/", 0), 0u) << v[0];
+    EXPECT_EQ(wb::sha256_file(v[0]), v[1]) << v[0];
+  });
+  EXPECT_GT(files, 0);
+}
+
+TEST(StoreMerge, AMissingStoreIsNamed) {
+  wbtest::TempDir dir;
+  wb::Store into(dir / "results.db");
+  try {
+    wb::merge_store(into, dir / "nowhere.db");
+    FAIL() << "expected an error";
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nowhere.db"), std::string::npos) << e.what();
+  }
+}
+
+// A file that is not a results store (a typo on the command line) is refused before
+// anything is written, and stays byte for byte as it was: merge only reads its sources.
+TEST(StoreMerge, AnSqliteFileThatIsNotAResultsStoreIsRefusedAndLeftUntouched) {
+  wbtest::TempDir dir;
+  const std::string other = dir / "notes.sqlite";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes(text TEXT); INSERT INTO notes VALUES('x')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  const std::string before = wb::sha256_file(other);
+
+  wb::Store into(dir / "results.db");
+  try {
+    wb::merge_store(into, other);
+    FAIL() << "expected an error";
+  } catch (const wb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("notes.sqlite: not a workbench results store"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(wb::sha256_file(other), before);
+  EXPECT_EQ(wb::Store::file_schema_version(other), 0);
+  EXPECT_FALSE(std::filesystem::exists(other + "-wal"));
+  EXPECT_TRUE(into.runs().empty());
+
+  const std::string text = dir / "notes.txt";
+  std::ofstream(text) << "not a database at all, just some text that is long enough\n";
+  EXPECT_THROW(wb::merge_store(into, text), wb::Error);
+}
