@@ -127,8 +127,8 @@ precision = "{}"
     auto objective = reg.create<wb::Objective>("ar", objective_ctx);
     model->build(wb::ModelSpec{vocab, tokens});
     model->module().to(device);
-    wb::Trainer trainer(rc.at("training"), *model, *objective, device, 0,
-                        std::filesystem::temp_directory_path().string(), sink);
+    wb::Trainer trainer(rc.at("training"), *model, *objective, sink,
+                        {device, 0, std::filesystem::temp_directory_path().string()});
     auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(0);
     std::function<void()> step;

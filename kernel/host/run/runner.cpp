@@ -163,8 +163,8 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
       if (!problem.empty()) throw Error(problem);
     }
     // Bits per dimension: a token stands for one pixel of `channels` values.
-    Trainer trainer(rc.at("training"), *model, *objective, device, seed, ckpt_dir, train_sink,
-                    facts.channels, cluster);
+    Trainer trainer(rc.at("training"), *model, *objective, train_sink,
+                    {device, seed, ckpt_dir, facts.channels, cluster});
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
     if (td.splits["val"].tokens.size(0) == 0)

@@ -14,6 +14,7 @@
 #include <workbench/error.hpp>
 #include <workbench/precision.hpp>
 
+#include "distributed/data_parallel.hpp"
 #include "platform/interrupt.hpp"
 #include "run/progress.hpp"
 #include "run/run_context.hpp"
@@ -45,72 +46,21 @@ void load_weights(torch::nn::Module& module, const std::string& path, torch::Dev
 }
 
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
-                 torch::Device device, uint64_t seed, std::string dir, ResultSink& sink,
-                 int64_t dims_per_token, Cluster* cluster)
+                 ResultSink& sink, TrainingPlace place)
     : cfg_(training),
       model_(model),
       objective_(objective),
-      device_(device),
-      bfloat16_(uses_bfloat16(training.get_string("precision"), device)),
-      seed_(seed),
-      dir_(std::move(dir)),
+      device_(place.device),
+      bfloat16_(uses_bfloat16(training.get_string("precision"), place.device)),
+      seed_(place.seed),
+      dir_(std::move(place.dir)),
       sink_(sink),
-      dims_per_token_(std::max<int64_t>(1, dims_per_token)),
-      cluster_(cluster),
-      objective_gen_(
-          torch::make_generator<at::CPUGeneratorImpl>(derive_seed(seed, "trainer", "objective"))) {
+      dims_per_token_(std::max<int64_t>(1, place.dims_per_token)),
+      parallel_(make_parallelism(place.cluster, model.module(), training.get_int("batch_size"))),
+      objective_gen_(torch::make_generator<at::CPUGeneratorImpl>(
+          derive_seed(place.seed, "trainer", "objective"))) {
   auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
   optimizer_ = std::make_unique<FusedAdam>(model_.module().parameters(), opts);
-  if (world_size(cluster_) > 1) {
-    const int64_t b = cfg_.get_int("batch_size");
-    if (b % cluster_->world() != 0)
-      throw Error(
-          fmt::format("training.batch_size = {} does not split evenly over {} workers: "
-                      "it is the global batch, each worker takes batch_size / workers",
-                      b, cluster_->world()));
-    reducer_ = std::make_unique<GradientReducer>(*cluster_, model_.module().parameters());
-  }
-}
-
-void Trainer::synchronise_start(int64_t step) {
-  auto agreed = torch::tensor({step}, torch::kLong);
-  cluster_->broadcast(agreed);
-  if (agreed.item<int64_t>() != step)
-    throw Error(fmt::format(
-        "rank {} would resume at step {} but rank 0 at step {}: every worker must see rank 0's "
-        "checkpoints (on several machines, put the artifacts folder on a shared file system)",
-        cluster_->rank(), step, agreed.item<int64_t>()));
-  // One flat broadcast of every parameter and buffer: all workers start identical.
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> state;
-  for (const auto& p : model_.module().parameters()) state.push_back(p);
-  for (const auto& b : model_.module().buffers())
-    if (b.is_floating_point()) state.push_back(b);
-  if (state.empty()) return;
-  std::vector<torch::Tensor> flat_parts;
-  for (const auto& t : state) flat_parts.push_back(t.reshape(-1).to(torch::kFloat));
-  auto flat = torch::cat(flat_parts);
-  cluster_->broadcast(flat);
-  int64_t offset = 0;
-  for (auto& t : state) {
-    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
-    offset += t.numel();
-  }
-}
-
-void Trainer::average(std::vector<double>& values) {
-  auto t = torch::tensor(values, torch::kDouble);
-  cluster_->allreduce_sum_async(t)();
-  for (size_t i = 0; i < values.size(); ++i)
-    values[i] = t[static_cast<int64_t>(i)].item<double>() / static_cast<double>(cluster_->world());
-}
-
-void Trainer::average(std::map<std::string, double>& values) {
-  std::vector<double> v;
-  for (const auto& kv : values) v.push_back(kv.second);
-  average(v);
-  size_t i = 0;
-  for (auto& kv : values) kv.second = v[i++];
 }
 
 // The sample order is a function of the step alone: epoch e is a permutation seeded by
@@ -241,16 +191,13 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, i
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
   StepResult r;
-  torch::Generator gen = objective_gen_;
-  if (reducer_)
-    gen = torch::make_generator<at::CPUGeneratorImpl>(derive_seed(
-        seed_, "trainer", fmt::format("objective/step{}/rank{}", step, cluster_->rank())));
+  torch::Generator gen = parallel_->step_generator(objective_gen_, seed_, step);
   const auto chunks = batch.chunk(accumulate);
   torch::Tensor loss_sum = torch::zeros({}, torch::TensorOptions(device_).dtype(torch::kFloat64));
   for (size_t c = 0; c < chunks.size(); ++c) {
     const auto& chunk = chunks[c];
     // Data-parallel: the last micro-batch's backward carries the averaged gradients.
-    if (reducer_ && c + 1 == chunks.size()) reducer_->arm();
+    if (c + 1 == chunks.size()) parallel_->before_last_backward();
     auto x = chunk.to(device_, /*non_blocking=*/true);
     auto prepared = objective_.prepare(x, gen);
     LossOutput out;
@@ -270,15 +217,10 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, i
     }
   }
   r.loss = loss_sum.item<double>();  // the step's one read: a non-finite loss skips it
-  if (reducer_) {
-    reducer_->finish();
-    // The loss is the global batch's, and an interrupt on any worker stops all at the
-    // same step.
-    std::vector<double> v{r.loss, interrupted() ? 1.0 : 0.0};
-    average(v);
-    r.loss = v[0];
-    r.interrupted = v[1] > 0;
-  }
+  parallel_->after_backward();
+  // The loss is the global batch's, and an interrupt on any worker stops all at the same
+  // step.
+  r.interrupted = parallel_->agree_on_step(&r.loss, interrupted());
   if (std::isfinite(r.loss)) {
     if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
     optimizer_->step();
@@ -300,9 +242,9 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     step = resume(last, &prog);
     log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }
-  const bool leader = is_leader(cluster_);
-  const int64_t workers = world_size(cluster_);
-  if (workers > 1) synchronise_start(step);
+  const bool leader = parallel_->leader();
+  const int64_t workers = parallel_->workers();
+  parallel_->start(model_.module(), step);
   double val_loss = NAN;
   // A validation's figures after `at` steps, and best.pt when its loss is the lowest
   // yet (the weights training.keep = "best" hands the evaluators). True when it is.
@@ -322,12 +264,8 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   // The next step's batch is gathered on another thread while this step computes, so
   // the step never waits on data. batch_indices is only ever called from there, one
   // call at a time (each future is collected before the next is started).
-  auto gather = [this, &train, workers](int64_t s) {
-    auto rows = batch_indices(s, train.size(0));
-    if (workers > 1) {  // this worker's slice of the global batch
-      const int64_t share = rows.size(0) / workers;
-      rows = rows.narrow(0, cluster_->rank() * share, share);
-    }
+  auto gather = [this, &train](int64_t s) {
+    const auto rows = parallel_->share(batch_indices(s, train.size(0)));  // this worker's
     auto batch = train.index_select(0, rows);
     return device_.is_cuda() ? batch.pin_memory() : batch;
   };
@@ -355,7 +293,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     if (done % cfg_.get_int("log_every") == 0 || done == steps) {
       // Every worker reads (data-parallel: the workers' mean); rank 0 writes.
       auto means = interval.read();
-      if (workers > 1) average(means);
+      parallel_->average(means);
       if (leader) {
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         sink_.metric(done, "loss", interval_loss / double(interval_steps));
@@ -370,11 +308,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     }
     if (done % cfg_.get_int("val_every") == 0 || done == steps) {
       Validation v = validate(val);
-      if (workers > 1) {  // rank 0's loss decides early stopping for all
-        auto t = torch::tensor({v.loss}, torch::kDouble);
-        cluster_->broadcast(t);
-        v.loss = t[0].item<double>();
-      }
+      v.loss = parallel_->leaders_value(v.loss);  // rank 0's decides early stopping for all
       val_loss = v.loss;
       if (keep_validation(done, v))
         prog.since_best = 0;
@@ -395,8 +329,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
           fmt::format("early stop: no better validation loss in {} evaluations", patience));
       return val_loss;
     }
-    // Data-parallel: the step's agreed flag, so that every worker stops at this step.
-    if (workers > 1 ? r.interrupted : interrupted()) {
+    if (parallel_->stop_after_step(r.interrupted)) {
       if (leader) save(last, done, prog);
       progress->finish("interrupted");
       throw Interrupted(fmt::format("interrupted at step {}; checkpoint {}", done, last));

@@ -14,8 +14,7 @@
 #include <workbench/schedule.hpp>
 
 #include "distributed/cluster.hpp"
-#include "distributed/gradient_reducer.hpp"
-#include "platform/interrupt.hpp"
+#include "training/parallelism.hpp"
 
 namespace wb {
 
@@ -42,21 +41,25 @@ Validation validate(Model& model, const Objective& objective, const torch::Tenso
 void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, const Validation& v,
                        int64_t dims_per_token);
 
+// Where a training runs and what it writes besides the metrics.
+struct TrainingPlace {
+  torch::Device device = torch::kCPU;
+  uint64_t seed = 0;
+  // Holds last.pt (resumable), best.pt (the model at its lowest validation loss) and,
+  // written by the runner, final.pt.
+  std::string dir;
+  // How many image dimensions one token stands for (a pixel's channels): bits per
+  // dimension are bits per token over this.
+  int64_t dims_per_token = 1;
+  // Several workers: data-parallel training (distributed/data_parallel.hpp).
+  Cluster* cluster = nullptr;
+};
+
 class Trainer {
  public:
-  // `dir` holds last.pt (resumable), best.pt (the model at its lowest validation loss)
-  // and, written by the runner, final.pt; metrics go to `sink`. `dims_per_token` is how
-  // many image dimensions one token stands for (the channels of a pixel), for bits per
-  // dimension.
-  //
-  // With a `cluster` of several workers the training is data-parallel: every worker
-  // trains on its slice of each global batch (training.batch_size is the global batch),
-  // gradients are averaged by a GradientReducer, and all workers take the same steps.
-  // Only rank 0 writes checkpoints and metrics; every rank resumes from rank 0's
-  // last.pt, and starts from rank 0's weights.
-  Trainer(const Section& training, Model& model, const Objective& objective, torch::Device device,
-          uint64_t seed, std::string dir, ResultSink& sink, int64_t dims_per_token = 1,
-          Cluster* cluster = nullptr);
+  // Metrics go to `sink`.
+  Trainer(const Section& training, Model& model, const Objective& objective, ResultSink& sink,
+          TrainingPlace place);
 
   // The warm-up length in steps: training.warmup_epochs passes over `train_size`
   // sequences when set, training.warmup_steps otherwise.
@@ -102,13 +105,6 @@ class Trainer {
   void save(const std::string& path, int64_t step, const Progress& p);
   int64_t resume(const std::string& path, Progress* p);
   void save_best();
-  // Data-parallel only: every worker agrees on the resumed step and holds rank 0's
-  // weights (an error when a worker resumed from another checkpoint).
-  void synchronise_start(int64_t step);
-  // Data-parallel only: the workers' mean of each value, in place.
-  void average(std::vector<double>& values);
-  void average(std::map<std::string, double>& values);
-
   Section cfg_;
   Model& model_;
   const Objective& objective_;
@@ -118,8 +114,7 @@ class Trainer {
   std::string dir_;
   ResultSink& sink_;
   int64_t dims_per_token_;
-  Cluster* cluster_;                          // null: one process
-  std::unique_ptr<GradientReducer> reducer_;  // set when the cluster has several workers
+  std::unique_ptr<Parallelism> parallel_;  // one process, or data-parallel workers
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   torch::Generator objective_gen_;  // masks and other objective randomness; checkpointed
   int64_t perm_epoch_ = -1;

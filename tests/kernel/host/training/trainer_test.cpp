@@ -44,7 +44,7 @@ std::map<int64_t, double> train(const std::string& dir, int64_t stop_at, bool* i
   auto data = torch::randint(0, 8, {40, 16}, gen, torch::kLong);
   Recorder rec;
   rec.stop_at = stop_at;
-  wb::Trainer trainer(rc.at("training"), *model, *objective, torch::kCPU, 11, dir, rec);
+  wb::Trainer trainer(rc.at("training"), *model, *objective, rec, {torch::kCPU, 11, dir});
   *interrupted = false;
   try {
     trainer.run(data.slice(0, 0, 32), data.slice(0, 32));
@@ -123,7 +123,7 @@ TEST(Trainer, EarlyStoppingEndsTrainingWhenValidationStopsImproving) {
                   "training.early_stop_patience=2"});
   wbtest::TempDir dir;
   AllMetrics m;
-  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m, {torch::kCPU, 3, dir.path});
   trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
   EXPECT_EQ(m.values["val_loss"].size(), 3u);  // best at 1, no better at 2 and 3: stop
   EXPECT_EQ(m.values["early_stopped"].count(3), 1u);
@@ -137,7 +137,7 @@ TEST(Trainer, TheBestCheckpointHoldsTheLowestValidationLoss) {
       {"training.steps=6", "training.val_every=1", "training.lr=1.0", "training.warmup_steps=6"});
   wbtest::TempDir dir;
   AllMetrics m;
-  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m, {torch::kCPU, 3, dir.path});
   const double last = trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
   double lowest = INFINITY;
   for (const auto& [step, v] : m.values["val_loss"]) lowest = std::min(lowest, v);
@@ -152,11 +152,11 @@ TEST(Trainer, WarmupInEpochsIsRoundedUpToWholeStepsAndReplacesSteps) {
       {"training.batch_size=8", "training.warmup_steps=100", "training.warmup_epochs=1.1"});
   wbtest::TempDir dir;
   AllMetrics m;
-  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m, {torch::kCPU, 3, dir.path});
   EXPECT_EQ(trainer.warmup_steps(32), 5);  // ceil(1.1 * 4)
   TinyTraining steps_only({"training.warmup_steps=7"});
-  wb::Trainer by_steps(steps_only.rc.at("training"), *steps_only.model, *steps_only.objective,
-                       torch::kCPU, 3, dir.path, m);
+  wb::Trainer by_steps(steps_only.rc.at("training"), *steps_only.model, *steps_only.objective, m,
+                       {torch::kCPU, 3, dir.path});
   EXPECT_EQ(by_steps.warmup_steps(32), 7);
 }
 
@@ -164,8 +164,8 @@ TEST(Trainer, BitsPerDimensionAreBitsPerTokenOverTheChannelsOfAPixel) {
   TinyTraining s({"training.steps=2", "training.log_every=1", "training.val_every=1"});
   wbtest::TempDir dir;
   AllMetrics m;
-  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m,
-                      /*dims_per_token=*/3);
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m,
+                      {torch::kCPU, 3, dir.path, /*dims_per_token=*/3});
   trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
   for (int64_t step : {1, 2}) {
     EXPECT_NEAR(m.values["bits_per_dim"][step], m.values["bits_per_token"][step] / 3, 1e-12);
@@ -185,7 +185,7 @@ TEST(Trainer, BfloatPrecisionOnTheCpuFollowsTheFloat32Run) {
                     fmt::format("training.precision=\"{}\"", precision)});
     wbtest::TempDir dir;
     AllMetrics m;
-    wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, torch::kCPU, 3, dir.path, m);
+    wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m, {torch::kCPU, 3, dir.path});
     trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
     return m.values["loss"];
   };
