@@ -16,6 +16,7 @@
 #include "experiment/experiment.hpp"
 #include "platform/allocator.hpp"
 #include "plugins/plugin_registry.hpp"
+#include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/runner.hpp"
 
@@ -66,8 +67,8 @@ plugin = "ar"
     const auto dir = std::filesystem::temp_directory_path() / "wb_kmeans_bench";
     std::filesystem::create_directories(dir);
     wb::StoreArtifacts artifacts(dir.string(), nullptr, 0);
-    wb::HostContext ctx(exp.runs[0].at("quantizer"), 0, torch::kCPU, &artifacts, nullptr);
-    auto q = reg.create<wb::Quantizer>("kmeans", ctx);
+    wb::RunAssembly run(exp.runs[0], reg, torch::kCPU, artifacts);
+    wb::Quantizer* q = &run.quantizer();
 
     auto t0 = std::chrono::steady_clock::now();
     q->fit(pixels);

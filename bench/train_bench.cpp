@@ -27,6 +27,7 @@
 #include "platform/allocator.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "pooled_features.hpp"
+#include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/runner.hpp"
 #include "training/trainer.hpp"
@@ -121,12 +122,14 @@ precision = "{}"
     const auto& rc = exp.runs[0];
     NullSink sink;
     wb::StoreArtifacts artifacts(std::filesystem::temp_directory_path().string(), nullptr, 0);
-    wb::HostContext model_ctx(rc.at("model"), 0, device, &artifacts, &sink);
-    wb::HostContext objective_ctx(rc.at("objective"), 0, device, &artifacts, &sink);
-    auto model = reg.create<wb::Model>("igpt", model_ctx);
-    auto objective = reg.create<wb::Objective>("ar", objective_ctx);
-    model->build(wb::ModelSpec{vocab, tokens});
-    model->module().to(device);
+    // The run's parts as a run makes them, for random tokens of `vocab` colours.
+    wb::RunAssembly run(rc, reg, device, artifacts);
+    const int64_t side = static_cast<int64_t>(std::sqrt(double(tokens)));
+    run.set_facts(wb::DataFacts{vocab, 1, side, tokens, 0});
+    wb::Model* model = &run.model();
+    wb::Objective* objective = &run.objective();
+    auto probe_host = run.services(rc.at("model"), "");  // the feature pass's context
+    wb::HostContext& model_ctx = probe_host->context;
     wb::Trainer trainer(rc.at("training"), *model, *objective, sink,
                         {device, 0, std::filesystem::temp_directory_path().string()});
     auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
@@ -137,8 +140,8 @@ precision = "{}"
     if (mode == "train") {
       step = [&] { trainer.train_step(x, 1e-3); };
     } else {  // the linear probe's feature pass itself, one batch a step
-      eval_inputs.model = model.get();
-      eval_inputs.objective = objective.get();
+      eval_inputs.model = model;
+      eval_inputs.objective = objective;
       eval_inputs.bfloat16 = bf16;
       progress = model_ctx.progress("features", kWarmupSteps + steps);
       step = [&] { probe::pooled_features(eval_inputs, x, gen, batch, model_ctx, *progress); };

@@ -5,6 +5,7 @@
 
 #include <ATen/DeviceAccelerator.h>
 #include <fmt/format.h>
+#include <workbench/error.hpp>
 
 namespace wb {
 
@@ -51,6 +52,22 @@ std::string memory_problem(const TrainingMemory& need, int64_t available, const 
       "start anyway",
       gb(need.total()), gb(need.weights), micro_batch, tokens, gb(need.activations),
       gb(need.logits), where, gb(double(available)));
+}
+
+void check_training_memory(const Section& training, Model& model, const DataFacts& facts,
+                           const torch::Device& device, int64_t workers, int64_t local_workers) {
+  const int64_t accumulate = training.get_int("accumulate");
+  const int64_t micro = (training.get_int("batch_size") / workers + accumulate - 1) / accumulate;
+  int64_t params = 0;
+  for (const auto& p : model.module().parameters()) params += p.numel();
+  const auto need = estimate_training_memory(params, model.num_layers(), model.width(), micro,
+                                             facts.context, facts.vocab_size);
+  int64_t available = available_memory(device);
+  if (available > 0 && device.is_cpu()) available /= local_workers;
+  const std::string where =
+      device.is_cpu() ? "this machine" : fmt::format("device {}", device.str());
+  const std::string problem = memory_problem(need, available, where, micro, facts.context);
+  if (!problem.empty()) throw Error(problem);
 }
 
 }  // namespace wb

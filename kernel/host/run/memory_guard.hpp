@@ -6,6 +6,9 @@
 #include <string>
 
 #include <torch/types.h>
+#include <workbench/config.hpp>
+#include <workbench/context.hpp>
+#include <workbench/model.hpp>
 
 namespace wb {
 
@@ -32,5 +35,12 @@ int64_t available_memory(const torch::Device& device);
 // why not, with the figures and what to change.
 std::string memory_problem(const TrainingMemory& need, int64_t available, const std::string& where,
                            int64_t micro_batch, int64_t tokens);
+
+// Throws wb::Error with memory_problem's text when a training step of `model` for
+// `facts` on `device` would not fit: the micro-batch is training.batch_size over the
+// `workers` and training.accumulate; on the CPU `local_workers` share the machine's
+// memory, on a GPU the device's free memory is the limit.
+void check_training_memory(const Section& training, Model& model, const DataFacts& facts,
+                           const torch::Device& device, int64_t workers, int64_t local_workers);
 
 }  // namespace wb

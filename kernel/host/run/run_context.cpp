@@ -41,10 +41,14 @@ void log_message(LogLevel level, const std::string& message) {
   }
 }
 
+std::string StoreArtifacts::path(const std::string& kind, const std::string& key) const {
+  return (std::filesystem::path(root_) / kind / key).string();
+}
+
 std::string StoreArtifacts::dir(const std::string& kind, const std::string& key) {
-  auto d = std::filesystem::path(root_) / kind / key;
+  const std::string d = path(kind, key);
   std::filesystem::create_directories(d);
-  return d.string();
+  return d;
 }
 
 namespace {

@@ -28,6 +28,8 @@ class StoreArtifacts : public ArtifactCache {
   StoreArtifacts(std::string root, Store* store, int64_t run)
       : root_(std::move(root)), store_(store), run_(run) {}
   std::string dir(const std::string& kind, const std::string& key) override;
+  // Where dir() would be, without making it.
+  std::string path(const std::string& kind, const std::string& key) const;
   // flock(2) on <dir>/.lock; says so when it has to wait. Once held, removes the
   // temporaries that dead writers left in the folder.
   std::unique_ptr<ArtifactLock> lock(const std::string& kind, const std::string& key) override;

@@ -19,6 +19,7 @@
 #include "run/memory_guard.hpp"
 #include "run/progress.hpp"
 #include "run/provenance.hpp"
+#include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/tokens.hpp"
 #include "training/trainer.hpp"
@@ -58,84 +59,33 @@ void print_runs(const Experiment& exp, std::ostream& out) {
 
 namespace {
 
-// A plugin's context and the result sink behind it, kept together so the sink lives
-// as long as the context.
-struct PluginServices {
-  PluginServices(const Section& section, uint64_t seed, torch::Device device,
-                 ArtifactCache* artifacts, Store* store, int64_t run, const std::string& hash,
-                 const std::string& metric_prefix = "", const DataFacts* facts = nullptr)
-      : sink(store, run, section.get_string("plugin"), hash, metric_prefix),
-        context(section, seed, device, artifacts, &sink) {
-    if (facts) context.set_data(*facts);
-  }
-  PluginServices(const PluginServices&) = delete;
-  StoreResults sink;
-  HostContext context;
-};
+// --recompute: nothing cached is reused. Rank 0 deletes before it makes the tokens;
+// the others wait for those.
+void forget(const RunOptions& opt, StoreArtifacts& artifacts, const std::string& kind,
+            const std::string& key) {
+  if (!opt.recompute || !is_leader(opt.cluster)) return;
+  const std::string dir = artifacts.dir(kind, key);
+  log_message(LogLevel::Info, fmt::format("--recompute: deleting {}", dir));
+  fs::remove_all(dir);
+}
 
-void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
-             const RunOptions& opt, torch::Device device) {
-  const uint64_t seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
-  StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
-  StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
-  // Each plugin's services; its metrics and results are named after it.
-  auto services = [&](const Section& section, const std::string& hash,
-                      const std::string& metric_prefix = "", const DataFacts* facts = nullptr) {
-    return PluginServices(section, seed, device, &artifacts, &store, run_id, hash, metric_prefix,
-                          facts);
-  };
+// The pretrained weights of the run's configuration in the run's model: the cached
+// final.pt when there is one, else trained now (resuming last.pt). False on a worker
+// other than rank 0 once its share is done: rank 0 alone evaluates.
+bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& opt) {
+  const RunConfig& rc = run.config();
   Cluster* cluster = opt.cluster;
   const bool leader = is_leader(cluster);
-  // --recompute: nothing cached is reused. Rank 0 deletes before it makes the tokens;
-  // the others wait for those.
-  auto forget = [&](const std::string& kind, const std::string& key) {
-    if (!opt.recompute || !leader) return;
-    const std::string dir = artifacts.dir(kind, key);
-    log_message(LogLevel::Info, fmt::format("--recompute: deleting {}", dir));
-    fs::remove_all(dir);
-  };
-  forget("tokens", rc.data_hash);
-  forget("checkpoints", rc.pretrain_hash);
-  PluginServices dataset_host = services(rc.at("dataset"), rc.data_hash);
-  PluginServices quantizer_host = services(rc.at("quantizer"), rc.data_hash);
-  auto quantizer =
-      reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), quantizer_host.context);
-  // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
-  // it rather than racing to write it.
-  const std::string tokens_key = "tokens/" + rc.hash;
-  if (cluster && !leader) cluster->leader_says(tokens_key, "");
-  TokenData td = load_tokens(rc, reg, dataset_host.context, *quantizer, artifacts);
-  if (cluster && leader) cluster->leader_says(tokens_key, "ready");
-  if (interrupted()) throw Interrupted("interrupted after making the tokens");
-
-  // What the data are, for every plugin made from here on.
-  const DataFacts facts = data_facts(td, *quantizer);
-  PluginServices model_host = services(rc.at("model"), rc.pretrain_hash, "", &facts);
-  PluginServices objective_host = services(rc.at("objective"), rc.pretrain_hash, "", &facts);
-  // Guarded: an error from inside either names it and the call.
-  const std::string model_name = rc.at("model").get_string("plugin");
-  const std::string objective_name = rc.at("objective").get_string("plugin");
-  auto model = guard(reg.create<Model>(model_name, model_host.context), model_name);
-  auto objective =
-      guard(reg.create<Objective>(objective_name, objective_host.context), objective_name, facts);
-  model->build(ModelSpec{facts.vocab_size, facts.context});
-  model->module().to(device);
-  int64_t params = 0;
-  for (const auto& p : model->module().parameters()) params += p.numel();
-  log_message(LogLevel::Info, fmt::format("model: {} layers, width {}, {} parameters",
-                                          model->num_layers(), model->width(), params));
-  store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
-
-  // The pretrained checkpoint is an artifact of everything that determines it.
-  const std::string ckpt_dir = artifacts.dir("checkpoints", rc.pretrain_hash);
-  const std::string final_path = (fs::path(ckpt_dir) / "final.pt").string();
+  Model& model = run.model();
+  const std::string ckpt_dir = run.artifacts().dir("checkpoints", rc.pretrain_hash);
+  const std::string final_path = run.final_checkpoint();
   // Rank 0 holds the checkpoint's lock until final.pt is written: another run that
   // needs this checkpoint waits, then reuses it rather than training it again.
   std::unique_ptr<ArtifactLock> ckpt_lock;
-  if (leader) ckpt_lock = artifacts.lock("checkpoints", rc.pretrain_hash);
+  if (leader) ckpt_lock = run.artifacts().lock("checkpoints", rc.pretrain_hash);
   if (agree_with_leader(cluster, fs::exists(final_path))) {
-    if (!leader) return;  // nothing to train; rank 0 evaluates
-    load_weights(model->module(), final_path, device);
+    if (!leader) return false;  // nothing to train; rank 0 evaluates
+    load_weights(model.module(), final_path, run.device());
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     // Resuming an earlier attempt's checkpoint: its curve and provenance join this run.
@@ -147,72 +97,72 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
                                 fmt::join(attempts, ", ")));
     }
     // A setting far beyond this machine is refused before it swaps for an hour.
-    const auto& training = rc.at("training");
-    if (rc.at("experiment").get_bool("memory_check")) {
-      const int64_t micro = (training.get_int("batch_size") / world_size(cluster) +
-                             training.get_int("accumulate") - 1) /
-                            training.get_int("accumulate");
-      const auto need = estimate_training_memory(params, model->num_layers(), model->width(), micro,
-                                                 facts.context, facts.vocab_size);
-      // Workers of one machine share its memory; on a GPU the free memory is the device's.
-      int64_t available = available_memory(device);
-      if (available > 0 && device.is_cpu()) available /= opt.local_workers;
-      const std::string where =
-          device.is_cpu() ? "this machine" : fmt::format("device {}", device.str());
-      const std::string problem = memory_problem(need, available, where, micro, facts.context);
-      if (!problem.empty()) throw Error(problem);
-    }
+    if (rc.at("experiment").get_bool("memory_check"))
+      check_training_memory(rc.at("training"), model, run.facts(), run.device(),
+                            world_size(cluster), opt.local_workers);
+    StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
     // Bits per dimension: a token stands for one pixel of `channels` values.
-    Trainer trainer(rc.at("training"), *model, *objective, train_sink,
-                    {device, seed, ckpt_dir, facts.channels, cluster});
+    Trainer trainer(rc.at("training"), model, run.objective(), train_sink,
+                    {run.device(), run.seed(), ckpt_dir, run.facts().channels, cluster});
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
+    TokenData& td = run.tokens();
     if (td.splits["val"].tokens.size(0) == 0)
       throw Error("the validation split is empty; raise dataset.val_fraction");
-    auto pretrain = td.splits["train"].tokens;
-    if (td.unlabeled.defined()) pretrain = torch::cat({pretrain, td.unlabeled});
-    trainer.run(pretrain, td.splits["val"].tokens);
-    if (!leader) return;  // rank 0 keeps the checkpoint and evaluates
+    auto tokens = td.splits["train"].tokens;
+    if (td.unlabeled.defined()) tokens = torch::cat({tokens, td.unlabeled});
+    trainer.run(tokens, td.splits["val"].tokens);
+    if (!leader) return false;  // rank 0 keeps the checkpoint and evaluates
     if (rc.at("training").get_string("keep") == "best") {
       trainer.restore_best();
       log_message(LogLevel::Info, "pretrain: keeping the best checkpoint (training.keep)");
     }
-    save_weights(model->module(), final_path);
+    save_weights(model.module(), final_path);
   }
   ckpt_lock.reset();
-  artifacts.record("checkpoint", rc.pretrain_hash, final_path);
-  // The checkpoint's validation on the whole validation split (as cut by
-  // dataset.max_eval), on every run, trained here or reused: the figure tables, reports
-  // and nightly bands read. The periodic ones during training cover a subset.
-  {
-    const auto& training = rc.at("training");
-    const bool bf16 = uses_bfloat16(training.get_string("precision"), device);
-    Validation v = validate(*model, *objective, td.splits["val"].tokens,
-                            training.get_int("batch_size"), /*max_batches=*/0, seed, device, bf16);
-    record_validation(train_sink, training.get_int("steps"), "final_val_", v, facts.channels);
-    log_message(LogLevel::Info,
-                fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
-  }
+  run.artifacts().record("checkpoint", rc.pretrain_hash, final_path);
+  return true;
+}
 
+// The checkpoint's validation on the whole validation split (as cut by
+// dataset.max_eval), on every run, trained here or reused: the figure tables, reports
+// and nightly bands read. The periodic ones during training cover a subset.
+void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id) {
+  const RunConfig& rc = run.config();
+  const auto& training = rc.at("training");
+  const bool bf16 = uses_bfloat16(training.get_string("precision"), run.device());
+  Validation v =
+      validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
+               training.get_int("batch_size"), /*max_batches=*/0, run.seed(), run.device(), bf16);
+  StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
+  record_validation(train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
+  log_message(LogLevel::Info,
+              fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
+}
+
+// The run's evaluators, in file order, on the pretrained model.
+void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt) {
+  const RunConfig& rc = run.config();
+  TokenData& td = run.tokens();
   EvalInputs inputs;
-  inputs.model = model.get();
-  inputs.objective = objective.get();
+  inputs.model = &run.model();
+  inputs.objective = &run.objective();
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
   inputs.checkpoint_key = rc.pretrain_hash;  // cache_key: per evaluator, below
-  inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), device);
-  inputs.quantizer = quantizer.get();
+  inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), run.device());
+  inputs.quantizer = &run.quantizer();
   // Images on demand, from one dataset object made on first use.
   std::shared_ptr<Dataset> dataset;
   inputs.images = [&](const std::string& split) {
     if (!dataset)
-      dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), dataset_host.context);
+      dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), run.dataset_context());
     return load_images(rc, *dataset, split);
   };
-  model->module().eval();
+  run.model().module().eval();
   // Data-parallel: the other workers on this machine sit idle while rank 0 evaluates;
   // it takes their cores.
-  if (cluster) set_threads(rc.at("experiment").get_int("threads"));
+  if (opt.cluster) set_threads(rc.at("experiment").get_int("threads"));
   std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
@@ -222,11 +172,10 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     const std::string hash =
         short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash + code);
     const int nth = ++seen[name];
-    PluginServices host =
-        services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth), &facts);
+    auto host = run.services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
     inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + code);
-    forget("features", inputs.cache_key);
-    auto evaluator = reg.create<Evaluator>(name, host.context);
+    forget(opt, run.artifacts(), "features", inputs.cache_key);
+    auto evaluator = reg.create<Evaluator>(name, host->context);
     auto t0 = std::chrono::steady_clock::now();
     guarded(fmt::format("evaluator '{}'", name), "evaluate()",
             [&] { evaluator->evaluate(inputs); });
@@ -235,6 +184,35 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
     log_message(LogLevel::Info,
                 fmt::format("evaluator {} done in {}", name, format_duration(secs)));
   }
+}
+
+// One run: its tokens, its pretrained checkpoint, the checkpoint's validation, its
+// evaluators.
+void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
+             const RunOptions& opt, torch::Device device) {
+  StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
+  RunAssembly run(rc, reg, device, artifacts, &store, run_id);
+  forget(opt, artifacts, "tokens", rc.data_hash);
+  forget(opt, artifacts, "checkpoints", rc.pretrain_hash);
+  // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
+  // it rather than racing to write it.
+  Cluster* cluster = opt.cluster;
+  const std::string tokens_key = "tokens/" + rc.hash;
+  if (cluster && !is_leader(cluster)) cluster->leader_says(tokens_key, "");
+  run.tokens();
+  if (cluster && is_leader(cluster)) cluster->leader_says(tokens_key, "ready");
+  if (interrupted()) throw Interrupted("interrupted after making the tokens");
+
+  Model& model = run.model();
+  run.objective();
+  int64_t params = 0;
+  for (const auto& p : model.module().parameters()) params += p.numel();
+  log_message(LogLevel::Info, fmt::format("model: {} layers, width {}, {} parameters",
+                                          model.num_layers(), model.width(), params));
+  store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
+  if (!pretrain(run, store, run_id, opt)) return;
+  validate_checkpoint(run, store, run_id);
+  evaluate(run, reg, opt);
 }
 
 // The key under which rank 0 posts how run i ended.

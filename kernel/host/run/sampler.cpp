@@ -8,6 +8,7 @@
 #include <workbench/workbench.hpp>
 
 #include "run/progress.hpp"
+#include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/runner.hpp"
 #include "run/tokens.hpp"
@@ -62,29 +63,19 @@ void write_png_grid(const std::string& path, const std::vector<torch::Tensor>& r
 
 void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOptions& opt) {
   const torch::Device device = resolve_device(rc.at("experiment").get_string("device"));
-  const auto seed = static_cast<uint64_t>(rc.at("experiment").get_int("seed"));
   StoreArtifacts artifacts(opt.artifacts_root, nullptr, 0);  // reads the cache, records nothing
-  const std::string ckpt =
-      (fs::path(opt.artifacts_root) / "checkpoints" / rc.pretrain_hash / "final.pt").string();
+  RunAssembly run(rc, reg, device, artifacts);
+  const std::string ckpt = run.final_checkpoint();
   if (!fs::exists(ckpt))
     throw Error(
         fmt::format("no pretrained checkpoint for run '{}' at {}; run the experiment "
                     "with `workbench run` first",
                     rc.label, ckpt));
-  HostContext qctx(rc.at("quantizer"), seed, device, &artifacts, nullptr);
-  HostContext dctx(rc.at("dataset"), seed, device, &artifacts, nullptr);
-  HostContext mctx(rc.at("model"), seed, device, &artifacts, nullptr);
-  HostContext octx(rc.at("objective"), seed, device, &artifacts, nullptr);
-  auto quantizer = reg.create<Quantizer>(rc.at("quantizer").get_string("plugin"), qctx);
-  TokenData td = load_tokens(rc, reg, dctx, *quantizer, artifacts);
-  const DataFacts facts = data_facts(td, *quantizer);
-  mctx.set_data(facts);
-  octx.set_data(facts);
-  auto model = reg.create<Model>(rc.at("model").get_string("plugin"), mctx);
-  auto objective = reg.create<Objective>(rc.at("objective").get_string("plugin"), octx);
-  model->build(ModelSpec{quantizer->vocab_size(), td.height * td.width});
+  TokenData& td = run.tokens();
+  Quantizer* quantizer = &run.quantizer();
+  Model* model = &run.model();
+  Objective* objective = &run.objective();
   load_weights(model->module(), ckpt, device);
-  model->module().to(device);
   model->module().eval();
   const auto& test = td.splits["test"].tokens;
   // Only a causal model with the SOS shift samples left to right.
