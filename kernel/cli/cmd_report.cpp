@@ -14,10 +14,6 @@
 
 #include "commands.hpp"
 
-#ifndef WB_SOURCE_DIR
-#define WB_SOURCE_DIR "."
-#endif
-
 namespace fs = std::filesystem;
 
 namespace wb::cli {
@@ -29,19 +25,15 @@ struct ReportArgs {
   std::string out;
 };
 
-// Installed: <prefix>/share/workbench/report.py beside <prefix>/bin/workbench; in the
-// build tree: the source tree's tools/report.py.
+// <prefix>/share/workbench/report.py beside <prefix>/bin/workbench: installed there,
+// and copied there in the build tree (build/share/workbench).
 std::string report_script() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path installed = exe.parent_path() / ".." / "share" / "workbench" / "report.py";
-    if (fs::exists(installed)) return installed.string();
-  }
-  const fs::path source = fs::path(WB_SOURCE_DIR) / "tools" / "report.py";
-  if (fs::exists(source)) return source.string();
-  throw Error("report: cannot find report.py (looked beside the binary and in " + source.string() +
-              ")");
+  const fs::path script = exe.parent_path().parent_path() / "share" / "workbench" / "report.py";
+  if (ec || !fs::exists(script))
+    throw Error("report: cannot find report.py (looked in " + script.string() + ")");
+  return script.string();
 }
 
 // WORKBENCH_PYTHON, else Debian's python3 (where apt puts python3-matplotlib), else

@@ -79,12 +79,14 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
   rc.pretrain_hash = short_hash(pretrain);
   rc.hash =
       short_hash(section_text("[experiment]", rc.at("experiment"), not_hashed) + pretrain + evals);
+  // Sections one after another, a blank line between.
   rc.canonical = section_text("[experiment]", rc.at("experiment"));
+  auto add = [&rc](const std::string& text) { rc.canonical.append("\n").append(text); };
   for (const auto& name : kPluginSections)
-    rc.canonical += "\n" + section_text("[" + name + "]", rc.at(name));
-  rc.canonical += "\n" + section_text("[training]", rc.at("training"));
-  for (const auto& e : rc.evaluators) rc.canonical += "\n" + section_text("[[evaluators]]", e);
-  rc.canonical += "\n# the plugins' code (in the hashes)\n" + data_code + model_code + evals_code;
+    add(section_text(fmt::format("[{}]", name), rc.at(name)));
+  add(section_text("[training]", rc.at("training")));
+  for (const auto& e : rc.evaluators) add(section_text("[[evaluators]]", e));
+  add("# the plugins' code (in the hashes)\n" + data_code + model_code + evals_code);
   return rc;
 }
 

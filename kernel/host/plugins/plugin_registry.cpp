@@ -13,9 +13,6 @@
 #include "platform/text_match.hpp"
 #include "plugins/elf_check.hpp"
 
-#ifndef WB_BUILD_PLUGIN_DIR
-#define WB_BUILD_PLUGIN_DIR ""
-#endif
 #ifndef WB_INSTALL_PLUGIN_DIR
 #define WB_INSTALL_PLUGIN_DIR "lib/workbench/plugins"
 #endif
@@ -41,15 +38,12 @@ std::vector<std::string> PluginRegistry::default_search_path() {
       start = end + 1;
     }
   }
-  // An installed binary lives in PREFIX/bin and its plugins in PREFIX/lib/...; a binary
-  // in the build tree uses the build tree's plugins. Never both, or every plugin
-  // would be found twice.
+  // A binary in PREFIX/bin finds its plugins in PREFIX/lib/workbench/plugins: installed,
+  // and in the build tree, which has the same layout (build/bin, build/tests ->
+  // build/lib/workbench/plugins). No build path is compiled in.
   fs::path exe_dir = boost::dll::program_location().parent_path().string();
   fs::path installed = exe_dir.parent_path() / WB_INSTALL_PLUGIN_DIR;
-  if (fs::is_directory(installed))
-    out.push_back(installed.string());
-  else if (std::string(WB_BUILD_PLUGIN_DIR).size())
-    out.push_back(WB_BUILD_PLUGIN_DIR);
+  if (fs::is_directory(installed)) out.push_back(installed.string());
   return out;
 }
 

@@ -2,32 +2,15 @@
 
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
-
 #include <torch/version.h>
 
-#ifndef WB_SOURCE_DIR
-#define WB_SOURCE_DIR "."
-#endif
+#include "wb_git_version.h"
+
 #ifndef WB_VERSION
 #define WB_VERSION "0.0.0"
 #endif
 
 namespace wb {
-
-namespace {
-std::string capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 256> buf{};
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  if (pclose(p) != 0) return "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-}  // namespace
 
 std::string host_name() {
   char buf[256] = {0};
@@ -41,10 +24,10 @@ std::string workbench_version() {
 
 Provenance collect_provenance(const std::string& command_line) {
   Provenance p;
-  const std::string git = std::string("git -C '") + WB_SOURCE_DIR + "' ";
-  p.git_commit = capture(git + "rev-parse HEAD 2>/dev/null");
-  if (p.git_commit.empty()) p.git_commit = "unknown";
-  p.git_dirty = !capture(git + "status --porcelain --untracked-files=no 2>/dev/null").empty();
+  // The commit the binary was built from, and whether its tracked files differed from it
+  // then (cmake/GitVersion.cmake); plugins are identified by their own SHA-256.
+  p.git_commit = WB_GIT_COMMIT;
+  p.git_dirty = WB_GIT_DIRTY != 0;
   p.workbench_version = WB_VERSION;
   p.torch_version = TORCH_VERSION;
   p.host = host_name();
