@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The layout rules of docs/architecture.md, checked rather than hoped for:
+#   - every file under kernel/ is listed in docs/architecture.md's rooms (by its path
+#     inside its room, e.g. `run_assembly.*` or `include/workbench/model.hpp`);
+#   - no source file under kernel/ passes 400 lines;
+#   - a plugin includes only the SDK (<workbench/...>) and its own or a sibling's files,
+#     never the host's ("run/...", "store/...", ...).
+#   bash tests/house_rules.sh [SOURCE_DIR]
+set -uo pipefail
+root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
+cd "$root" || exit 1
+doc=docs/architecture.md
+fail=0
+while IFS= read -r f; do
+  [ "$f" = kernel/CMakeLists.txt ] && continue
+  name=$(basename "$f")
+  stem=${name%.*}
+  # Listed as `name`, `stem.*`, or by its path under kernel/ (the SDK's headers).
+  if ! grep -qE "\`(${name}|${stem}\.\*|${f#kernel/})\`|\`${stem}\.\*\`|, \`${name}\`" "$doc" &&
+    ! grep -qF "${f#kernel/}" "$doc"; then
+    echo "house rules: $f is not listed in $doc"
+    fail=1
+  fi
+done < <(git ls-files kernel)
+while IFS= read -r f; do
+  lines=$(wc -l <"$f")
+  if [ "$lines" -gt 400 ]; then
+    echo "house rules: $f has $lines lines (at most 400: split it by job)"
+    fail=1
+  fi
+done < <(git ls-files 'kernel/*.cpp' 'kernel/*.hpp')
+rooms='experiment|plugins|run|training|distributed|store|platform'
+if git grep -nE "#include \"($rooms)/" -- plugins docs/examples; then
+  echo "house rules: a plugin includes the host's internals (above); include <workbench/...> only"
+  fail=1
+fi
+[ "$fail" = 0 ] && echo "house rules: $(git ls-files kernel | wc -l) files under kernel/ listed, none over 400 lines, plugins include only the SDK"
+exit "$fail"
