@@ -31,6 +31,40 @@ struct SilentProgress : Progress {
   void advance(int64_t, const std::string&) override {}
   void finish(const std::string&) override {}
 };
+
+// The training figures since the last log line: the loss and the objective's metrics
+// averaged over the interval's steps, and the token rate since training began.
+struct TrainingLog {
+  MetricMeans metrics;
+  double loss_sum = 0;
+  int64_t steps = 0, tokens = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+
+  void add(const Trainer::StepResult& r, int64_t step_tokens) {
+    metrics.add(r.metrics);
+    loss_sum += r.loss;
+    ++steps;
+    tokens += step_tokens;
+  }
+  // Every worker reads (data-parallel: the workers' mean); the leader writes.
+  void write(ResultSink& sink, int64_t done, double lr, int64_t dims_per_token,
+             Parallelism& parallel) {
+    auto means = metrics.read();
+    parallel.average(means);
+    if (parallel.leader()) {
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      sink.metric(done, "loss", loss_sum / double(steps));
+      for (const auto& [name, value] : means) sink.metric(done, name, value);
+      if (means.count("bits_per_token"))
+        sink.metric(done, "bits_per_dim", means.at("bits_per_token") / double(dims_per_token));
+      sink.metric(done, "lr", lr);
+      if (secs > 0) sink.metric(done, "tokens_per_s", double(tokens) / secs);
+    }
+    loss_sum = 0;
+    steps = 0;
+  }
+};
 }  // namespace
 
 void save_weights(torch::nn::Module& module, const std::string& path) {
@@ -243,7 +277,6 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }
   const bool leader = parallel_->leader();
-  const int64_t workers = parallel_->workers();
   parallel_->start(model_.module(), step);
   double val_loss = NAN;
   // A validation's figures after `at` steps, and best.pt when its loss is the lowest
@@ -259,8 +292,6 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   std::unique_ptr<wb::Progress> progress =
       leader ? make_progress("pretrain", steps) : std::make_unique<SilentProgress>();
   progress->advance(step, "");
-  auto t0 = std::chrono::steady_clock::now();
-  int64_t tokens_done = 0;
   // The next step's batch is gathered on another thread while this step computes, so
   // the step never waits on data. batch_indices is only ever called from there, one
   // call at a time (each future is collected before the next is started).
@@ -269,10 +300,7 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     auto batch = train.index_select(0, rows);
     return device_.is_cuda() ? batch.pin_memory() : batch;
   };
-  // The objective's metrics and the loss since the last log line, averaged over it.
-  MetricMeans interval;
-  double interval_loss = 0;
-  int64_t interval_steps = 0;
+  TrainingLog log;
   std::future<torch::Tensor> next;
   if (step < steps) next = std::async(std::launch::async, gather, step);
   for (; step < steps; ++step) {
@@ -284,28 +312,11 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
     if (!std::isfinite(r.loss))
       throw Error(fmt::format("training diverged at step {}: loss is {} (lower training.lr?)", step,
                               r.loss));
-    tokens_done += batch.numel() * workers;
-    interval.add(r.metrics);
-    interval_loss += r.loss;
-    ++interval_steps;
+    log.add(r, batch.numel() * parallel_->workers());
 
     const int64_t done = step + 1;
-    if (done % cfg_.get_int("log_every") == 0 || done == steps) {
-      // Every worker reads (data-parallel: the workers' mean); rank 0 writes.
-      auto means = interval.read();
-      parallel_->average(means);
-      if (leader) {
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        sink_.metric(done, "loss", interval_loss / double(interval_steps));
-        for (const auto& [name, value] : means) sink_.metric(done, name, value);
-        if (means.count("bits_per_token"))
-          sink_.metric(done, "bits_per_dim", means.at("bits_per_token") / double(dims_per_token_));
-        sink_.metric(done, "lr", lr);
-        if (secs > 0) sink_.metric(done, "tokens_per_s", tokens_done / secs);
-      }
-      interval_loss = 0;
-      interval_steps = 0;
-    }
+    if (done % cfg_.get_int("log_every") == 0 || done == steps)
+      log.write(sink_, done, lr, dims_per_token_, *parallel_);
     if (done % cfg_.get_int("val_every") == 0 || done == steps) {
       Validation v = validate(val);
       v.loss = parallel_->leaders_value(v.loss);  // rank 0's decides early stopping for all
