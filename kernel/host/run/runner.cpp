@@ -13,6 +13,7 @@
 #include <torch/cuda.h>
 #include <workbench/workbench.hpp>
 
+#include "distributed/run_workers.hpp"
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
 #include "plugins/plugin_guard.hpp"
@@ -63,7 +64,7 @@ namespace {
 // the others wait for those.
 void forget(const RunOptions& opt, StoreArtifacts& artifacts, const std::string& kind,
             const std::string& key) {
-  if (!opt.recompute || !is_leader(opt.cluster)) return;
+  if (!opt.recompute || !RunWorkers(opt.cluster).leader()) return;
   const std::string dir = artifacts.dir(kind, key);
   log_message(LogLevel::Info, fmt::format("--recompute: deleting {}", dir));
   fs::remove_all(dir);
@@ -74,8 +75,8 @@ void forget(const RunOptions& opt, StoreArtifacts& artifacts, const std::string&
 // other than rank 0 once its share is done: rank 0 alone evaluates.
 bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& opt) {
   const RunConfig& rc = run.config();
-  Cluster* cluster = opt.cluster;
-  const bool leader = is_leader(cluster);
+  const RunWorkers workers(opt.cluster);
+  const bool leader = workers.leader();
   Model& model = run.model();
   const std::string ckpt_dir = run.artifacts().dir("checkpoints", rc.pretrain_hash);
   const std::string final_path = run.final_checkpoint();
@@ -83,7 +84,7 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
   // needs this checkpoint waits, then reuses it rather than training it again.
   std::unique_ptr<ArtifactLock> ckpt_lock;
   if (leader) ckpt_lock = run.artifacts().lock("checkpoints", rc.pretrain_hash);
-  if (agree_with_leader(cluster, fs::exists(final_path))) {
+  if (workers.agree(fs::exists(final_path))) {
     if (!leader) return false;  // nothing to train; rank 0 evaluates
     load_weights(model.module(), final_path, run.device());
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
@@ -98,12 +99,12 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     }
     // A setting far beyond this machine is refused before it swaps for an hour.
     if (rc.at("experiment").get_bool("memory_check"))
-      check_training_memory(rc.at("training"), model, run.facts(), run.device(),
-                            world_size(cluster), opt.local_workers);
+      check_training_memory(rc.at("training"), model, run.facts(), run.device(), workers.count(),
+                            opt.local_workers);
     StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
     // Bits per dimension: a token stands for one pixel of `channels` values.
     Trainer trainer(rc.at("training"), model, run.objective(), train_sink,
-                    {run.device(), run.seed(), ckpt_dir, run.facts().channels, cluster});
+                    {run.device(), run.seed(), ckpt_dir, run.facts().channels, workers.cluster()});
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
     TokenData& td = run.tokens();
@@ -162,7 +163,7 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
   run.model().module().eval();
   // Data-parallel: the other workers on this machine sit idle while rank 0 evaluates;
   // it takes their cores.
-  if (opt.cluster) set_threads(rc.at("experiment").get_int("threads"));
+  if (RunWorkers(opt.cluster).several()) set_threads(rc.at("experiment").get_int("threads"));
   std::map<std::string, int> seen;  // evaluators of each plugin so far
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
@@ -196,11 +197,7 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   forget(opt, artifacts, "checkpoints", rc.pretrain_hash);
   // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
   // it rather than racing to write it.
-  Cluster* cluster = opt.cluster;
-  const std::string tokens_key = "tokens/" + rc.hash;
-  if (cluster && !is_leader(cluster)) cluster->leader_says(tokens_key, "");
-  run.tokens();
-  if (cluster && is_leader(cluster)) cluster->leader_says(tokens_key, "ready");
+  RunWorkers(opt.cluster).leader_first("tokens/" + rc.hash, [&] { run.tokens(); });
   if (interrupted()) throw Interrupted("interrupted after making the tokens");
 
   Model& model = run.model();
@@ -231,7 +228,7 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
   store.mark_dead_runs(host_name());
   const int64_t exp_id = store.experiment(exp.name, exp.file);
   install_interrupt_handler();
-  Cluster* cluster = opt.cluster;
+  const RunWorkers workers(opt.cluster);
   for (size_t i = 0; i < exp.runs.size(); ++i) {
     if (interrupted()) {  // before this run began: nothing to record
       ++summary.interrupted;
@@ -243,7 +240,7 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     if (!opt.force) {
       // Data-parallel: rank 0's store decides; the others hold a scratch store.
       auto done = store.finished_run(exp_id, rc.hash);
-      if (agree_with_leader(cluster, done.has_value())) {
+      if (workers.agree(done.has_value())) {
         log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
                                                 "(--force to redo)",
                                                 tag, done.value_or(0)));
@@ -267,20 +264,18 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       torch::manual_seed(derive_seed(static_cast<uint64_t>(e.get_int("seed")), "host", "torch"));
       execute(rc, store, run_id, registry, opt, device);
       // Data-parallel: the others wait here while rank 0 evaluates, and end as it did.
-      if (cluster) {
-        const std::string outcome = cluster->leader_says(outcome_key(i, rc), "finished");
-        if (outcome != "finished") {
-          store.end_run(run_id, outcome, "rank 0's run ended so");
-          ++summary.failed;
-          break;
-        }
+      const std::string outcome = workers.outcome(outcome_key(i, rc), "finished");
+      if (outcome != "finished") {
+        store.end_run(run_id, outcome, "rank 0's run ended so");
+        ++summary.failed;
+        break;
       }
       store.end_run(run_id, "finished");
       ++summary.finished;
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       log_message(LogLevel::Info, fmt::format("{}: finished in {}", tag, format_duration(secs)));
     } catch (const Interrupted& ex) {
-      if (cluster && is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "interrupted");
+      workers.tell(outcome_key(i, rc), "interrupted");
       store.end_run(run_id, "interrupted", ex.what());
       ++summary.interrupted;
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
@@ -292,10 +287,8 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));
       // A data-parallel experiment stops at its first failed run (rerun the command to
       // resume it): rank 0 tells the others, who may be waiting on it.
-      if (cluster) {
-        if (is_leader(cluster)) cluster->leader_says(outcome_key(i, rc), "failed");
-        break;
-      }
+      workers.tell(outcome_key(i, rc), "failed");
+      if (workers.several()) break;
     }
   }
   return summary;
