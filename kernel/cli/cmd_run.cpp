@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "distributed/cluster.hpp"
+#include "distributed/launch_env.hpp"
 #include "distributed/launcher.hpp"
 #include "distributed/shard.hpp"
 #include "experiment/experiment.hpp"
@@ -89,6 +90,9 @@ int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
          const PluginRegistry& reg) {
   namespace fs = std::filesystem;
   if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
+  if (spec.rank == 0)
+    spdlog::info("worker 0 of {} ({} on this machine), started by {}; rendezvous at {}:{}",
+                 spec.world, spec.local_world, spec.launcher, spec.master_addr, spec.master_port);
   auto cluster = connect_cluster(spec);
   RunOptions opt = run_options(args);
   opt.cluster = cluster.get();
@@ -175,7 +179,8 @@ void add_run(CLI::App& app, int& exit_code) {
       print_runs(exp, std::cout);
       return;
     }
-    if (auto spec = cluster_spec_from_env()) {  // a worker a launcher started
+    // A worker that a launcher started: the workbench's own, torchrun or SLURM's srun.
+    if (auto spec = cluster_spec_from_env(args->master)) {
       exit_code = work(*args, exp, *spec, reg);
       return;
     }

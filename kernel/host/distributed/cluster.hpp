@@ -25,16 +25,16 @@ struct ClusterSpec {
   int64_t master_port = 29500;
   // How long a collective or the rendezvous may wait on a peer before it fails.
   std::chrono::seconds timeout{300};
+  // The launcher already serves the rendezvous store at the master's port (torchrun's
+  // agent store): rank 0 joins it as a client instead of serving one.
+  bool store_hosted = false;
+  // Who started the worker: "workbench" (--nproc/--nnodes), "torchrun" or "slurm".
+  std::string launcher = "workbench";
 };
 
-// The environment variable names (WB_RANK, WB_WORLD_SIZE, WB_LOCAL_RANK,
-// WB_LOCAL_WORLD_SIZE, WB_MASTER_ADDR, WB_MASTER_PORT, WB_DIST_TIMEOUT).
-extern const char* const kRankVar;
+// The worker environments: the workbench's launcher's (launch_env.hpp reads torchrun's
+// and SLURM's too).
 void write_cluster_env(const ClusterSpec& spec);  // setenv, in a child before exec
-
-// The spec of this process when a launcher started it (WB_RANK is set), else none; a
-// malformed variable is a wb::Error naming it.
-std::optional<ClusterSpec> cluster_spec_from_env();
 
 class Cluster {
  public:

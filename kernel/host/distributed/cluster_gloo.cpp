@@ -46,7 +46,7 @@ class GlooCluster : public Cluster {
     try {
       c10d::TCPStoreOptions so;
       so.port = static_cast<std::uint16_t>(spec.master_port);
-      so.isServer = spec.rank == 0;
+      so.isServer = spec.rank == 0 && !spec.store_hosted;
       so.numWorkers = static_cast<std::size_t>(spec.world);
       so.waitWorkers = true;
       so.timeout = timeout;

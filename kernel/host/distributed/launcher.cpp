@@ -1,5 +1,7 @@
 #include "distributed/launcher.hpp"
 
+#include "distributed/launch_env.hpp"
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>

@@ -110,6 +110,41 @@ TEST(DataParallel, TwoGlooWorkersReproduceTheLossCurveOfOneProcess) {
   EXPECT_GT(results, 0);
 }
 
+// torchrun starts the workers (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT and its
+// agent's rendezvous store): the same run as `--nproc 2`, recorded once by rank 0.
+TEST(DataParallel, TorchrunsTwoWorkersReproduceTheLossCurveOfOneProcess) {
+  if (!wb::has_process_groups()) GTEST_SKIP() << wb::process_group_unavailable_reason();
+  const std::string python = WB_REFERENCE_PYTHON;
+  if (!fs::exists(python) ||
+      std::system((python + " -c 'import torch.distributed.run' 2>/dev/null").c_str()) != 0)
+    FAIL() << "no Python with torchrun at " << python << " (bash tools/setup.sh installs it)";
+  wbtest::TempDir dir;
+  const std::string file = write_experiment(dir, 12);
+  std::string out;
+  ASSERT_EQ(wbtest::run_cli(fmt::format("run {} --db {}", file, dir / "one/results.db"), &out), 0)
+      << out;
+  const int port = 20000 + static_cast<int>((getpid() + 7919) % 20000);
+  const std::string torchrun = fmt::format(
+      "{} -m torch.distributed.run --nnodes 1 --nproc-per-node 2 --master-addr 127.0.0.1 "
+      "--master-port {} --no-python {} run {} --db {} > {} 2>&1",
+      python, port, WB_TEST_CLI, file, dir / "two/results.db", dir / "torchrun.log");
+  const int status = std::system(torchrun.c_str());
+  out = wbtest::read_text(dir / "torchrun.log");
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("started by torchrun"), std::string::npos) << out;
+  EXPECT_NE(out.find("on 2 workers"), std::string::npos) << out;
+  const auto one = curve(dir / "one/results.db", 1, "train/loss");
+  const auto two = curve(dir / "two/results.db", 1, "train/loss");
+  ASSERT_EQ(one.size(), 12u);
+  ASSERT_EQ(two.size(), one.size());
+  for (const auto& [step, loss] : one) EXPECT_NEAR(two.at(step), loss, 1e-4) << "step " << step;
+  wb::Store store(dir / "two/results.db");
+  int64_t runs = 0;
+  store.query("SELECT COUNT(*) FROM runs", {},
+              [&](auto&, const auto& v) { runs = std::stoll(v[0]); });
+  EXPECT_EQ(runs, 1);
+}
+
 TEST(DataParallel, TwoNodesJoinAtTheMasterAddressAndTrainAsOne) {
   if (!wb::has_process_groups()) GTEST_SKIP() << wb::process_group_unavailable_reason();
   wbtest::TempDir dir;
