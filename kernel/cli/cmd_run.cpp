@@ -94,9 +94,11 @@ int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
     spdlog::info("worker 0 of {} ({} on this machine), started by {}; rendezvous at {}:{}",
                  spec.world, spec.local_world, spec.launcher, spec.master_addr, spec.master_port);
   auto cluster = connect_cluster(spec);
+  if (spec.rank == 0) spdlog::info("collectives: {}", cluster->backend());
   RunOptions opt = run_options(args);
   opt.cluster = cluster.get();
   opt.local_workers = spec.local_world;
+  opt.local_rank = spec.local_rank;
   if (opt.artifacts_root.empty())
     opt.artifacts_root = (fs::absolute(args.db).parent_path() / "artifacts").string();
   const std::string db =

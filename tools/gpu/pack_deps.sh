@@ -16,6 +16,7 @@ PACKAGES=(
   libtomlplusplus-dev libtomlplusplus3 libfmt-dev libfmt9 libspdlog-dev libspdlog1.10
   libcli11-dev libsqlite3-dev libsqlite3-0 libssl-dev libssl3 zlib1g-dev zlib1g
   libstb-dev libstb0 libgtest-dev
+  libgloo-dev  # gloo headers: data-parallel (Gloo, and NCCL beside it on CUDA)
 )
 if [ "$data" = 1 ]; then PACKAGES+=(dataset-fashion-mnist); fi
 mkdir -p "$dir"

@@ -10,6 +10,7 @@
 #include <workbench/error.hpp>
 
 #include "distributed/cluster.hpp"
+#include "distributed/cuda_collectives.hpp"
 
 namespace wb {
 
@@ -59,6 +60,8 @@ class GlooCluster : public Cluster {
       opts->threads = 2;
       pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, static_cast<int>(spec.rank),
                                                         static_cast<int>(spec.world), opts);
+      // CUDA tensors (the gradient buckets on GPUs) through NCCL where there is one.
+      cuda_ = connect_cuda_collectives(store_, spec, &no_cuda_why_);
     } catch (const std::exception& e) {
       throw Error(fmt::format("rank {} of {}: cannot join the rendezvous at {}:{} within {} s: {}",
                               spec.rank, spec.world, spec.master_addr, spec.master_port,
@@ -68,15 +71,19 @@ class GlooCluster : public Cluster {
 
   int64_t rank() const override { return spec_.rank; }
   int64_t world() const override { return spec_.world; }
-  std::string backend() const override { return "gloo"; }
+  std::string backend() const override {
+    return cuda_ ? "nccl (CUDA tensors) + gloo" : "gloo (no NCCL: " + no_cuda_why_ + ")";
+  }
 
   std::function<void()> allreduce_sum_async(torch::Tensor t) override {
+    if (t.is_cuda() && cuda_) return cuda_->allreduce_sum_async(t);
     std::vector<at::Tensor> v{t};
     auto work = guarded(spec_, "all-reduce", [&] { return pg_->allreduce(v); });
     return [this, work] { guarded(spec_, "all-reduce", [&] { return work->wait(); }); };
   }
 
   void broadcast(torch::Tensor t) override {
+    if (t.is_cuda() && cuda_) return cuda_->broadcast(t);
     std::vector<at::Tensor> v{t};
     guarded(spec_, "broadcast", [&] { return pg_->broadcast(v)->wait(); });
   }
@@ -107,6 +114,8 @@ class GlooCluster : public Cluster {
   ClusterSpec spec_;
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
+  std::unique_ptr<CudaCollectives> cuda_;  // null: CUDA tensors go through Gloo too
+  std::string no_cuda_why_;
 };
 
 }  // namespace

@@ -250,6 +250,10 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     }
     const auto& e = rc.at("experiment");
     torch::Device device = resolve_device(e.get_string("device"));
+    // Data-parallel on GPUs: one per local worker (NCCL's rule too).
+    if (device.is_cuda() && workers.several())
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                               opt.local_rank % torch::cuda::device_count()));
     Provenance prov = collect_provenance(opt.command_line);
     prov.device = device.str();
     prov.threads = set_threads(e.get_int("threads"), opt.local_workers);

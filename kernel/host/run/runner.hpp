@@ -22,6 +22,7 @@ struct RunOptions {
   // checkpoints and runs the evaluators. Workers on one machine split its cores.
   Cluster* cluster = nullptr;
   int64_t local_workers = 1;
+  int64_t local_rank = 0;  // on CUDA each local worker takes GPU local_rank
   // --recompute (implies force): also remake every artifact the run uses; the cached
   // tokens, palette, checkpoint and features are deleted first.
   bool recompute = false;

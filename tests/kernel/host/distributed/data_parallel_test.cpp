@@ -13,6 +13,8 @@
 #include <map>
 #include <thread>
 
+#include <torch/cuda.h>
+
 #include "distributed/cluster.hpp"
 #include "test_support.hpp"
 
@@ -143,6 +145,33 @@ TEST(DataParallel, TorchrunsTwoWorkersReproduceTheLossCurveOfOneProcess) {
   store.query("SELECT COUNT(*) FROM runs", {},
               [&](auto&, const auto& v) { runs = std::stoll(v[0]); });
   EXPECT_EQ(runs, 1);
+}
+
+// On a machine with two GPUs or more: each worker on its own GPU, the gradient buckets
+// all-reduced by NCCL, the small agreements by Gloo; the curve is the one-GPU run's.
+// Skipped without two GPUs (tools/gpu/check.sh runs it on a machine that has them).
+TEST(DataParallel, TwoNcclWorkersOnTwoGpusReproduceTheLossCurveOfOneGpu) {
+  if (!wb::has_process_groups()) GTEST_SKIP() << wb::process_group_unavailable_reason();
+  if (!torch::cuda::is_available() || torch::cuda::device_count() < 2)
+    GTEST_SKIP() << "needs two CUDA devices; this machine has "
+                 << (torch::cuda::is_available() ? torch::cuda::device_count() : 0);
+  wbtest::TempDir dir;
+  const std::string file = write_experiment(dir, 12);
+  std::string out;
+  const std::string cuda = " --set experiment.device=cuda";
+  ASSERT_EQ(
+      wbtest::run_cli(fmt::format("run {} --db {}", file, dir / "one/results.db") + cuda, &out), 0)
+      << out;
+  ASSERT_EQ(wbtest::run_cli(
+                fmt::format("run {} --nproc 2 --db {}", file, dir / "two/results.db") + cuda, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("collectives: nccl"), std::string::npos) << out;
+  const auto one = curve(dir / "one/results.db", 1, "train/loss");
+  const auto two = curve(dir / "two/results.db", 1, "train/loss");
+  ASSERT_EQ(two.size(), one.size());
+  // CUDA's sums are not bit-reproducible: a looser bound than the CPU test's.
+  for (const auto& [step, loss] : one) EXPECT_NEAR(two.at(step), loss, 1e-3) << "step " << step;
 }
 
 TEST(DataParallel, TwoNodesJoinAtTheMasterAddressAndTrainAsOne) {
