@@ -20,6 +20,8 @@ PACKAGES=(
   # config, formatting, logging, CLI, results store, images, compression
   libtomlplusplus-dev libfmt-dev libspdlog-dev libcli11-dev
   libsqlite3-dev sqlite3 libstb-dev zlib1g-dev libssl-dev
+  # JSON: Hugging Face model folders (config.json, safetensors headers)
+  nlohmann-json3-dev
   # tests
   libgtest-dev
   # `workbench report` draws its figures with matplotlib (tools/report.py)
@@ -50,7 +52,8 @@ fi
 # The engine. Debian's python, not a pyenv or conda one on PATH, so the venv outlives
 # changes to the user's shell.
 venv=$WB_TORCH_VENV
-wants=("torch==$WB_TORCH_VERSION" "transformers==$WB_TRANSFORMERS_VERSION")
+wants=("torch==$WB_TORCH_VERSION" "transformers==$WB_TRANSFORMERS_VERSION"
+  "pillow==$WB_PILLOW_VERSION")
 # numpy and scikit-learn: the references of bench/ (k-means, logistic regression).
 if [ "${1:-}" = "--bench" ]; then wants+=(numpy scikit-learn); fi
 if [ ! -x "$venv/bin/python" ]; then

@@ -7,4 +7,6 @@
 # references (transformers: the golden test of the igpt model).
 WB_TORCH_VERSION=2.15.0
 WB_TRANSFORMERS_VERSION=5.23.0
+# pillow: ImageGPTImageProcessor, the reference tokens of the import test.
+WB_PILLOW_VERSION=13.0.0
 WB_TORCH_VENV=${WB_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/igpt-workbench/torch-$WB_TORCH_VERSION}

@@ -15,7 +15,7 @@ PACKAGES=(
   libboost-system1.74-dev libboost-system1.74.0
   libtomlplusplus-dev libtomlplusplus3 libfmt-dev libfmt9 libspdlog-dev libspdlog1.10
   libcli11-dev libsqlite3-dev libsqlite3-0 libssl-dev libssl3 zlib1g-dev zlib1g
-  libstb-dev libstb0 libgtest-dev
+  libstb-dev libstb0 libgtest-dev nlohmann-json3-dev
   libgloo-dev  # gloo headers: data-parallel (Gloo, and NCCL beside it on CUDA)
 )
 if [ "$data" = 1 ]; then PACKAGES+=(dataset-fashion-mnist); fi

@@ -3,6 +3,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "hf_import.hpp"
 #include "igpt_module.hpp"
 #include "linear.hpp"
 #include "rms_norm.hpp"
@@ -27,6 +28,10 @@ class Igpt : public wb::Model {
     s.integer("layers", 0, "transformer blocks (0 = from size)").at_least(0);
     s.integer("width", 0, "model width d (0 = from size)").at_least(0);
     s.integer("heads", 0, "attention heads, must divide width (0 = from size)").at_least(0);
+    s.string("hf_weights", "",
+             "a Hugging Face ImageGPT folder (config.json, model.safetensors or "
+             "pytorch_model.bin): its size and weights replace size and the initial weights "
+             "(pair with the hf_palette quantizer and training.steps = 0)");
   }
 
   explicit Igpt(wb::PluginContext& ctx) : ctx_(ctx) {
@@ -35,6 +40,17 @@ class Igpt : public wb::Model {
     if (c.get_int("layers")) s.layers = c.get_int("layers");
     if (c.get_int("width")) s.width = c.get_int("width");
     if (c.get_int("heads")) s.heads = c.get_int("heads");
+    hf_weights_ = c.get_string("hf_weights");
+    if (!hf_weights_.empty()) {  // the folder's size; keys set explicitly must agree
+      const auto hf = igpt::read_hf_config(hf_weights_);
+      for (const auto& [key, theirs] : {std::pair<const char*, int64_t>{"layers", hf.layers},
+                                        {"width", hf.width},
+                                        {"heads", hf.heads}})
+        if (c.get_int(key) && c.get_int(key) != theirs)
+          throw wb::Error(fmt::format("[model] {} = {} but {} has {}", key, c.get_int(key),
+                                      hf_weights_, theirs));
+      s = Size{hf.layers, hf.width, hf.heads};
+    }
     if (s.width % s.heads != 0)
       throw wb::Error(
           fmt::format("[model] width {} is not divisible by heads {}", s.width, s.heads));
@@ -47,6 +63,10 @@ class Igpt : public wb::Model {
     torch::manual_seed(ctx_.seed("init"));
     net_ = igpt::Transformer(
         igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size, spec.context});
+    if (!hf_weights_.empty()) {
+      igpt::load_hf_weights(net_, hf_weights_);
+      ctx_.log(wb::LogLevel::Info, fmt::format("igpt: weights from {}", hf_weights_));
+    }
   }
 
   using wb::Model::forward;
@@ -125,10 +145,11 @@ class Igpt : public wb::Model {
 
   wb::PluginContext& ctx_;
   Size size_{};
+  std::string hf_weights_;  // a Hugging Face folder, or ""
   igpt::Transformer net_{nullptr};
 };
 
 }  // namespace
 
-WB_PLUGIN(Model, "igpt", "1.3.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
+WB_PLUGIN(Model, "igpt", "1.4.0", "Image GPT transformer (RMS norm, quick GELU, SOS, no biases)",
           Igpt)

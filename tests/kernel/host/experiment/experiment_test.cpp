@@ -233,11 +233,12 @@ TEST(Experiment, MissingPluginKeyListsTheChoices) {
 }
 
 TEST(Experiment, EveryShippedExperimentAndChecksFileLoads) {
-  // experiments/*.toml: each parses, validates and expands; *.checks.toml: each loads.
+  // experiments/**/*.toml: each parses, validates and expands (experiments/paper/ too);
+  // *.checks.toml: each loads.
   const std::filesystem::path dir =
       std::filesystem::path(WB_TEST_SOURCE_DIR) / ".." / "experiments";
-  int experiments = 0, checks = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+  int experiments = 0, checks = 0, paper = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     const std::string file = entry.path().string();
     if (entry.path().extension() != ".toml") continue;
     if (file.size() > 12 && file.substr(file.size() - 12) == ".checks.toml") {
@@ -246,8 +247,10 @@ TEST(Experiment, EveryShippedExperimentAndChecksFileLoads) {
     } else {
       EXPECT_NO_THROW(wb::load_experiment(file, {}, wbtest::plugins())) << file;
       ++experiments;
+      paper += entry.path().parent_path().filename() == "paper";
     }
   }
   EXPECT_GE(experiments, 4);
+  EXPECT_EQ(paper, 5);  // probes on CIFAR-10, CIFAR-100, STL-10; fine-tuning on CIFAR-10/100
   EXPECT_GE(checks, 1);
 }

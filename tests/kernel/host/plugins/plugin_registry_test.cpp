@@ -25,14 +25,15 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   EXPECT_EQ(reg.names("dataset"),
             (std::vector<std::string>{"cifar10", "cifar100", "fashion_mnist", "image_folder",
                                       "mnist", "stl10", "synthetic"}));
-  EXPECT_EQ(reg.names("quantizer"), (std::vector<std::string>{"grey", "kmeans", "uniform"}));
+  EXPECT_EQ(reg.names("quantizer"),
+            (std::vector<std::string>{"grey", "hf_palette", "kmeans", "uniform"}));
   EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
   EXPECT_EQ(reg.names("objective"), (std::vector<std::string>{"ar", "bert"}));
   EXPECT_EQ(reg.names("evaluator"),
             (std::vector<std::string>{"finetune", "linear_probe", "mask_ensemble"}));
   const auto& igpt = reg.get("model", "igpt");
   EXPECT_NE(igpt.schema.find("layers"), nullptr);
-  EXPECT_STREQ(igpt.manifest->version, "1.3.0");
+  EXPECT_STREQ(igpt.manifest->version, "1.4.0");
 }
 
 TEST(PluginRegistry, RefusesAPluginBuiltAgainstAnotherAbi) {
