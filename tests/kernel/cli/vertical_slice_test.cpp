@@ -407,6 +407,27 @@ TEST(Cli, BadInputExitsNonZeroWithTheProblemNamed) {
   EXPECT_NE(out.find("unknown objective plugin 'fixture_wrong_abi'"), std::string::npos) << out;
 }
 
+// The paper's experiments (released weights, data the machine may not have): each
+// dry-runs, printing its runs, without touching weights, data or store.
+TEST(Cli, ThePapersExperimentsDryRun) {
+  wbtest::TempDir dir;
+  const std::filesystem::path paper =
+      std::filesystem::path(WB_TEST_SOURCE_DIR) / ".." / "experiments" / "paper";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(paper)) {
+    if (entry.path().extension() != ".toml") continue;
+    std::string out;
+    EXPECT_EQ(
+        wbtest::run_cli("run " + entry.path().string() + " --dry-run --db " + (dir / "r.db"), &out),
+        0)
+        << out;
+    EXPECT_NE(out.find("hf_weights = \"weights/imagegpt-"), std::string::npos) << out;
+    ++files;
+  }
+  EXPECT_EQ(files, 5);
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.db"));
+}
+
 TEST(Cli, DryRunPrintsTheResolvedRunsAndTouchesNothing) {
   wbtest::TempDir dir;
   std::ofstream(dir / "e.toml") << tiny_experiment(dir / "data")
