@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include <ATen/DeviceAccelerator.h>
 #include <fmt/format.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
@@ -71,6 +72,13 @@ double matmul_peak_gflops(torch::Device device, torch::ScalarType dtype) {
   return 2.0 * n * n * n / best / 1e9;
 }
 
+// The most resident memory the process has held, in kB (Linux's ru_maxrss).
+int64_t peak_resident_kb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +98,9 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision)->check(CLI::IsMember({"auto", "bfloat16", "float32"}));
   app.add_option("--mode", mode)->check(CLI::IsMember({"train", "features"}));
   app.add_option("--profile", profile, "write LibTorch's profiler trace of the timed steps");
+  bool checkpoint = false;
+  app.add_flag("--checkpoint", checkpoint,
+               "model.checkpoint_activations: recompute each block in the backward pass");
   CLI11_PARSE(app, argc, argv);
   try {
     const int64_t threads = wb::set_threads(0);
@@ -110,6 +121,7 @@ plugin = "igpt"
 layers = {}
 width = {}
 heads = {}
+checkpoint_activations = {}
 [objective]
 plugin = "ar"
 [training]
@@ -117,7 +129,7 @@ batch_size = {}
 lr = 1e-3
 precision = "{}"
 )",
-                                                layers, width, heads, batch, precision),
+                                                layers, width, heads, checkpoint, batch, precision),
                                     "train_bench", {}, reg);
     const auto& rc = exp.runs[0];
     NullSink sink;
@@ -171,6 +183,14 @@ precision = "{}"
         bf16 ? "bfloat16 autocast" : "float32", threads);
     std::cout << fmt::format("peak: {:.1f} GFLOP/s ({} matmul, {}^3)\n", peak,
                              bf16 ? "bfloat16" : "float32", cuda ? 8192 : 2048);
+    // Peak memory: LibTorch's peak allocation on a GPU; the process's peak resident set on
+    // the CPU (the whole program: weights, Adam, activations, the matmul probe).
+    const double peak_gb =
+        cuda ? double(at::accelerator::getDeviceStats(device.index()).allocated_bytes[0].peak) / 1e9
+             : double(peak_resident_kb()) / 1e6;
+    std::cout << fmt::format("memory: {:.2f} GB peak ({}{})\n", peak_gb,
+                             cuda ? "LibTorch's allocations on the GPU" : "resident set",
+                             checkpoint ? ", activations checkpointed" : "");
     std::cout << fmt::format("workbench: {:.1f} ms/step, {:.0f} tokens/s\n", step_secs * 1e3,
                              double(batch * tokens) / step_secs);
   } catch (const std::exception& e) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <workbench/workbench.hpp>
 
 #include "igpt_module.hpp"  // plugins/models/igpt, for the norm
@@ -206,4 +208,63 @@ TEST(Igpt, MaskedPositionsHaveAZeroTokenEmbedding) {
   // The same change unmasked is seen.
   in.masked[0][4] = false;
   EXPECT_FALSE(torch::allclose(a, t.model->forward(in).logits));
+}
+
+// checkpoint_activations recomputes each block in the backward pass: the same loss and
+// the same gradients as the plain pass, in float32 and under bfloat16 autocast, for
+// causal and bidirectional attention; feature passes (no gradients) are unchanged.
+TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
+  for (bool bf16 : {false, true}) {
+    for (bool causal : {true, false}) {
+      Tiny plain({"model.layers=3"}), ckpt({"model.layers=3", "model.checkpoint_activations=true"});
+      plain.randomise_head();
+      {
+        torch::NoGradGuard no_grad;  // the same weights in both
+        auto a = plain.model->module().parameters(), b = ckpt.model->module().parameters();
+        for (size_t i = 0; i < a.size(); ++i) b[i].copy_(a[i]);
+      }
+      auto x = tokens(4, 12, 3);
+      auto loss_of = [&](wb::Model& m) {
+        wb::ForwardInput in;
+        in.tokens = x;
+        in.causal = causal;
+        in.shift_sos = causal;
+        wb::BfloatAutocast autocast(torch::kCPU, bf16);
+        auto out = m.forward(in, wb::FeatureRequest{false});
+        return torch::nn::functional::cross_entropy(out.logits.reshape({-1, 16}).to(torch::kFloat),
+                                                    x.reshape(-1));
+      };
+      auto l1 = loss_of(*plain.model), l2 = loss_of(*ckpt.model);
+      EXPECT_EQ(l1.item<float>(), l2.item<float>()) << "bf16 " << bf16 << " causal " << causal;
+      // The checkpointed graph holds one node per block in place of the blocks' own.
+      auto blocks_in_graph = [](const torch::Tensor& loss) {
+        int found = 0;
+        std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
+        std::set<torch::autograd::Node*> seen;
+        while (!todo.empty()) {
+          auto* n = todo.back();
+          todo.pop_back();
+          if (!n || !seen.insert(n).second) continue;
+          found += n->name().find("CheckpointFunction") != std::string::npos;
+          for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
+        }
+        return found;
+      };
+      EXPECT_EQ(blocks_in_graph(l1), 0);
+      EXPECT_EQ(blocks_in_graph(l2), 3);
+      l1.backward();
+      l2.backward();
+      auto a = plain.model->module().named_parameters();
+      auto b = ckpt.model->module().named_parameters();
+      for (const auto& p : a) {
+        const auto& g1 = p.value().grad();
+        const auto& g2 = b[p.key()].grad();
+        ASSERT_EQ(g1.defined(), g2.defined()) << p.key();  // sos has none without the shift
+        if (!g1.defined()) continue;
+        const double scale = g1.abs().max().item<double>() + 1e-12;
+        EXPECT_LE((g1 - g2).abs().max().item<double>(), 1e-6 * scale)
+            << p.key() << " bf16 " << bf16 << " causal " << causal;
+      }
+    }
+  }
 }

@@ -3,6 +3,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "checkpoint.hpp"
 #include "hf_import.hpp"
 #include "igpt_module.hpp"
 #include "linear.hpp"
@@ -28,6 +29,10 @@ class Igpt : public wb::Model {
     s.integer("layers", 0, "transformer blocks (0 = from size)").at_least(0);
     s.integer("width", 0, "model width d (0 = from size)").at_least(0);
     s.integer("heads", 0, "attention heads, must divide width (0 = from size)").at_least(0);
+    s.boolean("checkpoint_activations", false,
+              "keep only each block's inputs in the forward pass and recompute the block in "
+              "the backward: about a third more compute for the activations of one block "
+              "instead of all (training and fine-tuning of the large sizes)");
     s.string("hf_weights", "",
              "a Hugging Face ImageGPT folder (config.json, model.safetensors or "
              "pytorch_model.bin): its size and weights replace size and the initial weights "
@@ -41,6 +46,7 @@ class Igpt : public wb::Model {
     if (c.get_int("width")) s.width = c.get_int("width");
     if (c.get_int("heads")) s.heads = c.get_int("heads");
     hf_weights_ = c.get_string("hf_weights");
+    checkpoint_ = c.get_bool("checkpoint_activations");
     if (!hf_weights_.empty()) {  // the folder's size; keys set explicitly must agree
       const auto hf = igpt::read_hf_config(hf_weights_);
       for (const auto& [key, theirs] : {std::pair<const char*, int64_t>{"layers", hf.layers},
@@ -95,10 +101,15 @@ class Igpt : public wb::Model {
     for (int64_t l = 0; l < size_.layers; ++l) {
       if (want.want)
         out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), want.grid));
-      auto [mid, mid_n] =
-          igpt::add_rms_norm(h, blocks[l]->attend(normed, in.causal), blocks[l]->ln_2->g);
       const auto& next_g = l + 1 < size_.layers ? blocks[l + 1]->ln_1->g : net_->ln_f->g;
-      std::tie(h, normed) = igpt::add_rms_norm(mid, blocks[l]->feed_forward(mid_n), next_g);
+      // Block l: (h, its normalised copy) -> the same after the block. Captures by
+      // value: a checkpointed block runs again in the backward, after forward returned.
+      auto block = [b = blocks[l], g = next_g, causal = in.causal](
+                       const torch::Tensor& x, const torch::Tensor& x_n) mutable {
+        auto [mid, mid_n] = igpt::add_rms_norm(x, b->attend(x_n, causal), b->ln_2->g);
+        return igpt::add_rms_norm(mid, b->feed_forward(mid_n), g);
+      };
+      std::tie(h, normed) = checkpoint_ ? igpt::checkpointed(block, h, normed) : block(h, normed);
     }
     if (want.want)
       out.features.push_back(wb::pool_positions(normed.to(torch::kFloat32), want.grid));
@@ -145,7 +156,8 @@ class Igpt : public wb::Model {
 
   wb::PluginContext& ctx_;
   Size size_{};
-  std::string hf_weights_;  // a Hugging Face folder, or ""
+  std::string hf_weights_;   // a Hugging Face folder, or ""
+  bool checkpoint_ = false;  // recompute each block in the backward pass
   igpt::Transformer net_{nullptr};
 };
 
