@@ -3,8 +3,8 @@
 model.safetensors (safe/) and as pytorch_model.bin (bin/, torch.save of a dict), a 16-colour palette in
 preprocessor_config.json, and what transformers computes with them: AR logits and
 per-layer features for some token sequences, and ImageGPTImageProcessor's tokens for
-some RGB images. Two more folders are refused by the import: biased/ (one non-zero
-bias) and missing/ (no lm_head.weight).
+some RGB images. Three more folders are refused by the import: biased/ (one non-zero
+bias), missing/ (no lm_head.weight) and evil/ (a pickle that calls os.system).
 
 usage: python hf_import_fixture.py OUT_DIR
 """
@@ -47,9 +47,9 @@ def main():
         hf.save_pretrained(os.path.join(out, sub))
         processor.save_pretrained(os.path.join(out, sub))
     # The older format of the released folders: torch.save of the weights (recent
-    # transformers saves only safetensors). bin/ holds a plain dict, which LibTorch's
-    # unpickler reads; bin_ordered/ the OrderedDict that state_dict() returns (how
-    # released .bin files are), which it does not (the import says so).
+    # transformers saves only safetensors). bin/ holds a plain dict, bin_ordered/ the
+    # OrderedDict that state_dict() returns (how released .bin files are, with its
+    # _metadata).
     os.remove(os.path.join(out, "bin", "model.safetensors"))
     torch.save(dict(hf.state_dict()), os.path.join(out, "bin", "pytorch_model.bin"))
     ordered = os.path.join(out, "bin_ordered")
@@ -59,6 +59,14 @@ def main():
         hf.transformer.h[1].attn.c_attn.bias[5] = 0.25
         hf.save_pretrained(os.path.join(out, "biased"))
         hf.transformer.h[1].attn.c_attn.bias[5] = 0.0
+
+    # A pickle that calls os.system: the reader must refuse it, not run it.
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo should-not-run",))
+    evil = os.path.join(out, "evil")
+    hf.config.save_pretrained(evil)
+    torch.save({"lm_head.weight": Evil()}, os.path.join(evil, "pytorch_model.bin"))
 
     # One tensor short: lm_head.weight left out.
     from safetensors.torch import save_file

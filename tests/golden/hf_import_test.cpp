@@ -1,10 +1,10 @@
 // Released ImageGPT weights, offline: a small ImageGPT made by transformers
 // (hf_import_fixture.py, random weights, zero biases) imports through the igpt model's
 // hf_weights key, from model.safetensors and from pytorch_model.bin, to the logits and
-// per-layer features transformers computes (a .bin of an OrderedDict, as released, is
-// refused with the command that converts it); its palette through the hf_palette
-// quantizer tokenises images as ImageGPTImageProcessor does; a non-zero bias, a
-// missing tensor and a truncated file are refused, named.
+// per-layer features transformers computes, from model.safetensors and from
+// pytorch_model.bin (a plain dict, and the OrderedDict that state_dict() gives); its palette
+// through the hf_palette quantizer tokenises images as ImageGPTImageProcessor does; a non-zero
+// bias, a missing tensor and a truncated file are refused, named.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -78,7 +78,7 @@ int HfImport::status_ = -1;
 
 TEST_F(HfImport, SafetensorsAndTorchSaveGiveTransformersLogitsAndFeatures) {
   const auto want = load_dump(dir_->path);
-  for (const std::string sub : {"safe", "bin"}) {
+  for (const std::string sub : {"safe", "bin", "bin_ordered"}) {
     wbtest::HostFixture* host = nullptr;
     auto model = import(*dir_ / sub, &host);
     std::unique_ptr<wbtest::HostFixture> owner(host);
@@ -134,10 +134,18 @@ TEST_F(HfImport, ANonZeroBiasAMissingTensorAndATruncatedFileAreRefusedNamed) {
   EXPECT_NE(why.find("bias 'transformer.h.1.attn.c_attn.bias' is not zero"), std::string::npos)
       << why;
 
-  // A .bin as released (an OrderedDict): refused with the command that converts it.
-  why = refused(*dir_ / "bin_ordered");
-  EXPECT_NE(why.find("LibTorch cannot read this state dict"), std::string::npos) << why;
-  EXPECT_NE(why.find("save_file"), std::string::npos) << why;
+  // A .bin that is not a torch.save archive, and one whose pickle calls something a
+  // state dict does not.
+  const fs::path junk = *dir_ / "junk";
+  fs::create_directories(junk);
+  fs::copy(fs::path(*dir_ / "safe") / "config.json", junk / "config.json");
+  std::ofstream(junk / "pytorch_model.bin") << "not a zip";
+  why = refused(junk);
+  EXPECT_NE(why.find("pytorch_model.bin: not a torch.save zip archive"), std::string::npos) << why;
+  why = refused(*dir_ / "evil");
+  EXPECT_NE(why.find("calls posix.system, which a state dict of tensors does not"),
+            std::string::npos)
+      << why;
 
   why = refused(*dir_ / "missing");
   EXPECT_NE(why.find("no tensor 'lm_head.weight'"), std::string::npos) << why;

@@ -6,11 +6,11 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <torch/serialize.h>
 #include <nlohmann/json.hpp>
 #include <workbench/error.hpp>
 
 #include "safetensors.hpp"
+#include "state_dict_reader.hpp"
 
 namespace igpt {
 
@@ -28,37 +28,13 @@ nlohmann::json read_json(const fs::path& path) {
   }
 }
 
-// model.safetensors, else pytorch_model.bin (torch.save's zip of a state dict, read by
-// LibTorch's own unpickler).
+// model.safetensors, else pytorch_model.bin (torch.save's zip of a state dict).
 std::map<std::string, torch::Tensor> read_weights(const fs::path& folder) {
   const fs::path safe = folder / "model.safetensors", bin = folder / "pytorch_model.bin";
   if (fs::exists(safe)) return read_safetensors(safe.string());
   if (!fs::exists(bin))
     throw wb::Error(fmt::format("{}: no model.safetensors or pytorch_model.bin", folder.string()));
-  std::ifstream in(bin, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // LibTorch's unpickler reads a plain dict of tensors; it turns collections.OrderedDict
-  // (what module.state_dict() returns, so most released .bin files) into None.
-  const std::string convert = fmt::format(
-      "convert it once with the test environment's Python: python -c \"import torch; from "
-      "safetensors.torch import save_file; save_file({{k: v.contiguous() for k, v in "
-      "torch.load('{0}').items()}}, '{1}')\"",
-      bin.string(), (folder / "model.safetensors").string());
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    const std::string msg = e.what();
-    throw wb::Error(fmt::format("{}: LibTorch cannot read this state dict ({}); {}", bin.string(),
-                                msg.substr(0, std::min(msg.find('\n'), size_t(80))), convert));
-  }
-  if (!value.isGenericDict())
-    throw wb::Error(fmt::format("{}: holds no dict of tensors; {}", bin.string(), convert));
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& entry : value.toGenericDict())
-    if (entry.key().isString() && entry.value().isTensor())
-      out[entry.key().toStringRef()] = entry.value().toTensor();
-  return out;
+  return read_state_dict(bin.string());
 }
 
 std::string shape_text(torch::IntArrayRef shape) {

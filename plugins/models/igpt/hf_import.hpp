@@ -1,7 +1,8 @@
 #pragma once
 // Released ImageGPT weights (Hugging Face's format: openai/imagegpt-small, -medium,
 // -large) into this plugin's transformer. A folder holds config.json and
-// model.safetensors or pytorch_model.bin. The names map as
+// model.safetensors (safetensors.hpp) or pytorch_model.bin (state_dict_reader.hpp).
+// The names map as
 //   transformer.wte.weight (V+1, d)       rows 0..V-1 -> wte.weight, row V (SOS) -> sos
 //   transformer.wpe.weight (P, d)         first `context` rows -> wpe
 //   transformer.h.i.ln_1/ln_2.weight      -> blocks.i.ln_1.g / ln_2.g (RMS norms)
