@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes what reads untrusted bytes (tools/fuzz/: the IDX, CIFAR, STL-10 and image
-# readers, the experiment-file parser with --set): builds the libFuzzer targets with clang, with
+# readers, the experiment-file parser with --set, the released-weights readers): builds the libFuzzer targets with clang, with
 # AddressSanitizer and UndefinedBehaviorSanitizer, and runs each from the committed
 # seeds (tools/fuzz/seeds/) for RUNS executions (default 10^6). Prints executions,
 # seconds and crashes per target; a crash leaves its input in
 # build-fuzz/findings/TARGET/ and makes the script fail. JOBS=n runs n targets at once. Not part of CI (minutes per target); run after touching a reader.
-# usage: bash tools/fuzz.sh [TARGET...]   (idx, cifar, stl10, image, experiment; default all)
+# usage: bash tools/fuzz.sh [TARGET...]   (idx, cifar, stl10, image, experiment, weights; default all)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/tools/torch_env.sh"
@@ -13,7 +13,7 @@ py=$WB_TORCH_VENV/bin/python
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 runs=${RUNS:-1000000}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(idx cifar stl10 image experiment)
+[ ${#targets[@]} -gt 0 ] || targets=(idx cifar stl10 image experiment weights)
 command -v clang++ > /dev/null || { echo "fuzz: needs clang (apt install clang)" >&2; exit 1; }
 prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_prefix_path + ';' + os.path.dirname(torch.__file__))")
 mkdir -p "$build"

@@ -2,8 +2,8 @@
 // (SECTION.KEY=VALUE), the rest the file. Any bytes end in runs or in a wb::Error naming
 // the file or the override. No plugins are loaded, so plugin sections stop at "unknown
 // plugin" (their keys are validated by the same code as the host's).
-#include <experiment.hpp>
-#include <plugin_registry.hpp>
+#include <experiment/experiment.hpp>
+#include <plugins/plugin_registry.hpp>
 #include <workbench/error.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

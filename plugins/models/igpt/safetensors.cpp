@@ -51,7 +51,9 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path) {
   if (!meta.is_object()) throw wb::Error(fmt::format("{}: header is not a JSON object", path));
   const uint64_t data_start = 8 + header_len;
   std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, entry] : meta.items()) {
+  for (const auto& item : meta.items()) {
+    const std::string name = item.key();
+    const auto& entry = item.value();
     if (name == "__metadata__") continue;
     auto bad = [&](const std::string& why) {
       return wb::Error(fmt::format("{}: tensor '{}': {}", path, name, why));
