@@ -78,6 +78,21 @@ std::vector<pid_t> children_of(pid_t pid) {
   return out;
 }
 
+// One process's loss curve and that of several workers, step for step. Same global
+// batch, same start: they differ only by the order of float sums (the mean of two
+// half-batch means, gradients summed across processes): measured up to ~1e-6 on the
+// CPU; 1e-4 leaves room for other BLAS builds, and is below what workers that skip the
+// all-reduce give (checked by removing it: off by more from step 2 on).
+void expect_same_curve(const std::string& one_db, const std::string& several_db, size_t steps,
+                       double tolerance = 1e-4) {
+  const auto one = curve(one_db, 1, "train/loss");
+  const auto several = curve(several_db, 1, "train/loss");
+  ASSERT_EQ(one.size(), steps);
+  ASSERT_EQ(several.size(), one.size());
+  for (const auto& [step, loss] : one)
+    EXPECT_NEAR(several.at(step), loss, tolerance) << "step " << step;
+}
+
 }  // namespace
 
 TEST(DataParallel, TwoGlooWorkersReproduceTheLossCurveOfOneProcess) {
@@ -92,24 +107,11 @@ TEST(DataParallel, TwoGlooWorkersReproduceTheLossCurveOfOneProcess) {
       0)
       << out;
   EXPECT_NE(out.find("on 2 workers"), std::string::npos) << out;
-  const auto one = curve(dir / "one/results.db", 1, "train/loss");
-  const auto two = curve(dir / "two/results.db", 1, "train/loss");
-  ASSERT_EQ(one.size(), 12u);
-  ASSERT_EQ(two.size(), one.size());
-  // Same global batch, same start: the curves differ only by the order of float sums
-  // (mean of two half-batch means, gradients summed across processes): measured up to
-  // ~1e-6 here; 1e-4 leaves room for other BLAS builds, and is below what workers that
-  // skip the all-reduce give (checked by removing it: off by more from step 2 on).
-  for (const auto& [step, loss] : one) EXPECT_NEAR(two.at(step), loss, 1e-4) << "step " << step;
+  expect_same_curve(dir / "one/results.db", dir / "two/results.db", 12);
   // Only rank 0 recorded: one run row, the probe's results in it.
   wb::Store store(dir / "two/results.db");
-  int64_t runs = 0, results = 0;
-  store.query("SELECT COUNT(*) FROM runs", {},
-              [&](auto&, const auto& v) { runs = std::stoll(v[0]); });
-  store.query("SELECT COUNT(*) FROM results", {},
-              [&](auto&, const auto& v) { results = std::stoll(v[0]); });
-  EXPECT_EQ(runs, 1);
-  EXPECT_GT(results, 0);
+  EXPECT_EQ(wbtest::count(store, "SELECT COUNT(*) FROM runs"), 1);
+  EXPECT_GT(wbtest::count(store, "SELECT COUNT(*) FROM results"), 0);
 }
 
 // torchrun starts the workers (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT and its
@@ -135,16 +137,9 @@ TEST(DataParallel, TorchrunsTwoWorkersReproduceTheLossCurveOfOneProcess) {
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("started by torchrun"), std::string::npos) << out;
   EXPECT_NE(out.find("on 2 workers"), std::string::npos) << out;
-  const auto one = curve(dir / "one/results.db", 1, "train/loss");
-  const auto two = curve(dir / "two/results.db", 1, "train/loss");
-  ASSERT_EQ(one.size(), 12u);
-  ASSERT_EQ(two.size(), one.size());
-  for (const auto& [step, loss] : one) EXPECT_NEAR(two.at(step), loss, 1e-4) << "step " << step;
+  expect_same_curve(dir / "one/results.db", dir / "two/results.db", 12);
   wb::Store store(dir / "two/results.db");
-  int64_t runs = 0;
-  store.query("SELECT COUNT(*) FROM runs", {},
-              [&](auto&, const auto& v) { runs = std::stoll(v[0]); });
-  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(wbtest::count(store, "SELECT COUNT(*) FROM runs"), 1);
 }
 
 // On a machine with two GPUs or more: each worker on its own GPU, the gradient buckets
@@ -167,11 +162,8 @@ TEST(DataParallel, TwoNcclWorkersOnTwoGpusReproduceTheLossCurveOfOneGpu) {
             0)
       << out;
   EXPECT_NE(out.find("collectives: nccl"), std::string::npos) << out;
-  const auto one = curve(dir / "one/results.db", 1, "train/loss");
-  const auto two = curve(dir / "two/results.db", 1, "train/loss");
-  ASSERT_EQ(two.size(), one.size());
   // CUDA's sums are not bit-reproducible: a looser bound than the CPU test's.
-  for (const auto& [step, loss] : one) EXPECT_NEAR(two.at(step), loss, 1e-3) << "step " << step;
+  expect_same_curve(dir / "one/results.db", dir / "two/results.db", 12, 1e-3);
 }
 
 TEST(DataParallel, TwoNodesJoinAtTheMasterAddressAndTrainAsOne) {
