@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -91,6 +92,7 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
         {}, [&](auto&, const auto& v) {
           runs.push_back({v[0], v[1], v[2], v[3], v[4], v[5], v[6]});
         });
+    std::map<std::string, std::string> target_id;  // a source run's id in the target
     for (const auto& r : runs) {
       const std::string present =
           one_value(into,
@@ -98,6 +100,7 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
                     "IFNULL(host, '') = ? AND IFNULL(pid, 0) = CAST(? AS INTEGER)",
                     {r.config_hash, r.started_at, r.host, r.pid});
       if (!present.empty()) {
+        target_id[r.id] = present;
         ++summary.runs_present;
         continue;
       }
@@ -107,6 +110,7 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
                              run_cols),
                  {std::to_string(exp), r.id}, [](auto&, auto&) {});
       const std::string id = one_value(into, "SELECT last_insert_rowid()", {});
+      target_id[r.id] = id;
       into.query(
           "INSERT INTO main.metrics (run_id, name, step, value) SELECT ?, name, step, value "
           "FROM src.metrics WHERE run_id = ?",
@@ -134,6 +138,16 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
       }
       ++summary.runs_added;
     }
+    // A resumed run's earlier attempts (`results show` names them): the links, between
+    // the runs' ids in the target.
+    std::vector<std::pair<std::string, std::string>> attempts;
+    into.query("SELECT run_id, attempt_id FROM src.run_attempts", {}, [&](auto&, const auto& v) {
+      attempts.push_back({v[0], v[1]});
+    });
+    for (const auto& [run, attempt] : attempts)
+      if (target_id.count(run) && target_id.count(attempt))
+        into.query("INSERT OR IGNORE INTO main.run_attempts (run_id, attempt_id) VALUES (?, ?)",
+                   {target_id.at(run), target_id.at(attempt)}, [](auto&, auto&) {});
     into.exec("COMMIT");
   } catch (...) {
     into.exec("ROLLBACK");

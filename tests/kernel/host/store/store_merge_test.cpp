@@ -102,6 +102,40 @@ TEST(StoreMerge, ASweepSplitInSharesAndMergedEqualsTheSweepRunWhole) {
   EXPECT_GT(files, 0);
 }
 
+// A resumed run keeps the link to its earlier attempts through a merge, between the
+// runs' new ids (a target that already holds other runs numbers them differently).
+TEST(StoreMerge, AResumedRunsAttemptsComeAlongUnderTheirNewIds) {
+  wbtest::TempDir dir;
+  wb::Provenance prov;
+  int64_t first = 0, second = 0;
+  {
+    wb::Store src(dir / "src.db");
+    const int64_t exp = src.experiment("resumed", "resumed.toml");
+    prov.host = "a";
+    prov.pid = 1;
+    first = src.begin_run(exp, "default", "cfg", "pre", "", 0, prov);
+    src.metric(first, 5, "train/loss", 1.5);
+    src.end_run(first, "interrupted", "stopped");
+    prov.pid = 2;
+    second = src.begin_run(exp, "default", "cfg", "pre", "", 0, prov);
+    EXPECT_EQ(src.continue_attempts(second, "pre"), std::vector<int64_t>{first});
+    src.end_run(second, "finished");
+  }
+  wb::Store into(dir / "into.db");
+  {  // a run of its own first, so the merged ones get other ids
+    prov.host = "b";
+    const int64_t exp = into.experiment("other", "other.toml");
+    into.end_run(into.begin_run(exp, "default", "x", "y", "", 0, prov), "finished");
+  }
+  const auto summary = wb::merge_store(into, dir / "src.db");
+  EXPECT_EQ(summary.runs_added, 2);
+  EXPECT_EQ(wbtest::one(into, "SELECT run_id || '<-' || attempt_id FROM run_attempts"), "3<-2");
+  EXPECT_EQ(wbtest::one(into, "SELECT status FROM runs WHERE id = 2"), "interrupted");
+  // Merging again adds neither runs nor links.
+  wb::merge_store(into, dir / "src.db");
+  EXPECT_EQ(wbtest::count(into, "SELECT COUNT(*) FROM run_attempts"), 1);
+}
+
 TEST(StoreMerge, AMissingStoreIsNamed) {
   wbtest::TempDir dir;
   wb::Store into(dir / "results.db");
