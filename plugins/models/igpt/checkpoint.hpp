@@ -3,8 +3,8 @@
 // forward keeps only the block's inputs, and the backward runs the block again, with
 // gradients, before going through it, trading a second forward of each block for not
 // storing its activations (Chen et al. 2016; torch.utils.checkpoint's reentrant form).
-// The recomputation runs under the autocast state of the forward, so it computes the
-// same values.
+// The recomputation runs under the forward's autocast (the workbench's bfloat16 scope,
+// workbench/precision.hpp, or none), so it computes the same values.
 #include <functional>
 #include <utility>
 
