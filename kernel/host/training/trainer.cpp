@@ -26,6 +26,16 @@ namespace wb {
 namespace fs = std::filesystem;
 
 namespace {
+// An objective's metrics at step `at`, each named after `prefix`, and bits per dimension
+// (bits per token over the dimensions one token stands for) where there are bits per
+// token: the training log and the validations alike.
+void record_metrics(ResultSink& sink, int64_t at, const std::string& prefix,
+                    const std::map<std::string, double>& metrics, int64_t dims_per_token) {
+  for (const auto& [name, value] : metrics) sink.metric(at, prefix + name, value);
+  if (metrics.count("bits_per_token"))
+    sink.metric(at, prefix + "bits_per_dim", metrics.at("bits_per_token") / double(dims_per_token));
+}
+
 // A worker other than rank 0 draws nothing: rank 0's bar speaks for the run.
 struct SilentProgress : Progress {
   void advance(int64_t, const std::string&) override {}
@@ -55,9 +65,7 @@ struct TrainingLog {
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       sink.metric(done, "loss", loss_sum / double(steps));
-      for (const auto& [name, value] : means) sink.metric(done, name, value);
-      if (means.count("bits_per_token"))
-        sink.metric(done, "bits_per_dim", means.at("bits_per_token") / double(dims_per_token));
+      record_metrics(sink, done, "", means, dims_per_token);
       sink.metric(done, "lr", lr);
       if (secs > 0) sink.metric(done, "tokens_per_s", double(tokens) / secs);
     }
@@ -163,10 +171,7 @@ Validation Trainer::validate(const torch::Tensor& val) {
 void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, const Validation& v,
                        int64_t dims_per_token) {
   sink.metric(at, prefix + "loss", v.loss);
-  for (const auto& [name, value] : v.metrics) sink.metric(at, prefix + name, value);
-  if (v.metrics.count("bits_per_token"))
-    sink.metric(at, prefix + "bits_per_dim",
-                v.metrics.at("bits_per_token") / double(dims_per_token));
+  record_metrics(sink, at, prefix, v.metrics, dims_per_token);
   sink.metric(at, prefix + "images", double(v.images));
 }
 
