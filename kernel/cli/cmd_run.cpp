@@ -187,7 +187,8 @@ void add_run(CLI::App& app, int& exit_code) {
       return;
     }
     if (args->launch.nproc > 1 || args->launch.nnodes > 1) {
-      if (!args->master.empty()) parse_master(args->master, &args->launch);
+      if (!args->master.empty())
+        parse_master(args->master, &args->launch.master_addr, &args->launch.master_port);
       args->launch.timeout = std::chrono::seconds(args->timeout_s);
       exit_code = launch(*args, exp);
       return;

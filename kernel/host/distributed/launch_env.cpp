@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <workbench/error.hpp>
 
+#include "distributed/launcher.hpp"
+
 namespace wb {
 
 namespace {
@@ -33,41 +35,30 @@ int64_t int_var(const char* name, int64_t fallback, int64_t min) {
   return x;
 }
 
-// "ADDR" or "ADDR:PORT" into the spec.
-void set_master(const std::string& master, ClusterSpec* s) {
-  const auto colon = master.rfind(':');
-  if (colon == std::string::npos) {
-    s->master_addr = master;
-    return;
-  }
-  s->master_addr = master.substr(0, colon);
-  try {
-    s->master_port = std::stoll(master.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw Error(fmt::format("--master {}: the port is not a number", master));
-  }
-}
+// The variables a launcher sets for each worker.
+struct LauncherVars {
+  const char* launcher;
+  const char *rank, *world, *local_rank, *local_world, *addr, *port;
+};
+const LauncherVars kWorkbenchVars = {"workbench",    kRankVar, kWorldVar, kLocalRankVar,
+                                     kLocalWorldVar, kAddrVar, kPortVar};
+const LauncherVars kTorchrunVars = {"torchrun",         "RANK",        "WORLD_SIZE", "LOCAL_RANK",
+                                    "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
 
-ClusterSpec from_workbench() {
+ClusterSpec from_vars(const LauncherVars& v) {
   ClusterSpec s;
-  s.rank = int_var(kRankVar, 0, 0);
-  s.world = int_var(kWorldVar, 1, 1);
-  s.local_rank = int_var(kLocalRankVar, 0, 0);
-  s.local_world = int_var(kLocalWorldVar, 1, 1);
-  if (is_set(kAddrVar)) s.master_addr = std::getenv(kAddrVar);
-  s.master_port = int_var(kPortVar, s.master_port, 1);
+  s.launcher = v.launcher;
+  s.rank = int_var(v.rank, 0, 0);
+  s.world = int_var(v.world, 1, 1);
+  s.local_rank = int_var(v.local_rank, 0, 0);
+  s.local_world = int_var(v.local_world, 1, 1);
+  if (is_set(v.addr)) s.master_addr = std::getenv(v.addr);
+  s.master_port = int_var(v.port, s.master_port, 1);
   return s;
 }
 
 ClusterSpec from_torchrun() {
-  ClusterSpec s;
-  s.launcher = "torchrun";
-  s.rank = int_var("RANK", 0, 0);
-  s.world = int_var("WORLD_SIZE", 1, 1);
-  s.local_rank = int_var("LOCAL_RANK", 0, 0);
-  s.local_world = int_var("LOCAL_WORLD_SIZE", 1, 1);
-  if (is_set("MASTER_ADDR")) s.master_addr = std::getenv("MASTER_ADDR");
-  s.master_port = int_var("MASTER_PORT", s.master_port, 1);
+  ClusterSpec s = from_vars(kTorchrunVars);
   const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
   s.store_hosted = agent && std::string(agent) == "True";
   return s;
@@ -92,7 +83,7 @@ ClusterSpec from_slurm(const std::string& master) {
   }
   s.local_world = std::max(s.local_world, s.local_rank + 1);
   if (!master.empty()) {
-    set_master(master, &s);
+    parse_master(master, &s.master_addr, &s.master_port);
   } else if (is_set("MASTER_ADDR")) {
     s.master_addr = std::getenv("MASTER_ADDR");
     s.master_port = int_var("MASTER_PORT", s.master_port, 1);
@@ -164,7 +155,7 @@ std::vector<int64_t> slurm_tasks_per_node(const std::string& text) {
 std::optional<ClusterSpec> cluster_spec_from_env(const std::string& master) {
   ClusterSpec s;
   if (is_set(kRankVar))
-    s = from_workbench();
+    s = from_vars(kWorkbenchVars);
   else if (is_set("RANK") && is_set("WORLD_SIZE"))
     s = from_torchrun();
   else if (in_slurm_step() && int_var("SLURM_NTASKS", 1, 1) > 1)

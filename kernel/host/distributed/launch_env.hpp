@@ -6,8 +6,9 @@
 //   torchrun's: RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT
 //     (and TORCHELASTIC_USE_AGENT_STORE: the agent serves the rendezvous store);
 //   SLURM's, inside an `srun` step of several tasks: SLURM_PROCID, SLURM_NTASKS,
-//     SLURM_LOCALID, SLURM_NODEID, SLURM_TASKS_PER_NODE; the master is `--master`, else
-//     MASTER_ADDR/MASTER_PORT, else the first host of SLURM_JOB_NODELIST at port 29500.
+//     SLURM_LOCALID, SLURM_NODEID, SLURM_TASKS_PER_NODE; the master is
+//     `--master ADDR:PORT`, else MASTER_ADDR/MASTER_PORT, else the first host of
+//     SLURM_JOB_NODELIST at port 29500.
 // None of these (or a SLURM job outside an srun step, or of one task): one process.
 #include <optional>
 #include <string>
@@ -16,7 +17,7 @@
 
 namespace wb {
 
-// `master`: the --master option ("ADDR" or "ADDR:PORT"), or "". A malformed or
+// `master`: the --master option ("ADDR:PORT"), or "". A malformed or
 // inconsistent variable is a wb::Error naming it.
 std::optional<ClusterSpec> cluster_spec_from_env(const std::string& master = "");
 

@@ -54,17 +54,17 @@ int64_t free_port() {
 
 }  // namespace
 
-void parse_master(const std::string& text, LaunchSpec* spec) {
+void parse_master(const std::string& text, std::string* addr, int64_t* port) {
   const auto colon = text.rfind(':');
   const std::string form = "--master ADDR:PORT (e.g. 10.0.0.1:29500)";
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
     throw Error(fmt::format("'{}' is not {}", text, form));
   char* end = nullptr;
-  const long port = std::strtol(text.c_str() + colon + 1, &end, 10);
-  if (*end != '\0' || port < 1 || port > 65535)
+  const long number = std::strtol(text.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || number < 1 || number > 65535)
     throw Error(fmt::format("'{}': the port is not in 1..65535; expected {}", text, form));
-  spec->master_addr = text.substr(0, colon);
-  spec->master_port = port;
+  *addr = text.substr(0, colon);
+  *port = number;
 }
 
 std::string WorkerExit::describe() const {

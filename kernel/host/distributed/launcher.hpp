@@ -22,8 +22,9 @@ struct LaunchSpec {
   std::chrono::seconds grace{30};     // after a failure, how long the rest may take to stop
 };
 
-// "ADDR:PORT" -> spec.master_addr, spec.master_port; a wb::Error shows the form.
-void parse_master(const std::string& text, LaunchSpec* spec);
+// --master "ADDR:PORT" -> *addr, *port (the launcher's spec, or a SLURM worker's); a
+// wb::Error shows the form.
+void parse_master(const std::string& text, std::string* addr, int64_t* port);
 
 struct WorkerExit {
   int64_t rank = 0;
