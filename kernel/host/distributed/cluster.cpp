@@ -6,6 +6,14 @@
 
 namespace wb {
 
+void collective_failed(const ClusterSpec& spec, const std::string& what, const std::exception& e) {
+  const std::string msg = e.what();
+  throw Error(fmt::format(
+      "rank {} of {}: {} failed (a worker died or stopped answering within "
+      "{} s): {}",
+      spec.rank, spec.world, what, spec.timeout.count(), msg.substr(0, msg.find('\n'))));
+}
+
 bool agree_with_leader(Cluster* cluster, bool mine) {
   if (!cluster || cluster->world() == 1) return mine;
   auto flag = torch::tensor({mine ? 1 : 0}, torch::kInt);

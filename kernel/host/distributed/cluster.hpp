@@ -56,6 +56,20 @@ class Cluster {
   virtual std::string backend() const = 0;
 };
 
+// A collective that threw: c10d reports a dead or silent peer as an error deep inside
+// Gloo or NCCL; a wb::Error says what it means for the run ("rank 1 of 2: all-reduce
+// failed (a worker died or stopped answering within 300 s): <first line>").
+[[noreturn]] void collective_failed(const ClusterSpec& spec, const std::string& what,
+                                    const std::exception& e);
+template <typename F>
+auto guarded_collective(const ClusterSpec& spec, const char* what, F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    collective_failed(spec, what, e);
+  }
+}
+
 // Joins the run's rendezvous and builds the process group. A wb::Error when this build
 // has no process group (see has_process_groups) or a peer never arrives.
 std::unique_ptr<Cluster> connect_cluster(const ClusterSpec& spec);

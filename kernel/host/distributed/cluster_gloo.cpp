@@ -26,20 +26,6 @@ std::string first_line(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
-// c10d reports a dead or silent peer as a c10::Error deep inside Gloo; say what it means
-// for the run.
-template <typename F>
-auto guarded(const ClusterSpec& spec, const char* what, F&& f) {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    throw Error(
-        fmt::format("rank {} of {}: {} failed (a worker died or stopped answering within "
-                    "{} s): {}",
-                    spec.rank, spec.world, what, spec.timeout.count(), first_line(e.what())));
-  }
-}
-
 class GlooCluster : public Cluster {
  public:
   explicit GlooCluster(const ClusterSpec& spec) : spec_(spec) {
@@ -78,18 +64,18 @@ class GlooCluster : public Cluster {
   std::function<void()> allreduce_sum_async(torch::Tensor t) override {
     if (t.is_cuda() && cuda_) return cuda_->allreduce_sum_async(t);
     std::vector<at::Tensor> v{t};
-    auto work = guarded(spec_, "all-reduce", [&] { return pg_->allreduce(v); });
-    return [this, work] { guarded(spec_, "all-reduce", [&] { return work->wait(); }); };
+    auto work = guarded_collective(spec_, "all-reduce", [&] { return pg_->allreduce(v); });
+    return [this, work] { guarded_collective(spec_, "all-reduce", [&] { return work->wait(); }); };
   }
 
   void broadcast(torch::Tensor t) override {
     if (t.is_cuda() && cuda_) return cuda_->broadcast(t);
     std::vector<at::Tensor> v{t};
-    guarded(spec_, "broadcast", [&] { return pg_->broadcast(v)->wait(); });
+    guarded_collective(spec_, "broadcast", [&] { return pg_->broadcast(v)->wait(); });
   }
 
   void barrier() override {
-    guarded(spec_, "barrier", [&] { return pg_->barrier()->wait(); });
+    guarded_collective(spec_, "barrier", [&] { return pg_->barrier()->wait(); });
   }
 
   std::string leader_says(const std::string& key, const std::string& value) override {

@@ -29,27 +29,17 @@ class NcclCollectives : public CudaCollectives {
   std::function<void()> allreduce_sum_async(torch::Tensor t) override {
     std::vector<at::Tensor> v{t};
     auto work = pg_->allreduce(v);
-    return [this, work] { wait(work, "all-reduce"); };
+    return [this, work] {
+      guarded_collective(spec_, "NCCL all-reduce", [&] { return work->wait(); });
+    };
   }
 
   void broadcast(torch::Tensor t) override {
     std::vector<at::Tensor> v{t};
-    wait(pg_->broadcast(v), "broadcast");
+    guarded_collective(spec_, "NCCL broadcast", [&] { return pg_->broadcast(v)->wait(); });
   }
 
  private:
-  void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
-    try {
-      work->wait();
-    } catch (const std::exception& e) {
-      const std::string msg = e.what();
-      throw Error(fmt::format(
-          "rank {} of {}: NCCL {} failed (a worker died or stopped "
-          "answering within {} s): {}",
-          spec_.rank, spec_.world, what, spec_.timeout.count(), msg.substr(0, msg.find('\n'))));
-    }
-  }
-
   ClusterSpec spec_;
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> pg_;
 };
