@@ -37,6 +37,10 @@ RunAssembly::RunAssembly(const RunConfig& rc, const PluginRegistry& registry, to
       dataset_(rc.at("dataset"), seed_, device, &artifacts, store, run_id, rc.data_hash),
       quantizer_host_(rc.at("quantizer"), seed_, device, &artifacts, store, run_id, rc.data_hash) {}
 
+bool RunAssembly::bfloat16() const {
+  return uses_bfloat16(rc_.at("training").get_string("precision"), device_);
+}
+
 Quantizer& RunAssembly::quantizer() {
   if (!quantizer_)
     quantizer_ = registry_.create<Quantizer>(rc_.at("quantizer").get_string("plugin"),

@@ -48,6 +48,8 @@ class RunAssembly {
   const RunConfig& config() const { return rc_; }
   uint64_t seed() const { return seed_; }
   torch::Device device() const { return device_; }
+  // training.precision on this device: whether passes run under bfloat16 autocast.
+  bool bfloat16() const;
   StoreArtifacts& artifacts() { return artifacts_; }
 
   Quantizer& quantizer();

@@ -131,10 +131,9 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
 void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id) {
   const RunConfig& rc = run.config();
   const auto& training = rc.at("training");
-  const bool bf16 = uses_bfloat16(training.get_string("precision"), run.device());
-  Validation v =
-      validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
-               training.get_int("batch_size"), /*max_batches=*/0, run.seed(), run.device(), bf16);
+  Validation v = validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
+                          training.get_int("batch_size"), /*max_batches=*/0, run.seed(),
+                          run.device(), run.bfloat16());
   StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
   record_validation(train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
   log_message(LogLevel::Info,
@@ -151,7 +150,7 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
   inputs.checkpoint_key = rc.pretrain_hash;  // cache_key: per evaluator, below
-  inputs.bfloat16 = uses_bfloat16(rc.at("training").get_string("precision"), run.device());
+  inputs.bfloat16 = run.bfloat16();
   inputs.quantizer = &run.quantizer();
   // Images on demand, from one dataset object made on first use.
   std::shared_ptr<Dataset> dataset;
