@@ -70,9 +70,8 @@ HfConfig read_hf_config(const std::string& folder) {
   return c;
 }
 
-void load_hf_weights(Transformer& net, const std::string& folder) {
+void load_hf_weights(Transformer& net, const std::string& folder, const HfConfig& c) {
   const auto& d = net->dims;
-  const HfConfig c = read_hf_config(folder);
   if (c.layers != d.layers || c.width != d.width || c.heads != d.heads)
     throw wb::Error(
         fmt::format("{}: {} layers of width {} with {} heads; the model was built "

@@ -29,7 +29,8 @@ struct HfConfig {
 };
 HfConfig read_hf_config(const std::string& folder);
 
-// The weights of `folder` into `net`, whose dims must match (context <= positions).
-void load_hf_weights(Transformer& net, const std::string& folder);
+// The weights of `folder`, whose config.json read_hf_config gave `c`, into `net`, whose
+// dims must match (context <= positions).
+void load_hf_weights(Transformer& net, const std::string& folder, const HfConfig& c);
 
 }  // namespace igpt

@@ -48,14 +48,14 @@ class Igpt : public wb::Model {
     hf_weights_ = c.get_string("hf_weights");
     checkpoint_ = c.get_bool("checkpoint_activations");
     if (!hf_weights_.empty()) {  // the folder's size; keys set explicitly must agree
-      const auto hf = igpt::read_hf_config(hf_weights_);
-      for (const auto& [key, theirs] : {std::pair<const char*, int64_t>{"layers", hf.layers},
-                                        {"width", hf.width},
-                                        {"heads", hf.heads}})
+      hf_ = igpt::read_hf_config(hf_weights_);
+      for (const auto& [key, theirs] : {std::pair<const char*, int64_t>{"layers", hf_.layers},
+                                        {"width", hf_.width},
+                                        {"heads", hf_.heads}})
         if (c.get_int(key) && c.get_int(key) != theirs)
           throw wb::Error(fmt::format("[model] {} = {} but {} has {}", key, c.get_int(key),
                                       hf_weights_, theirs));
-      s = Size{hf.layers, hf.width, hf.heads};
+      s = Size{hf_.layers, hf_.width, hf_.heads};
     }
     if (s.width % s.heads != 0)
       throw wb::Error(
@@ -70,7 +70,7 @@ class Igpt : public wb::Model {
     net_ = igpt::Transformer(
         igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size, spec.context});
     if (!hf_weights_.empty()) {
-      igpt::load_hf_weights(net_, hf_weights_);
+      igpt::load_hf_weights(net_, hf_weights_, hf_);
       ctx_.log(wb::LogLevel::Info, fmt::format("igpt: weights from {}", hf_weights_));
     }
   }
@@ -157,6 +157,7 @@ class Igpt : public wb::Model {
   wb::PluginContext& ctx_;
   Size size_{};
   std::string hf_weights_;   // a Hugging Face folder, or ""
+  igpt::HfConfig hf_;        // its config.json, read once
   bool checkpoint_ = false;  // recompute each block in the backward pass
   igpt::Transformer net_{nullptr};
 };
