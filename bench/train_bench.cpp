@@ -43,11 +43,6 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-struct NullSink : wb::ResultSink {
-  void metric(int64_t, const std::string&, double) override {}
-  void result(const std::string&, int64_t, const std::string&, double) override {}
-};
-
 // The matmul peak every utilisation here is a fraction of, in the step's precision: a
 // 2048^3 product on the CPU (MKL for float32, oneDNN's AVX512-BF16/AMX kernels for
 // bfloat16), 8192^3 on a GPU (the size at which an H100 reaches its rate), with a sync
@@ -132,7 +127,6 @@ precision = "{}"
                                                 layers, width, heads, checkpoint, batch, precision),
                                     "train_bench", {}, reg);
     const auto& rc = exp.runs[0];
-    NullSink sink;
     wb::StoreArtifacts artifacts(std::filesystem::temp_directory_path().string(), nullptr, 0);
     // The run's parts as a run makes them, for random tokens of `vocab` colours.
     wb::RunAssembly run(rc, reg, device, artifacts);
@@ -140,8 +134,10 @@ precision = "{}"
     run.set_facts(wb::DataFacts{vocab, 1, side, tokens, 0});
     wb::Model* model = &run.model();
     wb::Objective* objective = &run.objective();
-    auto probe_host = run.services(rc.at("model"), "");  // the feature pass's context
+    // The feature pass's context; without a store, its sink discards (the trainer's too).
+    auto probe_host = run.services(rc.at("model"), "");
     wb::HostContext& model_ctx = probe_host->context;
+    wb::ResultSink& sink = *probe_host->sink;
     wb::Trainer trainer(rc.at("training"), *model, *objective, sink,
                         {device, 0, std::filesystem::temp_directory_path().string()});
     auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
