@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <workbench/error.hpp>
 
@@ -28,10 +29,10 @@ struct ReportArgs {
 // <prefix>/share/workbench/report.py beside <prefix>/bin/workbench: installed there,
 // and copied there in the build tree (build/share/workbench).
 std::string report_script() {
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  // The binary's own path, as the plugin registry finds its plugins.
+  const fs::path exe = boost::dll::program_location().string();
   const fs::path script = exe.parent_path().parent_path() / "share" / "workbench" / "report.py";
-  if (ec || !fs::exists(script))
+  if (!fs::exists(script))
     throw Error("report: cannot find report.py (looked in " + script.string() + ")");
   return script.string();
 }
