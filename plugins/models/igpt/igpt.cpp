@@ -31,8 +31,8 @@ class Igpt : public wb::Model {
     s.integer("heads", 0, "attention heads, must divide width (0 = from size)").at_least(0);
     s.boolean("checkpoint_activations", false,
               "keep only each block's inputs in the forward pass and recompute the block in "
-              "the backward: about a third more compute for the activations of one block "
-              "instead of all (training and fine-tuning of the large sizes)");
+              "the backward: a second forward of every block for the activations of one "
+              "block instead of all (training and fine-tuning of the large sizes)");
     s.string("hf_weights", "",
              "a Hugging Face ImageGPT folder (config.json, model.safetensors or "
              "pytorch_model.bin): its size and weights replace size and the initial weights "
