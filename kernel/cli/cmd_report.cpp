@@ -14,6 +14,7 @@
 #include <workbench/error.hpp>
 
 #include "commands.hpp"
+#include "store/store.hpp"
 
 namespace fs = std::filesystem;
 
@@ -58,6 +59,10 @@ void add_report(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
   cmd->add_option("--out", args->out, "folder (default: reports/<experiment> beside the store)");
   cmd->callback([args, &exit_code] {
+    checked_experiment_name(args->experiment);
+    // The store's schema checked here, as every reading command checks it, before
+    // the script reads it.
+    Store::open_for_reading(args->db);
     const std::string out =
         args->out.empty()
             ? (fs::absolute(args->db).parent_path() / "reports" / args->experiment).string()
@@ -67,8 +72,16 @@ void add_report(CLI::App& app, int& exit_code) {
                     shell_quoted(report_script()), shell_quoted(args->db),
                     shell_quoted(args->experiment), shell_quoted(out));
     const int status = std::system(cmd.c_str());
-    // The script names its own failures (no store, no finished run, no matplotlib).
+    // The script names its own failures (no finished run, no matplotlib); a Python
+    // that does not run it at all says nothing, so this line says what ran.
     exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    if (exit_code != 0)
+      throw Error(fmt::format(
+          "report: {} {} {} (the Python is WORKBENCH_PYTHON, else /usr/bin/python3; it needs "
+          "matplotlib)",
+          python(), report_script(),
+          WIFEXITED(status) ? fmt::format("exited with status {}", WEXITSTATUS(status))
+                            : "was killed by a signal"));
   });
 }
 

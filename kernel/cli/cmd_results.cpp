@@ -1,5 +1,6 @@
 // `workbench results [list] [--experiment NAME]`, `results show RUN`, `results table EXPERIMENT`,
-// `results merge FROM.db...`
+// `results merge FROM.db...`, `results upgrade`
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -9,7 +10,6 @@
 
 #include "commands.hpp"
 #include "results_tables.hpp"
-#include "run/provenance.hpp"
 #include "store/store_merge.hpp"
 #include "table.hpp"
 
@@ -54,7 +54,18 @@ void add_results(CLI::App& app, int& exit_code) {
   auto* merge = cmd->add_subcommand(
       "merge", "Bring the runs of other stores (other machines, --shard shares) into --db");
   merge->add_option("from", args->from, "stores to merge in")->required();
-  cmd->callback([args, show, table, merge, &exit_code] {
+  auto* upgrade = cmd->add_subcommand(
+      "upgrade",
+      "Bring a store of an older schema up to date (the one reading command that writes)");
+  cmd->callback([args, show, table, merge, upgrade, &exit_code] {
+    if (upgrade->parsed()) {
+      if (!std::filesystem::exists(args->db))
+        throw Error(fmt::format("{}: no results store here", args->db));
+      Store store(args->db);  // opening for writing runs the migrations
+      std::cout << fmt::format("{}: schema version {}\n", args->db, store.schema_version());
+      exit_code = 0;
+      return;
+    }
     if (merge->parsed()) {
       Store store(args->db);  // created when new: the first merge makes it
       for (const auto& from : args->from) {
@@ -66,10 +77,10 @@ void add_results(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    // Read-only stores (a colleague's, a mounted archive) are read as they are.
+    // Read only, whoever's the store is: listing it never changes it (a run whose
+    // process died shows as running until the next `workbench run` marks it).
     auto opened = Store::open_for_reading(args->db);
     Store& store = *opened;
-    if (!store.read_only()) store.mark_dead_runs(host_name());
     if (show->parsed()) {
       print_run(store, args->run, std::cout);
     } else if (table->parsed()) {

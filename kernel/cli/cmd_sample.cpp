@@ -35,15 +35,27 @@ void add_sample(CLI::App& app, int& exit_code) {
   cmd->add_option("file", args->file, "experiment TOML file")->required();
   cmd->add_option("--run", args->run, "the run's label (default: the first run)");
   cmd->add_option("--set", args->sets, "override a key: SECTION.KEY=VALUE (repeatable)");
-  cmd->add_option("--images", o.images, "test images to complete")->capture_default_str();
-  cmd->add_option("--samples", o.samples, "completions per image")->capture_default_str();
+  // Bounds: what fits in memory and a PNG (a 100000x scale asked for 141 TB).
+  cmd->add_option("--images", o.images, "test images to complete")
+      ->capture_default_str()
+      ->check(within(1, 1024));
+  cmd->add_option("--samples", o.samples, "completions per image")
+      ->capture_default_str()
+      ->check(within(1, 64));
   cmd->add_option("--unconditional", o.unconditional, "unconditional samples")
-      ->capture_default_str();
-  cmd->add_option("--temperature", o.temperature, "sampling temperature")->capture_default_str();
-  cmd->add_option("--seed", o.seed, "seed of the sampled tokens")->capture_default_str();
-  cmd->add_option("--scale", o.scale, "PNG pixels per image pixel (0: at least 64 a side)");
+      ->capture_default_str()
+      ->check(within(0, 1024));
+  cmd->add_option("--temperature", o.temperature, "sampling temperature")
+      ->capture_default_str()
+      ->check(within(0.001, 100));
+  cmd->add_option("--seed", o.seed, "seed of the sampled tokens")
+      ->capture_default_str()
+      ->check(within(0, 9007199254740992.0));
+  cmd->add_option("--scale", o.scale, "PNG pixels per image pixel (0: at least 64 a side)")
+      ->check(within(0, 64));
   cmd->add_option("--out", o.out,
-                  "PNG file (default: results/reports/<experiment>/samples-<checkpoint>.png)");
+                  "PNG file (default: reports/<experiment>/samples-<checkpoint>.png beside the "
+                  "store)");
   cmd->add_option("--db", args->db, "results store, beside which artifacts live")
       ->capture_default_str();
   cmd->add_option("--artifacts", o.artifacts_root, "artifact folder (default: beside the store)");
@@ -66,7 +78,7 @@ void add_sample(CLI::App& app, int& exit_code) {
     if (opt.artifacts_root.empty())
       opt.artifacts_root = (fs::absolute(args->db).parent_path() / "artifacts").string();
     if (opt.out.empty())
-      opt.out = (fs::path("results") / "reports" / exp.name /
+      opt.out = (fs::absolute(args->db).parent_path() / "reports" / exp.name /
                  fmt::format("samples-{}.png", rc->pretrain_hash))
                     .string();
     set_threads(rc->at("experiment").get_int("threads"));

@@ -1,6 +1,8 @@
 #pragma once
 // The subcommands of the `workbench` CLI, one file each.
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <workbench/config.hpp>
 
 #include "plugins/plugin_registry.hpp"
 
@@ -18,6 +20,29 @@ void add_report(CLI::App& app, int& exit_code);
 PluginRegistry load_plugins();
 
 std::string default_db();
+
+// An option's bounds, checked and worded as an experiment file's keys are
+// (wb::bounds_problem): `--scale 100000` is refused with its range.
+inline CLI::Validator within(double lo, double hi) {
+  Key k;
+  k.range(lo, hi);
+  return CLI::Validator(
+      [k](std::string& text) -> std::string {
+        double x = 0;
+        size_t used = 0;
+        try {
+          x = std::stod(text, &used);
+        } catch (const std::exception&) {
+        }
+        if (used != text.size() || text.empty()) return text + " is not a number";
+        const std::string problem = bounds_problem(k, x);
+        return problem.empty() ? "" : text + " " + problem;
+      },
+      fmt::format("in [{}, {}]", lo, hi));
+}
+// An experiment name given on the command line (it names a folder): refused when
+// experiment files would refuse it.
+std::string checked_experiment_name(const std::string& name);
 std::string command_line();
 // argv[1..] as given: what a data-parallel launcher passes on to its workers.
 const std::vector<std::string>& raw_args();

@@ -10,6 +10,7 @@
 #include <workbench/error.hpp>
 
 #include "commands.hpp"
+#include "experiment/experiment.hpp"
 #include "platform/allocator.hpp"
 #include "platform/text_match.hpp"
 #include "plugins/plugin_guard.hpp"
@@ -28,6 +29,12 @@ std::string command_line() {
 std::string default_db() {
   if (const char* env = std::getenv("WORKBENCH_DB")) return env;
   return "results/results.db";
+}
+
+std::string checked_experiment_name(const std::string& name) {
+  if (const std::string why = name_problem(name); !why.empty())
+    throw Error(fmt::format("experiment name '{}' {}", name, why));
+  return name;
 }
 }  // namespace wb::cli
 

@@ -74,7 +74,7 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
   if (!r) throw Error(fmt::format("{}: no run {}", store.path(), id));
   out << fmt::format("run {}  experiment {}  variant {}\n", r->id, r->experiment, r->label);
   out << fmt::format("status   {}{}\n", r->status, r->error.empty() ? "" : ": " + r->error);
-  out << fmt::format("config   {} (checkpoint {})  seed {}\n", r->config_hash, r->pretrain_hash,
+  out << fmt::format("config   {} (pretraining {})  seed {}\n", r->config_hash, r->pretrain_hash,
                      r->seed);
   out << fmt::format("time     {} .. {}\n", r->started_at, r->ended_at);
   store.query(

@@ -1,5 +1,7 @@
 #include <workbench/config.hpp>
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include <workbench/error.hpp>
@@ -72,6 +74,15 @@ std::string to_text(const Value& v) {
     case Type::StringList:
       return list_text(std::get<std::vector<std::string>>(v), quote);
   }
+  return "";
+}
+
+std::string bounds_problem(const Key& k, double x) {
+  // nan and inf are valid TOML, but no key of the workbench means anything by them.
+  if (!std::isfinite(x)) return "is not a finite number";
+  if ((k.min && x < *k.min) || (k.max && x > *k.max))
+    return fmt::format("is out of range [{}, {}]", k.min ? fmt::format("{}", *k.min) : "-inf",
+                       k.max ? fmt::format("{}", *k.max) : "inf");
   return "";
 }
 

@@ -4,7 +4,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
@@ -13,21 +15,83 @@
 
 namespace wb {
 
+// The reader behind DataFile (its file_): a plain file read as it is, or a gzip file
+// (by its first two bytes) inflated member by member. zlib's gzread would also serve,
+// but it ignores data after the last member silently; here such trailing bytes are an
+// error, as any byte a format does not account for is.
+struct DataFileReader {
+  std::FILE* f = nullptr;
+  bool gzip = false, eof = false;
+  z_stream z{};
+  std::vector<unsigned char> in = std::vector<unsigned char>(1 << 20);
+
+  ~DataFileReader() {
+    if (gzip) inflateEnd(&z);
+    if (f) std::fclose(f);
+  }
+  // Refills the input buffer when empty; false at the end of the file.
+  bool fill(const std::string& path) {
+    if (z.avail_in > 0) return true;
+    const size_t got = std::fread(in.data(), 1, in.size(), f);
+    if (got == 0 && std::ferror(f)) throw Error(fmt::format("{}: cannot read", path));
+    z.next_in = in.data();
+    z.avail_in = static_cast<uInt>(got);
+    return got > 0;
+  }
+  int64_t read(char* dst, int64_t n, const std::string& path) {
+    if (!gzip) return static_cast<int64_t>(std::fread(dst, 1, static_cast<size_t>(n), f));
+    int64_t done = 0;
+    while (done < n && !eof) {
+      if (!fill(path))
+        throw Error(fmt::format("{}: truncated gzip stream (it ends inside a member)", path));
+      z.next_out = reinterpret_cast<Bytef*>(dst + done);
+      z.avail_out = static_cast<uInt>(std::min<int64_t>(n - done, 1 << 30));
+      const uInt before = z.avail_out;
+      const int rc = inflate(&z, Z_NO_FLUSH);
+      done += before - z.avail_out;
+      if (rc == Z_STREAM_END) {
+        // Another member may follow (gzip files may be concatenated); anything else is
+        // trailing data.
+        if (!fill(path)) {
+          eof = true;
+        } else if (z.avail_in >= 1 && z.next_in[0] == 0x1f) {
+          inflateReset(&z);
+        } else {
+          int64_t extra = z.avail_in;
+          while (std::fgetc(f) != EOF) ++extra;
+          throw Error(
+              fmt::format("{}: {} bytes of trailing data after the gzip stream", path, extra));
+        }
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        throw Error(fmt::format("{}: corrupt gzip stream: {}", path, z.msg ? z.msg : "error"));
+      }
+    }
+    return done;
+  }
+};
+
 namespace {
-gzFile gz(void* f) {
-  return static_cast<gzFile>(f);
+DataFileReader& reader(void* f) {
+  return *static_cast<DataFileReader*>(f);
 }
 }  // namespace
 
 DataFile::DataFile(const std::string& path) : file_(nullptr), path_(path) {
   if (!std::filesystem::exists(path)) throw Error(fmt::format("{}: not found", path));
-  file_ = gzopen(path.c_str(), "rb");
-  if (!file_) throw Error(fmt::format("{}: cannot open", path));
-  gzbuffer(gz(file_), 1 << 20);
+  auto r = std::make_unique<DataFileReader>();
+  r->f = std::fopen(path.c_str(), "rb");
+  if (!r->f) throw Error(fmt::format("{}: cannot open", path));
+  unsigned char magic[2] = {0, 0};
+  const size_t got = std::fread(magic, 1, 2, r->f);
+  r->gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  std::rewind(r->f);
+  if (r->gzip && inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+    throw Error(fmt::format("{}: cannot start gzip decoding", path));
+  file_ = r.release();
 }
 
 DataFile::~DataFile() {
-  gzclose(gz(file_));
+  delete &reader(file_);
 }
 
 int64_t DataFile::read(void* dst, int64_t n) {
@@ -37,16 +101,7 @@ int64_t DataFile::read(void* dst, int64_t n) {
     p[done++] = static_cast<char>(peeked_);
     peeked_ = -1;
   }
-  while (done < n) {
-    const auto chunk = static_cast<unsigned>(std::min<int64_t>(n - done, 1 << 30));
-    const int got = gzread(gz(file_), p + done, chunk);
-    if (got < 0) {
-      int err = 0;
-      throw Error(fmt::format("{}: corrupt gzip stream: {}", path_, gzerror(gz(file_), &err)));
-    }
-    if (got == 0) break;
-    done += got;
-  }
+  if (done < n) done += reader(file_).read(p + done, n - done, path_);
   return done;
 }
 
@@ -76,6 +131,15 @@ uint32_t DataFile::read_be32(const std::string& what) {
   unsigned char b[4];
   read_exact(b, 4, what);
   return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+}
+
+void DataFile::expect_end(const std::string& what) {
+  if (at_end()) return;
+  int64_t extra = 0;
+  char buf[1 << 16];
+  for (int64_t got; (got = read(buf, sizeof buf)) > 0;) extra += got;
+  throw Error(fmt::format("{}: {} more bytes after {} (the file is longer than its header says)",
+                          path_, extra, what));
 }
 
 bool DataFile::at_end() {

@@ -275,6 +275,14 @@ TEST(ImageFolder, UndecodableImageUnknownClassAndNoPathAreNamed) {
     auto msg = error_loading("image_folder", path_key(d.tmp.path), "test");
     EXPECT_HAS(msg, d / "val/bird is a class the training folder lacks");
   }
+  {
+    // An empty class folder would be a class no image has (and shift every label after
+    // it); it is refused, not counted.
+    FixtureCopy d("image_folder");
+    fs::create_directories(d / "train/bird");
+    auto msg = error_loading("image_folder", path_key(d.tmp.path), "train");
+    EXPECT_HAS(msg, "class folder " + (d / "train/bird") + " holds no images");
+  }
   EXPECT_HAS(error_loading("image_folder", "", "train"), "set dataset.path");
 }
 

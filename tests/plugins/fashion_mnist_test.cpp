@@ -121,3 +121,45 @@ TEST(FashionMnist, ImageAndLabelCountsMustAgree) {
   wbtest::write_idx_labels(dir / "t10k-labels-idx1-ubyte", torch::zeros({9}, torch::kLong), false);
   EXPECT_NE(error_loading(dir.path, "test").find("holds 10 images but"), std::string::npos);
 }
+
+// A file longer than its header says holds records the header does not count: refused
+// (as the CIFAR reader refuses a file that is not whole records), not read in part.
+TEST(FashionMnist, AFileLongerThanItsHeaderSaysIsRefused) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  const std::string images = dir / "t10k-images-idx3-ubyte";
+  std::ofstream(images, std::ios::binary | std::ios::app) << std::string(784, '\x7f');
+  const std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find(images + ": 784 more bytes after the 10 images its header counts"),
+            std::string::npos)
+      << msg;
+}
+
+// zlib's own reader skips what follows the last gzip member without a word.
+TEST(FashionMnist, TrailingBytesAfterTheGzipStreamAreRefused) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/true);
+  const std::string labels = dir / "t10k-labels-idx1-ubyte.gz";
+  std::ofstream(labels, std::ios::binary | std::ios::app) << "garbage!";
+  const std::string msg = error_loading(dir.path, "test");
+  EXPECT_NE(msg.find(labels + ": 8 bytes of trailing data after the gzip stream"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(FashionMnist, TrainAndTestImagesOfDifferentSizesAreRefused) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir.path, 10, 10, /*gzip=*/false);
+  wbtest::write_idx_images(dir / "t10k-images-idx3-ubyte",
+                           torch::zeros({10, 32, 32}, torch::kUInt8), false);
+  Loaded l(dir.path);
+  l.dataset->load("train");
+  try {
+    l.dataset->load("test");
+    ADD_FAILURE() << "no error";
+  } catch (const wb::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("holds images of 32x32, but"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("holds 28x28"), std::string::npos) << msg;
+  }
+}

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,6 +17,25 @@
 namespace wb {
 
 using namespace experiment_file;
+
+std::string name_problem(const std::string& name) {
+  if (name.empty()) return "is empty";
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return "holds a control character (or NUL)";
+  if (name.find_first_of("/\\") != std::string::npos) return "holds a path separator";
+  if (name.find("..") != std::string::npos) return "holds '..'";
+  return "";
+}
+
+namespace {
+// `s` with control characters shown as \xNN, for an error message.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s)
+    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+  return out;
+}
+}  // namespace
 
 Experiment parse_experiment(const std::string& text, const std::string& file,
                             const std::vector<std::string>& overrides,
@@ -54,6 +74,8 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
       if (!node.is_table()) fail(loc, "'variants' must be a table: [variants.NAME.SECTION]");
       for (const auto& [vk, vnode] : in_file_order(*node.as_table())) {
         std::string vname(vk.str());
+        if (const std::string why = name_problem(vname); !why.empty())
+          fail(loc_of_key(vk, file), fmt::format("variant name '{}' {}", printable(vname), why));
         if (!vnode->is_table())
           fail(loc_of_key(vk, file), fmt::format("variant '{}' must be a table", vname));
         std::vector<std::pair<Path, RawValue>> paths;
@@ -116,10 +138,31 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
         label += fmt::format("{}{}={}", label.empty() ? "" : " ", p.str(), to_text(v));
       }
       rc.label = label.empty() ? "default" : label;
+      for (unsigned char c : rc.label)
+        if (c < 0x20 || c == 0x7f)
+          throw Error(
+              fmt::format("{}: run label '{}' holds a control character (from a swept "
+                          "value)",
+                          file, printable(rc.label)));
       exp.runs.push_back(std::move(rc));
     }
   }
   exp.name = exp.runs.front().at("experiment").get_string("name");
+  // The name becomes a folder (reports, samples): it is checked where it was set.
+  if (const std::string why = name_problem(exp.name); !why.empty()) {
+    std::optional<Loc> where;
+    for (const auto& [p, v] : sets)
+      if (p.section == "experiment" && p.key == "name") where = v.loc;
+    const auto sec = base.sections.find("experiment");
+    if (!where && sec != base.sections.end() && sec->second.keys.count("name"))
+      where = sec->second.keys.at("name").loc;
+    const std::string msg = fmt::format(
+        "[experiment] key 'name' = '{}' {} (it names the "
+        "experiment's folders: letters, digits, '-', '_', '.')",
+        printable(exp.name), why);
+    if (where) fail(*where, msg);
+    throw Error(fmt::format("{}: {} (from the file's name)", file, msg));
+  }
   return exp;
 }
 

@@ -53,6 +53,11 @@ struct Experiment {
   std::vector<RunConfig> runs;
 };
 
+// Why `name` cannot name an experiment or a variant, or "": empty, a path separator,
+// '..', NUL or another control character. An experiment's name becomes a folder of
+// reports and samples, so it is checked wherever it comes from (file, --set, CLI).
+std::string name_problem(const std::string& name);
+
 // "[header]\nkey = value\n..." with keys sorted: the canonical text of a section.
 std::string canonical_section(const std::string& header, const Section& section);
 

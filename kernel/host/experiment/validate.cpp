@@ -36,13 +36,9 @@ bool coerce(Value& v, Type want) {
 
 void check_bounds(const Key& k, const Value& v, const Loc& loc, const std::string& sec) {
   auto check = [&](double x) {
-    // nan and inf are valid TOML, but no key of the workbench means anything by them.
-    if (!std::isfinite(x))
-      fail(loc, fmt::format("[{}] key '{}' = {} is not a finite number", sec, k.name, to_text(v)));
-    if ((k.min && x < *k.min) || (k.max && x > *k.max))
-      fail(loc, fmt::format("[{}] key '{}' = {} is out of range [{}, {}]", sec, k.name, to_text(v),
-                            k.min ? fmt::format("{}", *k.min) : "-inf",
-                            k.max ? fmt::format("{}", *k.max) : "inf"));
+    const std::string problem = bounds_problem(k, x);
+    if (!problem.empty())
+      fail(loc, fmt::format("[{}] key '{}' = {} {}", sec, k.name, to_text(v), problem));
   };
   if (auto i = std::get_if<int64_t>(&v)) check(static_cast<double>(*i));
   if (auto d = std::get_if<double>(&v)) check(*d);

@@ -13,9 +13,8 @@ namespace wb {
 std::string user_message(const std::exception& e) {
   if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) {
     log_message(LogLevel::Debug, c10->what());  // with its frames
-    return c10->what_without_backtrace();
   }
-  return e.what();
+  return message_of(e);
 }
 
 std::string current_exception_message() {

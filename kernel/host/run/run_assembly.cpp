@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "platform/hash.hpp"
 #include "plugins/plugin_guard.hpp"
 
 namespace wb {
@@ -78,7 +79,11 @@ Objective& RunAssembly::objective() {
   return *objective_;
 }
 
-std::string RunAssembly::final_checkpoint() const {
+std::string RunAssembly::checkpoint_key() {
+  return short_hash(rc_.pretrain_hash + "\ntokens " + tokens().sha256);
+}
+
+std::string RunAssembly::final_checkpoint() {
   return (std::filesystem::path(checkpoint_dir()) / "final.pt").string();
 }
 

@@ -8,6 +8,9 @@
 //                           from the tokens, or given by set_facts() (random tokens)
 //   model(), objective()    made for those facts; the model built and on the device; both
 //                           guarded, so an error from inside names the plugin and the call
+//   checkpoint_key()        the key of what is made from the tokens: the configuration's
+//                           pretraining hash and the tokens' content (an edited data file
+//                           makes other tokens, hence another checkpoint and features)
 //   final_checkpoint()      where this configuration's pretrained weights are kept
 // Every plugin gets a context with the run's seed and device, the artifact cache and,
 // when a store is given, a result sink that records under its name.
@@ -61,8 +64,9 @@ class RunAssembly {
   // The dataset's context: the evaluators' images come from a dataset made in it.
   HostContext& dataset_context() { return dataset_.context; }
 
-  std::string checkpoint_dir() const { return artifacts_.path("checkpoints", rc_.pretrain_hash); }
-  std::string final_checkpoint() const;
+  std::string checkpoint_key();
+  std::string checkpoint_dir() { return artifacts_.path("checkpoints", checkpoint_key()); }
+  std::string final_checkpoint();
 
   // The services of another plugin section (an evaluator), made for the data facts.
   std::unique_ptr<PluginServices> services(const Section& section, const std::string& hash,

@@ -9,10 +9,12 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <workbench/atomic_file.hpp>
+#include <workbench/checked_file.hpp>
 #include <workbench/error.hpp>
 
 #include "platform/hash.hpp"
@@ -46,8 +48,18 @@ std::string StoreArtifacts::path(const std::string& kind, const std::string& key
 }
 
 std::string StoreArtifacts::dir(const std::string& kind, const std::string& key) {
+  namespace fs = std::filesystem;
   const std::string d = path(kind, key);
-  std::filesystem::create_directories(d);
+  fs::create_directories(d);
+  // A folder of the tree that is a symbolic link out of it (the artifacts root itself
+  // may be one: --artifacts on another disk) is refused, never written through.
+  const fs::path root = fs::canonical(root_), real = fs::canonical(d);
+  const auto [end, _] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
+  if (end != root.end())
+    throw Error(
+        fmt::format("{}: leads out of the artifacts folder {} (to {}) through a symbolic "
+                    "link; refused",
+                    d, root.string(), real.string()));
   return d;
 }
 
@@ -72,8 +84,14 @@ void remove_orphaned_temporaries(const std::string& dir) {
 std::unique_ptr<ArtifactLock> StoreArtifacts::lock(const std::string& kind,
                                                    const std::string& key) {
   const std::string path = (std::filesystem::path(dir(kind, key)) / ".lock").string();
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(fmt::format("{}: cannot open lock file: {}", path, std::strerror(errno)));
+  // O_NOFOLLOW: a symbolic link there (dangling or not) is refused, never followed to
+  // create or lock a file outside the store's folder.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    throw Error(fmt::format("{}: cannot open lock file: {}", path,
+                            errno == ELOOP ? "it is a symbolic link (refused: an artifact's "
+                                             "files are the store folder's own)"
+                                           : std::strerror(errno)));
   auto held = std::make_unique<FileLock>(fd);
   // Polled rather than blocking, so that Ctrl-C stops the wait.
   for (bool said = false; ::flock(fd, LOCK_EX | LOCK_NB) != 0;) {
@@ -94,8 +112,12 @@ void StoreArtifacts::record(const std::string& kind, const std::string& key,
                             const std::string& path) {
   if (!store_) return;  // a cache without a store (benchmarks, tests): nothing to record
   auto bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-  store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha256_file(path),
-                   bytes);
+  // The checksum record written with the file (checked by whoever just reused it), so
+  // that recording does not read a large checkpoint a second time; hashed otherwise.
+  std::string sha;
+  std::ifstream record(checksum_path(path));
+  if (!(record >> sha) || sha.size() != 64) sha = sha256_file(path);
+  store_->artifact(run_, kind, key, std::filesystem::absolute(path).string(), sha, bytes);
 }
 
 void StoreResults::metric(int64_t step, const std::string& name, double value) {

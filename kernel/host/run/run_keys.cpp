@@ -1,8 +1,13 @@
 #include "run/run_keys.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace wb {
 
 namespace {
+
+constexpr unsigned kThreadsPerCore = 4;  // experiment.threads' cap, per core of the machine
 
 Schema make_experiment_schema() {
   Schema s;
@@ -12,7 +17,10 @@ Schema make_experiment_schema() {
       .at_least(0);
   s.string("device", "auto", "auto (CUDA when available), cpu or cuda")
       .one_of({"auto", "cpu", "cuda"});
-  s.integer("threads", 0, "intra-op CPU threads; 0 = one per core").at_least(0);
+  // More threads than 4 a core only slow a run, and tens of thousands exhaust the
+  // machine's processes before LibTorch fails.
+  s.integer("threads", 0, "intra-op CPU threads; 0 = one per core (at most 4 a core)")
+      .range(0, kThreadsPerCore * std::max(1u, std::thread::hardware_concurrency()));
   s.boolean("memory_check", true,
             "refuse to train when the estimated memory of a training step exceeds the "
             "machine's available memory (CPU) or the GPU's free memory");

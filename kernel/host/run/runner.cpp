@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -52,7 +53,7 @@ void print_runs(const Experiment& exp, std::ostream& out) {
   out << fmt::format("experiment '{}' from {}: {} run(s)\n", exp.name, exp.file, exp.runs.size());
   for (size_t i = 0; i < exp.runs.size(); ++i) {
     const auto& r = exp.runs[i];
-    out << fmt::format("\n# run {} of {}: {}  (config {}, checkpoint {}, tokens {})\n", i + 1,
+    out << fmt::format("\n# run {} of {}: {}  (config {}, pretraining {}, data {})\n", i + 1,
                        exp.runs.size(), r.label, r.hash, r.pretrain_hash, r.data_hash);
     out << r.canonical;
   }
@@ -78,13 +79,19 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
   const RunWorkers workers(opt.cluster);
   const bool leader = workers.leader();
   Model& model = run.model();
-  const std::string ckpt_dir = run.artifacts().dir("checkpoints", rc.pretrain_hash);
+  const std::string key = run.checkpoint_key();
+  const std::string ckpt_dir = run.artifacts().dir("checkpoints", key);
   const std::string final_path = run.final_checkpoint();
   // Rank 0 holds the checkpoint's lock until final.pt is written: another run that
   // needs this checkpoint waits, then reuses it rather than training it again.
   std::unique_ptr<ArtifactLock> ckpt_lock;
-  if (leader) ckpt_lock = run.artifacts().lock("checkpoints", rc.pretrain_hash);
-  if (workers.agree(fs::exists(final_path))) {
+  if (leader) ckpt_lock = run.artifacts().lock("checkpoints", key);
+  // Reused only when it matches its checksum record; a damaged one is removed and the
+  // pretraining runs again (resuming last.pt when that one is whole).
+  const bool reusable = leader && reuse_checked(final_path, [](const std::string& m) {
+                          log_message(LogLevel::Warn, "pretrain: " + m);
+                        });
+  if (workers.agree(reusable)) {
     if (!leader) return false;  // nothing to train; rank 0 evaluates
     load_weights(model.module(), final_path, run.device());
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
@@ -101,7 +108,7 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     if (rc.at("experiment").get_bool("memory_check"))
       check_training_memory(rc.at("training"), model, run.facts(), run.device(), workers.count(),
                             opt.local_workers);
-    StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
+    StoreResults train_sink(&store, run_id, "train", key);
     // Bits per dimension: a token stands for one pixel of `channels` values.
     Trainer trainer(rc.at("training"), model, run.objective(), train_sink,
                     {run.device(), run.seed(), ckpt_dir, run.facts().channels, workers.cluster()});
@@ -121,7 +128,7 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     save_weights(model.module(), final_path);
   }
   ckpt_lock.reset();
-  run.artifacts().record("checkpoint", rc.pretrain_hash, final_path);
+  run.artifacts().record("checkpoint", key, final_path);
   return true;
 }
 
@@ -134,7 +141,7 @@ void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id) {
   Validation v = validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
                           training.get_int("batch_size"), /*max_batches=*/0, run.seed(),
                           run.device(), run.bfloat16());
-  StoreResults train_sink(&store, run_id, "train", rc.pretrain_hash);
+  StoreResults train_sink(&store, run_id, "train", run.checkpoint_key());
   record_validation(train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
   log_message(LogLevel::Info,
               fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
@@ -149,7 +156,7 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
   inputs.objective = &run.objective();
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;
-  inputs.checkpoint_key = rc.pretrain_hash;  // cache_key: per evaluator, below
+  inputs.checkpoint_key = run.checkpoint_key();  // cache_key: per evaluator, below
   inputs.bfloat16 = run.bfloat16();
   inputs.quantizer = &run.quantizer();
   // Images on demand, from one dataset object made on first use.
@@ -170,10 +177,10 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
     // never reuses features its old code extracted.
     const std::string& code = reg.get("evaluator", name).sha256;
     const std::string hash =
-        short_hash(canonical_section("[evaluator]", section) + rc.pretrain_hash + code);
+        short_hash(canonical_section("[evaluator]", section) + inputs.checkpoint_key + code);
     const int nth = ++seen[name];
     auto host = run.services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
-    inputs.cache_key = short_hash(rc.pretrain_hash + "\n" + code);
+    inputs.cache_key = short_hash(inputs.checkpoint_key + "\n" + code);
     forget(opt, run.artifacts(), "features", inputs.cache_key);
     auto evaluator = reg.create<Evaluator>(name, host->context);
     auto t0 = std::chrono::steady_clock::now();
@@ -193,10 +200,12 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
   RunAssembly run(rc, reg, device, artifacts, &store, run_id);
   forget(opt, artifacts, "tokens", rc.data_hash);
-  forget(opt, artifacts, "checkpoints", rc.pretrain_hash);
   // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
-  // it rather than racing to write it.
-  RunWorkers(opt.cluster).leader_first("tokens/" + rc.hash, [&] { run.tokens(); });
+  // it rather than racing to write it. The checkpoint's key follows from the tokens.
+  RunWorkers(opt.cluster).leader_first("tokens/" + rc.hash, [&] {
+    run.tokens();
+    forget(opt, artifacts, "checkpoints", run.checkpoint_key());
+  });
   if (interrupted()) throw Interrupted("interrupted after making the tokens");
 
   Model& model = run.model();
@@ -209,6 +218,25 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   if (!pretrain(run, store, run_id, opt)) return;
   validate_checkpoint(run, store, run_id);
   evaluate(run, reg, opt);
+}
+
+// Why a finished run's results are not those of the data as they are now, or "": a
+// file its tokens were made from changed since, or the token cache was made again
+// (by another run) into other tokens than the ones it recorded.
+std::string data_changed_since(Store& store, int64_t run, const RunConfig& rc,
+                               const std::string& artifacts_root) {
+  const StoreArtifacts artifacts(artifacts_root, nullptr, 0);
+  std::string changed = data_changed(rc, artifacts);
+  if (!changed.empty()) return changed + " since its tokens were made";
+  std::string used;
+  store.query("SELECT sha256 FROM artifacts WHERE run_id = ? AND kind = 'tokens' ORDER BY id",
+              {std::to_string(run)}, [&](auto&, const auto& v) { used = v[0]; });
+  std::ifstream record(
+      checksum_path((fs::path(artifacts.path("tokens", rc.data_hash)) / "tokens.pt").string()));
+  std::string now;
+  if (!used.empty() && record >> now && now != used)
+    return "its token cache has been made again since, from other data";
+  return "";
 }
 
 // The key under which rank 0 posts how run i ended.
@@ -236,9 +264,24 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     const RunConfig& rc = exp.runs[i];
     const std::string tag =
         fmt::format("run {}/{} '{}' ({})", i + 1, exp.runs.size(), rc.label, rc.hash);
+    // Two processes running this config into one store at once: the second waits for
+    // the first, then finds it finished and skips it (one finished row, not two).
+    std::unique_ptr<ArtifactLock> run_lock;
+    if (workers.leader())
+      run_lock = StoreArtifacts(opt.artifacts_root, nullptr, 0)
+                     .lock("runs", short_hash(exp.name + "\n" + rc.hash));
     if (!opt.force) {
       // Data-parallel: rank 0's store decides; the others hold a scratch store.
       auto done = store.finished_run(exp_id, rc.hash);
+      if (done) {
+        const std::string changed = data_changed_since(store, *done, rc, opt.artifacts_root);
+        if (!changed.empty()) {
+          log_message(LogLevel::Warn, fmt::format("{}: finished as run {}, but {}; running it "
+                                                  "again",
+                                                  tag, *done, changed));
+          done.reset();
+        }
+      }
       if (workers.agree(done.has_value())) {
         log_message(LogLevel::Info, fmt::format("{}: already finished as run {}; skipped "
                                                 "(--force to redo)",

@@ -65,7 +65,11 @@ void sample_run(const RunConfig& rc, const PluginRegistry& reg, const SampleOpti
   const torch::Device device = resolve_device(rc.at("experiment").get_string("device"));
   StoreArtifacts artifacts(opt.artifacts_root, nullptr, 0);  // reads the cache, records nothing
   RunAssembly run(rc, reg, device, artifacts);
-  const std::string ckpt = run.final_checkpoint();
+  // The checkpoint's key follows from the tokens: without a token cache there is no
+  // checkpoint either (and sampling makes none).
+  const std::string tokens =
+      (fs::path(artifacts.path("tokens", rc.data_hash)) / "tokens.pt").string();
+  const std::string ckpt = fs::exists(tokens) ? run.final_checkpoint() : tokens;
   if (!fs::exists(ckpt))
     throw Error(
         fmt::format("no pretrained checkpoint for run '{}' at {}; run the experiment "

@@ -12,6 +12,7 @@
 #include <torch/serialize.h>
 
 #include "platform/interrupt.hpp"
+#include "plugins/plugin_guard.hpp"
 #include "run/resize.hpp"
 
 namespace fs = std::filesystem;
@@ -58,22 +59,48 @@ std::string stale_because(const std::string& sources) {
   return "";
 }
 
+// Why the token arrays cannot be this palette's and labels' ("" when they can): a cache
+// whose checksum matched can still be one an older build wrote wrongly.
+std::string tokens_problem(const TokenData& td, int64_t vocab) {
+  for (const auto& [name, split] : td.splits) {
+    const auto& t = split.tokens;
+    if (t.numel() && (t.min().item<int64_t>() < 0 || t.max().item<int64_t>() >= vocab))
+      return fmt::format("{} tokens outside the palette's [0, {})", name, vocab);
+    const auto& l = split.labels;
+    if (l.numel() && (l.min().item<int64_t>() < 0 || l.max().item<int64_t>() >= td.num_classes))
+      return fmt::format("{} labels outside [0, {})", name, td.num_classes);
+  }
+  return "";
+}
+
 TokenData read_tokens(const std::string& tokens_path, const std::string& palette_path,
                       Quantizer& quantizer) {
   TokenData td;
-  torch::serialize::InputArchive ar;
-  ar.load_from(tokens_path);
-  for (const auto& s : kSplits) {
-    ar.read(s + "_tokens", td.splits[s].tokens);
-    ar.read(s + "_labels", td.splits[s].labels);
+  try {
+    torch::serialize::InputArchive ar;
+    ar.load_from(tokens_path);
+    for (const auto& s : kSplits) {
+      ar.read(s + "_tokens", td.splits[s].tokens);
+      ar.read(s + "_labels", td.splits[s].labels);
+    }
+    torch::Tensor meta, unlabeled;
+    ar.read("meta", meta);  // height, width, num_classes, has unlabeled
+    td.height = meta[0].item<int64_t>();
+    td.width = meta[1].item<int64_t>();
+    td.num_classes = meta[2].item<int64_t>();
+    if (meta[3].item<int64_t>()) ar.read("unlabeled_tokens", td.unlabeled);
+  } catch (...) {
+    throw Error(fmt::format("{}: cannot read the token cache: {}", tokens_path,
+                            current_exception_message()));
   }
-  torch::Tensor meta, unlabeled;
-  ar.read("meta", meta);  // height, width, num_classes, has unlabeled
-  td.height = meta[0].item<int64_t>();
-  td.width = meta[1].item<int64_t>();
-  td.num_classes = meta[2].item<int64_t>();
-  if (meta[3].item<int64_t>()) ar.read("unlabeled_tokens", td.unlabeled);
-  quantizer.load(palette_path);
+  try {
+    quantizer.load(palette_path);
+  } catch (...) {
+    throw Error(
+        fmt::format("{}: cannot read the palette: {}", palette_path, current_exception_message()));
+  }
+  const std::string problem = tokens_problem(td, quantizer.vocab_size());
+  if (!problem.empty()) throw Error(fmt::format("{}: {}", tokens_path, problem));
   td.reused = true;
   return td;
 }
@@ -141,9 +168,9 @@ TokenData make_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   const std::string palette = (fs::path(dir) / "palette.pt").string();
   const std::string tokens = (fs::path(dir) / "tokens.pt").string();
   stop_if_asked();
-  write_atomically(palette, [&](const std::string& tmp) { quantizer.save(tmp); });
+  write_checked(palette, [&](const std::string& tmp) { quantizer.save(tmp); });
   write_sources((fs::path(dir) / "sources.tsv").string(), dctx.inputs());
-  write_atomically(tokens, [&](const std::string& tmp) { save_archive(ar, tmp); });
+  td.sha256 = write_checked(tokens, [&](const std::string& tmp) { save_archive(ar, tmp); });
   return td;
 }
 
@@ -158,13 +185,19 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   const std::string palette = (fs::path(dir) / "palette.pt").string();
   const std::string sources = (fs::path(dir) / "sources.tsv").string();
   TokenData td;
-  std::string stale;
-  if (fs::exists(tokens) && fs::exists(palette) && fs::exists(sources))
+  std::string stale, sha256;
+  // Both files checked against their records (a damaged one is removed, and so the
+  // cache is incomplete and made again), then their sources.
+  const auto warn = [](const std::string& m) { log_message(LogLevel::Warn, "tokens: " + m); };
+  const bool palette_ok = reuse_checked(palette, warn);
+  const bool tokens_ok = reuse_checked(tokens, warn, &sha256);
+  if (palette_ok && tokens_ok && fs::exists(sources))
     stale = stale_because(sources);
   else
     stale = "no complete cache";
   if (stale.empty()) {
     td = read_tokens(tokens, palette, quantizer);
+    td.sha256 = sha256;
     log_message(LogLevel::Info, fmt::format("tokens: reusing cache {}", dir));
   } else {
     if (stale != "no complete cache")
@@ -178,6 +211,13 @@ TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContex
   artifacts.record("palette", rc.data_hash, palette);
   artifacts.record("tokens", rc.data_hash, tokens);
   return td;
+}
+
+std::string data_changed(const RunConfig& rc, const StoreArtifacts& artifacts) {
+  const std::string sources =
+      (fs::path(artifacts.path("tokens", rc.data_hash)) / "sources.tsv").string();
+  std::error_code ec;
+  return fs::exists(sources, ec) ? stale_because(sources) : "";
 }
 
 DataFacts data_facts(const TokenData& td, const Quantizer& quantizer) {

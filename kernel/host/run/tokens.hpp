@@ -19,13 +19,21 @@ struct TokenData {
   torch::Tensor unlabeled;                   // int64 (M, S) extra pretraining tokens, or undefined
   int64_t height = 0, width = 0, num_classes = 0;
   bool reused = false;  // read from the cache rather than made
+  // SHA-256 of tokens.pt: what the tokens are, whichever data file and settings made
+  // them. Part of the key of everything made from them (checkpoints, features).
+  std::string sha256;
 };
 
-// The run's token arrays: read from the cache when it is complete and no input file
-// the dataset declared (PluginContext::depends_on) has changed since; made otherwise.
+// The run's token arrays: read from the cache when it is complete, its files match
+// their checksum records and no input file the dataset declared
+// (PluginContext::depends_on) has changed since; made otherwise.
 // The quantizer ends up fitted or loaded either way, so evaluators can decode.
 TokenData load_tokens(const RunConfig& rc, const PluginRegistry& reg, HostContext& dataset_ctx,
                       Quantizer& quantizer, ArtifactCache& artifacts);
+
+// Why the token cache of the run's data settings no longer matches the files it was
+// made from ("data.idx changed"), or "" (also when there is no cache). Reads only.
+std::string data_changed(const RunConfig& rc, const StoreArtifacts& artifacts);
 
 // What the tokens and their fitted quantizer say about the run's data (PluginContext::
 // data() of the plugins made after them).

@@ -61,12 +61,28 @@ std::vector<CheckResult> run_checks(Store& store, const std::vector<Check>& chec
   for (const auto& c : checks) {
     CheckResult r;
     r.check = &c;
+    std::string text;  // the first row's first value
+    bool any = false;
     try {
-      store.query(c.sql, {}, [&](auto&, const auto& v) {
-        if (!r.value && !v.empty() && !v[0].empty()) r.value = std::stod(v[0]);
+      store.query_read_only(c.sql, [&](auto&, const auto& v) {
+        if (!any && !v.empty()) text = v[0];
+        any = true;
       });
     } catch (const std::exception& e) {
       throw Error(fmt::format("check '{}' (line {}): {}", c.name, c.line, e.what()));
+    }
+    if (!text.empty()) {
+      size_t used = 0;
+      double value = 0;
+      try {
+        value = std::stod(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size())
+        throw Error(fmt::format("check '{}' (line {}): its query gave '{}', not a number", c.name,
+                                c.line, text.substr(0, 80)));
+      r.value = value;
     }
     r.passed = r.value && std::isfinite(*r.value) && (!c.min || *r.value >= *c.min) &&
                (!c.max || *r.value <= *c.max);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -88,25 +89,32 @@ Store::Store(const std::string& path, ReadOnly) : path_(path), read_only_(true) 
   std::string error;
   db_ = open_read_only_connection(path, &error);
   if (!db_) throw Error(fmt::format("{}: cannot read as a results store: {}", path, error));
-  const int v = schema_version();
-  if (v <= 0 || v > kSchemaVersion) {
+  int v = -1;
+  try {
+    v = schema_version();
+  } catch (const Error&) {
+  }
+  if (v != kSchemaVersion) {
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(v <= 0 ? fmt::format("{}: cannot read as a results store (read-only)", path)
-                       : fmt::format("{}: results store has schema version {}, newer than this "
-                                     "workbench's {}; use a newer workbench",
-                                     path, v, kSchemaVersion));
+    if (v <= 0) throw Error(fmt::format("{}: not a workbench results store (read-only)", path));
+    throw Error(v > kSchemaVersion
+                    ? fmt::format("{}: results store has schema version {}, newer than this "
+                                  "workbench's {}; use a newer workbench",
+                                  path, v, kSchemaVersion)
+                    : fmt::format("{}: results store has schema version {}, older than this "
+                                  "workbench's {}; `workbench results upgrade --db {}` brings it "
+                                  "up to date (reading commands never write a store)",
+                                  path, v, kSchemaVersion, path));
   }
 }
 
 std::unique_ptr<Store> Store::open_for_reading(const std::string& path) {
-  // Reading never creates a store (Store(path) would, empty).
+  // Reading never creates a store (Store(path) would, empty), nor writes one: not
+  // even a migration or the WAL switch.
   if (!std::filesystem::exists(path))
     throw Error(
         fmt::format("{}: no results store here (run an experiment first, or pass --db)", path));
-  const auto parent = std::filesystem::absolute(path).parent_path();
-  if (::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0)
-    return std::make_unique<Store>(path);
   return open_read_only(path);
 }
 
@@ -147,6 +155,43 @@ int Store::file_schema_version(const std::string& path) {
   sqlite3_close(db);
   if (version < 0) throw Error(fmt::format("{}: cannot read as a results store: {}", path, msg));
   return version;
+}
+
+void Store::query_read_only(const std::string& sql,
+                            const std::function<void(const std::vector<std::string>&,
+                                                     const std::vector<std::string>&)>& row) {
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, &tail) != SQLITE_OK)
+    throw Error(sqlite3_errmsg(db_));
+  Stmt s(raw);
+  if (!raw) throw Error("no statement");
+  for (; tail && *tail; ++tail)
+    if (!std::isspace(static_cast<unsigned char>(*tail)) && *tail != ';')
+      throw Error("more than one statement (a check is one SELECT)");
+  // Read-only statements alone: sqlite3_stmt_readonly says whether one writes the
+  // database file; ATTACH, DETACH and transaction control pass that test but are
+  // connection state no check needs, so anything but a plain query is refused.
+  const std::string head = [&] {
+    std::string w;
+    for (const char* p = sql.c_str(); *p && w.size() < 8; ++p)
+      if (std::isalpha(static_cast<unsigned char>(*p)))
+        w += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+      else if (!w.empty())
+        break;
+    return w;
+  }();
+  if (!sqlite3_stmt_readonly(raw) || (head != "SELECT" && head != "WITH" && head != "VALUES"))
+    throw Error("not a read-only query (a check may only SELECT)");
+  std::vector<std::string> cols;
+  for (int i = 0; i < sqlite3_column_count(raw); ++i) cols.push_back(sqlite3_column_name(raw, i));
+  int rc;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    std::vector<std::string> values;
+    for (int i = 0; i < static_cast<int>(cols.size()); ++i) values.push_back(column_text(raw, i));
+    row(cols, values);
+  }
+  if (rc != SQLITE_DONE) throw Error(sqlite3_errmsg(db_));
 }
 
 void Store::query(const std::string& sql, const std::vector<std::string>& args,

@@ -40,13 +40,12 @@ class Store {
   static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
-  // A store to read from (an error naming the path when there is none): writable
-  // (brought up to date, like Store(path)) when the file
-  // and its folder may be written, otherwise opened read-only: then nothing is written
-  // (no migration, no WAL switch), and a store whose WAL files cannot be made is read
-  // as immutable. Listing, showing, tables and checks work on either.
+  // A store to read from (an error naming the path when there is none), opened
+  // read-only whatever the permissions: nothing is written (no migration, no WAL
+  // switch, no dead runs marked), and a store whose WAL files cannot be made is read
+  // as immutable. A store of another schema version is refused with what to do.
+  // Listing, showing, tables, checks and reports read through it.
   static std::unique_ptr<Store> open_for_reading(const std::string& path);
-  // Read-only whatever the permissions (what open_for_reading falls back to).
   static std::unique_ptr<Store> open_read_only(const std::string& path);
   bool read_only() const { return read_only_; }
   ~Store();
@@ -98,6 +97,12 @@ class Store {
              const std::function<void(const std::vector<std::string>& columns,
                                       const std::vector<std::string>& values)>& row);
   void exec(const std::string& sql);
+  // One user-written query (a check's SQL): refused unless it is a single statement
+  // that reads only (SELECT, WITH, VALUES; sqlite3_stmt_readonly). Errors without the
+  // store's path (the caller names the check).
+  void query_read_only(const std::string& sql,
+                       const std::function<void(const std::vector<std::string>& columns,
+                                                const std::vector<std::string>& values)>& row);
 
  private:
   struct ReadOnly {};

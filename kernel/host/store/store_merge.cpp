@@ -60,6 +60,12 @@ std::string carried_path(const std::string& path, const fs::path& from_root,
 
 MergeSummary merge_store(Store& into, const std::string& from, std::string artifacts_root) {
   if (!fs::exists(from)) throw Error(fmt::format("{}: no results store there", from));
+  // The same file under another name (a symbolic link, a hard link, ./x and x): merging
+  // a store into itself would wait on its own lock.
+  std::error_code ec;
+  if (fs::equivalent(from, into.path(), ec))
+    throw Error(fmt::format("{}: is the store being merged into ({}); nothing to merge", from,
+                            into.path()));
   // Read only: the source is left exactly as it was, and a file given by mistake (not
   // a results store) is refused before anything is written anywhere.
   const int version = Store::file_schema_version(from);
@@ -71,7 +77,23 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
         Store::kSchemaVersion,
         version > Store::kSchemaVersion
             ? "use a newer workbench"
-            : "bring it up to date first with `workbench results --db " + from + " list`"));
+            : "bring it up to date first with `workbench results upgrade --db " + from + "`"));
+  // A damaged source is named as such before its pages are read in a write
+  // transaction of the target (where SQLite's error would name the target).
+  {
+    auto source = Store::open_read_only(from);
+    std::string verdict;
+    try {
+      source->query("PRAGMA quick_check", {}, [&](auto&, const auto& v) {
+        if (verdict.empty()) verdict = v[0];
+      });
+    } catch (const Error& e) {
+      verdict = e.what();
+    }
+    if (verdict != "ok")
+      throw Error(fmt::format("{}: the store to merge in is damaged ({}); {} is unchanged", from,
+                              verdict, into.path()));
+  }
   if (artifacts_root.empty())
     artifacts_root = (fs::absolute(into.path()).parent_path() / "artifacts").string();
   const fs::path from_root = fs::absolute(from).parent_path() / "artifacts";
@@ -150,8 +172,16 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
                    {target_id.at(run), target_id.at(attempt)}, [](auto&, auto&) {});
     into.exec("COMMIT");
   } catch (...) {
-    into.exec("ROLLBACK");
-    into.exec("DETACH DATABASE src");
+    // Neither may hide the first error (a ROLLBACK after a BEGIN that failed has no
+    // transaction to roll back).
+    try {
+      into.exec("ROLLBACK");
+    } catch (const Error&) {
+    }
+    try {
+      into.exec("DETACH DATABASE src");
+    } catch (const Error&) {
+    }
     throw;
   }
   into.exec("DETACH DATABASE src");

@@ -11,11 +11,13 @@
 #include <torch/serialize.h>
 
 #include <workbench/atomic_file.hpp>
+#include <workbench/checked_file.hpp>
 #include <workbench/error.hpp>
 #include <workbench/precision.hpp>
 
 #include "distributed/data_parallel.hpp"
 #include "platform/interrupt.hpp"
+#include "plugins/plugin_guard.hpp"
 #include "run/progress.hpp"
 #include "run/run_context.hpp"
 #include "training/fused_adam.hpp"
@@ -78,13 +80,19 @@ struct TrainingLog {
 void save_weights(torch::nn::Module& module, const std::string& path) {
   torch::serialize::OutputArchive ar;
   module.save(ar);
-  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
+  write_checked(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
 }
 
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
-  torch::serialize::InputArchive ar;
-  ar.load_from(path, device);
-  module.load(ar);
+  const std::string problem = checked_problem(path);
+  if (!problem.empty()) throw Error(fmt::format("{}: {}", path, problem));
+  try {
+    torch::serialize::InputArchive ar;
+    ar.load_from(path, device);
+    module.load(ar);
+  } catch (...) {
+    throw Error(fmt::format("{}: cannot read the weights: {}", path, current_exception_message()));
+  }
 }
 
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
@@ -185,8 +193,9 @@ void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   ar.write("best_val", torch::tensor(p.best_val, torch::kDouble));
   ar.write("since_best", torch::tensor(p.since_best, torch::kLong));
   ar.write("objective_rng", objective_gen_.get_state());
-  // Written beside, then renamed: a run killed mid-write never leaves a torn file.
-  write_atomically(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
+  // Written beside, then renamed: a run killed mid-write never leaves a torn file; its
+  // checksum record beside it tells a file damaged later (resume checks it).
+  write_checked(path, [&](const std::string& tmp) { save_archive(ar, tmp); });
 }
 
 void Trainer::save_best() {
@@ -201,22 +210,22 @@ void Trainer::restore_best() {
 
 int64_t Trainer::resume(const std::string& path, Progress* p) {
   torch::serialize::InputArchive ar, model_ar, opt_ar;
+  torch::Tensor step, best, since, rng;
   try {
     ar.load_from(path, device_);
-  } catch (const std::exception& e) {
-    throw Error(
-        fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path, e.what()));
+    ar.read("model", model_ar);
+    ar.read("optimizer", opt_ar);
+    model_.module().load(model_ar);
+    optimizer_->load(opt_ar);
+    ar.read("step", step);
+    ar.read("best_val", best);
+    ar.read("since_best", since);
+    ar.read("objective_rng", rng);
+    objective_gen_.set_state(rng.cpu());
+  } catch (...) {
+    throw Error(fmt::format("{}: cannot read checkpoint ({}); delete it to start over", path,
+                            current_exception_message()));
   }
-  ar.read("model", model_ar);
-  ar.read("optimizer", opt_ar);
-  model_.module().load(model_ar);
-  optimizer_->load(opt_ar);
-  torch::Tensor step, best, since, rng;
-  ar.read("step", step);
-  ar.read("best_val", best);
-  ar.read("since_best", since);
-  ar.read("objective_rng", rng);
-  objective_gen_.set_state(rng.cpu());
   p->best_val = best.item<double>();
   p->since_best = since.item<int64_t>();
   return step.item<int64_t>();
@@ -277,11 +286,24 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   int64_t step = 0;
   Progress prog;
   const int64_t patience = cfg_.get_int("early_stop_patience");
-  if (fs::exists(last)) {
-    step = resume(last, &prog);
-    log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
-  }
   const bool leader = parallel_->leader();
+  if (fs::exists(last) || fs::is_symlink(last)) {
+    // Resumed only when it matches its checksum record (a zero-byte file that a lost
+    // write left, a damaged one): otherwise the pretraining starts again. Every worker
+    // reads the same file, so all take the same branch; rank 0 removes it.
+    const std::string problem = checked_problem(last);
+    if (problem.empty()) {
+      step = resume(last, &prog);
+      log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
+    } else {
+      log_message(LogLevel::Warn,
+                  fmt::format("{}: {}; starting the pretraining again from step 0", last, problem));
+      if (leader) {
+        fs::remove(last);
+        fs::remove(checksum_path(last));
+      }
+    }
+  }
   parallel_->start(model_.module(), step);
   double val_loss = NAN;
   // A validation's figures after `at` steps, and best.pt when its loss is the lowest

@@ -49,6 +49,10 @@ struct WB_API Key {
   }
 };
 
+// Why `x` cannot be a value of `k` ("" when it can): not a finite number, or outside
+// the key's bounds. The one range check of experiment files and of the CLI's options.
+WB_API std::string bounds_problem(const Key& k, double x);
+
 // The keys of one config section, in declaration order.
 class WB_API Schema {
  public:

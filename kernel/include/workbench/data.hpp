@@ -14,8 +14,9 @@
 
 namespace wb {
 
-// A dataset file opened for reading; gzip-compressed files are read decompressed, so
-// one reader serves `x.bin` and `x.bin.gz`. Every error names the file.
+// A dataset file opened for reading; gzip-compressed files (known by their first
+// bytes) are read decompressed, so one reader serves `x.bin` and `x.bin.gz`. Every
+// error names the file; bytes after the last gzip member are an error.
 class WB_API DataFile {
  public:
   explicit DataFile(const std::string& path);  // throws wb::Error if missing or unreadable
@@ -36,9 +37,12 @@ class WB_API DataFile {
   uint32_t read_be32(const std::string& what);
   // True when no byte is left.
   bool at_end();
+  // Throws "PATH: N more bytes after WHAT" unless no byte is left: a file longer than
+  // its header says is as wrong as a shorter one.
+  void expect_end(const std::string& what);
 
  private:
-  void* file_;       // gzFile
+  void* file_;       // the reader (a plain file, or gzip members inflated one by one)
   int peeked_ = -1;  // a byte at_end() read ahead, or -1
   std::string path_;
 };

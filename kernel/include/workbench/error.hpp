@@ -14,4 +14,8 @@ class WB_API Error : public std::runtime_error {
   ~Error() override;
 };
 
+// An exception's message as a user reads it: LibTorch's (c10::Error) without the C++
+// stack frames its what() carries.
+WB_API std::string message_of(const std::exception& e);
+
 }  // namespace wb

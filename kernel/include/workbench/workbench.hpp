@@ -1,6 +1,7 @@
 #pragma once
 // The whole plugin SDK. A plugin includes this (or the one kind header it needs).
 #include <workbench/atomic_file.hpp>
+#include <workbench/checked_file.hpp>
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
 #include <workbench/data.hpp>

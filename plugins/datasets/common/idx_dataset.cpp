@@ -27,6 +27,7 @@ torch::Tensor read_images(wb::DataFile& f) {
         fmt::format("{}: truncated: header promises {} images of {}x{} ({} bytes) but "
                     "the file ends after {} bytes, inside image {}",
                     f.path(), n, rows, cols, want, got, got / (rows * cols)));
+  f.expect_end(fmt::format("the {} images its header counts", n));
   return bytes.view({n, rows, cols, 1});
 }
 
@@ -38,6 +39,7 @@ torch::Tensor read_labels(wb::DataFile& f, int64_t num_classes) {
   if (got != n)
     throw wb::Error(fmt::format("{}: truncated: header promises {} labels, the file holds {}",
                                 f.path(), n, got));
+  f.expect_end(fmt::format("the {} labels its header counts", n));
   auto labels = bytes.to(torch::kLong);
   wb::check_labels(labels, num_classes, f.path());
   return labels;
@@ -68,6 +70,17 @@ wb::ImageSplit IdxDataset::read_official(const std::string& split) {
   if (s.images.size(0) != s.labels.size(0))
     throw wb::Error(fmt::format("{}: {} holds {} images but {} holds {} labels", name_, images,
                                 s.images.size(0), labels, s.labels.size(0)));
+  const int64_t rows = s.images.size(1), cols = s.images.size(2);
+  if (first_file_.empty()) {
+    first_file_ = images;
+    first_rows_ = rows;
+    first_cols_ = cols;
+  } else if (rows != first_rows_ || cols != first_cols_) {
+    throw wb::Error(
+        fmt::format("{}: {} holds images of {}x{}, but {} holds {}x{} (the splits of "
+                    "one dataset are of one size)",
+                    name_, images, rows, cols, first_file_, first_rows_, first_cols_));
+  }
   return s;
 }
 

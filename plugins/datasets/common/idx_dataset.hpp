@@ -31,6 +31,10 @@ class IdxDataset : public datasets::CarvedDataset {
 
   std::string hint_;
   std::vector<std::string> classes_;
+  // The first images file read and its image size: the other split's must match (the
+  // host would otherwise resize one of them without a word).
+  std::string first_file_;
+  int64_t first_rows_ = 0, first_cols_ = 0;
 };
 
 }  // namespace idx

@@ -88,6 +88,11 @@ class ImageFolder : public datasets::CarvedDataset {
         else
           ++skipped;
       }
+      // A training class folder without images would be a class no image has: the
+      // probes' class count, and every label after it, would be off by one.
+      if (here.empty() && split == "train")
+        throw wb::Error(
+            fmt::format("image_folder: class folder {} holds no images", e.path().string()));
       std::sort(here.begin(), here.end());
       for (auto& f : here) {
         files.push_back(f);

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <torch/serialize.h>
 #include <workbench/atomic_file.hpp>
+#include <workbench/checked_file.hpp>
+#include <workbench/error.hpp>
 #include <workbench/precision.hpp>
 
 namespace probe {
@@ -61,15 +63,22 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   const std::string path =
       (std::filesystem::path(ctx.artifacts().dir("features", in.cache_key)) / file).string();
   const int64_t layers = in.model->num_layers() + 1;
-  if (std::filesystem::exists(path)) {
-    torch::serialize::InputArchive ar;
-    ar.load_from(path);
-    for (const auto& s : kSplits)
-      for (int64_t l = 0; l < layers; ++l) {
-        torch::Tensor t;
-        ar.read(fmt::format("{}_{}", s, l), t);
-        out[s].push_back(t);
-      }
+  // Reused only when the file matches its checksum record; a damaged one is removed
+  // (with a warning) and the features are extracted again.
+  if (wb::reuse_checked(path, [&](const std::string& m) { ctx.warn("features: {}", m); })) {
+    try {
+      torch::serialize::InputArchive ar;
+      ar.load_from(path);
+      for (const auto& s : kSplits)
+        for (int64_t l = 0; l < layers; ++l) {
+          torch::Tensor t;
+          ar.read(fmt::format("{}_{}", s, l), t);
+          out[s].push_back(t);
+        }
+    } catch (const std::exception& e) {
+      throw wb::Error(
+          fmt::format("{}: cannot read the cached features: {}", path, wb::message_of(e)));
+    }
     ctx.info("features: reusing {}", path);
     ctx.artifacts().record("features", in.cache_key, path);
     return out;
@@ -87,7 +96,7 @@ SplitFeatures shared_pooled_features(const wb::EvalInputs& in, int64_t batch_siz
   for (const auto& s : kSplits)
     for (int64_t l = 0; l < layers; ++l) ar.write(fmt::format("{}_{}", s, l), out[s][l]);
   // Renamed when whole: a killed run never leaves half a file.
-  wb::write_atomically(path, [&](const std::string& tmp) { wb::save_archive(ar, tmp); });
+  wb::write_checked(path, [&](const std::string& tmp) { wb::save_archive(ar, tmp); });
   ctx.artifacts().record("features", in.cache_key, path);
   return out;
 }
