@@ -101,6 +101,11 @@ TEST(Artifacts, ADamagedOrUnrecordedFinalCheckpointIsRetrainedNotReused) {
                         "SELECT COUNT(DISTINCT value) FROM metrics WHERE name = "
                         "'train/final_val_loss'"),
             "1");
+  // Truncated (a copy cut short): the same.
+  fs::resize_file(final_pt, fs::file_size(final_pt) / 2);
+  ASSERT_EQ(r.run("--force"), 0) << r.out;
+  EXPECT_TRUE(r.said(final_pt + ": its content changed since it was written")) << r.out;
+  EXPECT_EQ(wb::sha256_file(final_pt), clean);
   // A checkpoint without its checksum record (a cache of an older workbench, a copy)
   // is not trusted either.
   fs::remove(wb::checksum_path(final_pt));

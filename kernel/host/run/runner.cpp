@@ -96,8 +96,10 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     load_weights(model.module(), final_path, run.device());
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
-    // Resuming an earlier attempt's checkpoint: its curve and provenance join this run.
-    if (leader && fs::exists(fs::path(ckpt_dir) / "last.pt")) {
+    // Resuming an earlier attempt's checkpoint: its curve and provenance join this run
+    // (not when the checkpoint is unusable: then the pretraining starts over).
+    const std::string last = (fs::path(ckpt_dir) / "last.pt").string();
+    if (leader && !drop_unusable_checkpoint(last) && fs::exists(last)) {
       const auto attempts = store.continue_attempts(run_id, rc.pretrain_hash);
       if (!attempts.empty())
         log_message(LogLevel::Info,

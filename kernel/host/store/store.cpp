@@ -157,6 +157,23 @@ int Store::file_schema_version(const std::string& path) {
   return version;
 }
 
+namespace {
+// Steps `s` to its end, calling `row` with the column names and text values of each
+// row; false when SQLite stopped on an error.
+bool each_row(sqlite3_stmt* s, const std::function<void(const std::vector<std::string>&,
+                                                        const std::vector<std::string>&)>& row) {
+  std::vector<std::string> cols;
+  for (int i = 0; i < sqlite3_column_count(s); ++i) cols.push_back(sqlite3_column_name(s, i));
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    std::vector<std::string> values;
+    for (int i = 0; i < static_cast<int>(cols.size()); ++i) values.push_back(column_text(s, i));
+    row(cols, values);
+  }
+  return rc == SQLITE_DONE;
+}
+}  // namespace
+
 void Store::query_read_only(const std::string& sql,
                             const std::function<void(const std::vector<std::string>&,
                                                      const std::vector<std::string>&)>& row) {
@@ -183,15 +200,7 @@ void Store::query_read_only(const std::string& sql,
   }();
   if (!sqlite3_stmt_readonly(raw) || (head != "SELECT" && head != "WITH" && head != "VALUES"))
     throw Error("not a read-only query (a check may only SELECT)");
-  std::vector<std::string> cols;
-  for (int i = 0; i < sqlite3_column_count(raw); ++i) cols.push_back(sqlite3_column_name(raw, i));
-  int rc;
-  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-    std::vector<std::string> values;
-    for (int i = 0; i < static_cast<int>(cols.size()); ++i) values.push_back(column_text(raw, i));
-    row(cols, values);
-  }
-  if (rc != SQLITE_DONE) throw Error(sqlite3_errmsg(db_));
+  if (!each_row(raw, row)) throw Error(sqlite3_errmsg(db_));
 }
 
 void Store::query(const std::string& sql, const std::vector<std::string>& args,
@@ -199,17 +208,7 @@ void Store::query(const std::string& sql, const std::vector<std::string>& args,
                                            const std::vector<std::string>&)>& row) {
   Stmt s(prepare(sql));
   for (size_t i = 0; i < args.size(); ++i) bind(s.get(), static_cast<int>(i + 1), args[i]);
-  std::vector<std::string> cols;
-  for (int i = 0; i < sqlite3_column_count(s.get()); ++i)
-    cols.push_back(sqlite3_column_name(s.get(), i));
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    std::vector<std::string> values;
-    for (int i = 0; i < static_cast<int>(cols.size()); ++i)
-      values.push_back(column_text(s.get(), i));
-    row(cols, values);
-  }
-  if (rc != SQLITE_DONE) throw Error(fmt::format("{}: {}", path_, sqlite3_errmsg(db_)));
+  if (!each_row(s.get(), row)) throw Error(fmt::format("{}: {}", path_, sqlite3_errmsg(db_)));
 }
 
 }  // namespace wb

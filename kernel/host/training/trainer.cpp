@@ -95,6 +95,17 @@ void load_weights(torch::nn::Module& module, const std::string& path, torch::Dev
   }
 }
 
+bool drop_unusable_checkpoint(const std::string& path) {
+  if (!fs::exists(path) && !fs::is_symlink(path)) return false;
+  const std::string problem = checked_problem(path);
+  if (problem.empty()) return false;
+  log_message(LogLevel::Warn,
+              fmt::format("{}: {}; starting the pretraining again from step 0", path, problem));
+  fs::remove(path);
+  fs::remove(checksum_path(path));
+  return true;
+}
+
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
                  ResultSink& sink, TrainingPlace place)
     : cfg_(training),
@@ -287,22 +298,13 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   Progress prog;
   const int64_t patience = cfg_.get_int("early_stop_patience");
   const bool leader = parallel_->leader();
-  if (fs::exists(last) || fs::is_symlink(last)) {
-    // Resumed only when it matches its checksum record (a zero-byte file that a lost
-    // write left, a damaged one): otherwise the pretraining starts again. Every worker
-    // reads the same file, so all take the same branch; rank 0 removes it.
-    const std::string problem = checked_problem(last);
-    if (problem.empty()) {
-      step = resume(last, &prog);
-      log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
-    } else {
-      log_message(LogLevel::Warn,
-                  fmt::format("{}: {}; starting the pretraining again from step 0", last, problem));
-      if (leader) {
-        fs::remove(last);
-        fs::remove(checksum_path(last));
-      }
-    }
+  // Resumed only when it matches its checksum record (the runner drops one that does
+  // not before it links the earlier attempts); every worker reads the same file, so
+  // all take the same branch, and rank 0 alone removes one.
+  if (leader) drop_unusable_checkpoint(last);
+  if (fs::exists(last) && checked_problem(last).empty()) {
+    step = resume(last, &prog);
+    log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }
   parallel_->start(model_.module(), step);
   double val_loss = NAN;

@@ -22,6 +22,10 @@ namespace wb {
 // killed mid-write never leaves a torn file; read onto `device`.
 void save_weights(torch::nn::Module& module, const std::string& path);
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
+// Removes the resumable checkpoint at `path` (and its checksum record) when it does not
+// match its record (damaged, zero bytes after a lost write, a symbolic link), saying so:
+// the pretraining then starts again from step 0. True when it was removed.
+bool drop_unusable_checkpoint(const std::string& path);
 
 // A validation: the objective's loss and metrics on the first `max_batches` batches of
 // `val` (all when 0), in eval mode, with masks from a generator seeded the same every
