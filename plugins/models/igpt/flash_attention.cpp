@@ -1,0 +1,394 @@
+#include "flash_attention.hpp"
+
+#include <ATen/Parallel.h>
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "vec.hpp"
+
+namespace igpt {
+
+namespace {
+
+using vec::kLanes;
+using vec::VecF;
+
+constexpr int64_t kTile = 64;            // keys per tile
+constexpr int kChunks = kTile / kLanes;  // vectors per tile row
+constexpr int kGroup = 4;                // query rows per register block
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// One (batch, head) pair's float32 rows. kt and vt are k and v transposed to (dh, sp),
+// zero beyond column s, so that a row of scores is a sum of vectors over dh.
+struct Head {
+  const float *q, *k, *v, *kt, *vt;
+  int64_t s, sp;
+};
+
+IGPT_INLINE VecF lane_index() {
+  VecF v;
+  for (int i = 0; i < kLanes; ++i) v[i] = float(i);
+  return v;
+}
+
+// out[r][0 : 16 NCH] = a[r] . bt[:, 0 : 16 NCH] for R rows of a (stride lda) against
+// columns of bt (D x ld): the scores of R queries against NCH x 16 keys.
+template <int R, int NCH, int DV>
+IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t ld, float* out) {
+  VecF acc[R][NCH] = {};
+  for (int64_t i = 0; i < DV * kLanes; ++i) {
+    VecF b[NCH];
+    for (int c = 0; c < NCH; ++c) b[c] = vec::load(bt + i * ld + c * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const VecF x = vec::splat(a[r * lda + i]);
+      for (int c = 0; c < NCH; ++c) acc[r][c] += x * b[c];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NCH; ++c) vec::store(out + r * kTile + c * kLanes, acc[r][c]);
+}
+
+template <int R, int DV>
+IGPT_INLINE void dot_rows_n(int nch, const float* a, int64_t lda, const float* bt, int64_t ld,
+                            float* out) {
+  switch (nch) {
+    case 1:
+      return dot_rows<R, 1, DV>(a, lda, bt, ld, out);
+    case 2:
+      return dot_rows<R, 2, DV>(a, lda, bt, ld, out);
+    case 3:
+      return dot_rows<R, 3, DV>(a, lda, bt, ld, out);
+    default:
+      return dot_rows<R, 4, DV>(a, lda, bt, ld, out);
+  }
+}
+
+template <int DV>
+IGPT_INLINE void dot_group(int rows, int nch, const float* a, const float* bt, int64_t ld,
+                           float* out) {
+  constexpr int64_t d = DV * kLanes;
+  switch (rows) {
+    case 1:
+      return dot_rows_n<1, DV>(nch, a, d, bt, ld, out);
+    case 2:
+      return dot_rows_n<2, DV>(nch, a, d, bt, ld, out);
+    case 3:
+      return dot_rows_n<3, DV>(nch, a, d, bt, ld, out);
+    default:
+      return dot_rows_n<4, DV>(nch, a, d, bt, ld, out);
+  }
+}
+
+// out[r] += sum over c < n of w[r][c] * b[c] for the R rows of a group (stride dh; w
+// stride kTile): (W . B), each row of b loaded once for all R rows.
+template <int R, int DV>
+IGPT_INLINE void add_weighted(float* out, const float* w, int64_t n, const float* b) {
+  constexpr int64_t d = DV * kLanes;
+  VecF acc[R][DV];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < DV; ++j) acc[r][j] = vec::load(out + r * d + j * kLanes);
+  for (int64_t c = 0; c < n; ++c) {
+    VecF bc[DV];
+    for (int j = 0; j < DV; ++j) bc[j] = vec::load(b + c * d + j * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const VecF x = vec::splat(w[r * kTile + c]);
+      for (int j = 0; j < DV; ++j) acc[r][j] += x * bc[j];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < DV; ++j) vec::store(out + r * d + j * kLanes, acc[r][j]);
+}
+
+// out[c] += sum over r < R of w[r][c] * a[r] for c < n: (W^T . A), the group's R rows
+// of a held in registers while each output row is read and written once.
+template <int R, int DV>
+IGPT_INLINE void add_transposed(float* out, const float* w, int64_t n, const float* a) {
+  constexpr int64_t d = DV * kLanes;
+  VecF ar[R][DV];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < DV; ++j) ar[r][j] = vec::load(a + r * d + j * kLanes);
+  for (int64_t c = 0; c < n; ++c) {
+    VecF acc[DV];
+    for (int j = 0; j < DV; ++j) acc[j] = vec::load(out + c * d + j * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const VecF x = vec::splat(w[r * kTile + c]);
+      for (int j = 0; j < DV; ++j) acc[j] += x * ar[r][j];
+    }
+    for (int j = 0; j < DV; ++j) vec::store(out + c * d + j * kLanes, acc[j]);
+  }
+}
+
+// The two above for a group of `rows` (1 to kGroup) rows.
+template <int DV>
+IGPT_INLINE void add_weighted_n(int rows, float* out, const float* w, int64_t n, const float* b) {
+  switch (rows) {
+    case 1:
+      return add_weighted<1, DV>(out, w, n, b);
+    case 2:
+      return add_weighted<2, DV>(out, w, n, b);
+    case 3:
+      return add_weighted<3, DV>(out, w, n, b);
+    default:
+      return add_weighted<4, DV>(out, w, n, b);
+  }
+}
+template <int DV>
+IGPT_INLINE void add_transposed_n(int rows, float* out, const float* w, int64_t n, const float* a) {
+  switch (rows) {
+    case 1:
+      return add_transposed<1, DV>(out, w, n, a);
+    case 2:
+      return add_transposed<2, DV>(out, w, n, a);
+    case 3:
+      return add_transposed<3, DV>(out, w, n, a);
+    default:
+      return add_transposed<4, DV>(out, w, n, a);
+  }
+}
+
+// Scores of the group's rows against one key tile, scaled, masked (-inf) at keys the
+// row may not see (beyond `limit(r)`), left in s (rows x kTile).
+template <int DV>
+IGPT_INLINE void masked_scores(const Head& h, const float* a, int rows, int64_t row0, int64_t kb,
+                               int nch, bool causal, float scale, float* s) {
+  dot_group<DV>(rows, nch, a, h.kt + kb, h.sp, s);
+  const VecF lanes = lane_index();
+  for (int r = 0; r < rows; ++r) {
+    const int64_t limit = causal ? std::min(h.s, row0 + r + 1) : h.s;  // keys < limit
+    for (int c = 0; c < nch; ++c) {
+      VecF x = vec::load(s + r * kTile + c * kLanes) * scale;
+      x = lanes < vec::splat(float(limit - kb - c * kLanes)) ? x : vec::splat(kNegInf);
+      vec::store(s + r * kTile + c * kLanes, x);
+    }
+  }
+}
+
+// Forward of one head: o (s x dh) and the rows' log-sum-exp.
+template <int DV>
+IGPT_INLINE void forward_head_impl(const Head& h, bool causal, float scale, float* o, float* lse) {
+  constexpr int64_t d = DV * kLanes;
+  alignas(64) float s[kGroup * kTile];
+  for (int64_t row0 = 0; row0 < h.s; row0 += kGroup) {
+    const int rows = static_cast<int>(std::min<int64_t>(kGroup, h.s - row0));
+    const int64_t last = causal ? row0 + rows : h.s;  // the group sees keys < last
+    float m[kGroup], l[kGroup];
+    for (int r = 0; r < rows; ++r) {
+      m[r] = kNegInf;
+      l[r] = 0;
+      std::fill(o + (row0 + r) * d, o + (row0 + r + 1) * d, 0.0f);
+    }
+    for (int64_t kb = 0; kb < last; kb += kTile) {
+      const int64_t cols = std::min(kTile, last - kb);
+      const int nch = static_cast<int>((cols + kLanes - 1) / kLanes);
+      masked_scores<DV>(h, h.q + row0 * d, rows, row0, kb, nch, causal, scale, s);
+      for (int r = 0; r < rows; ++r) {
+        float* sr = s + r * kTile;
+        VecF mx = vec::splat(kNegInf);
+        for (int c = 0; c < nch; ++c) {
+          const VecF x = vec::load(sr + c * kLanes);
+          mx = x > mx ? x : mx;
+        }
+        const float m_new = std::max(m[r], vec::hmax(mx));
+        if (m_new == kNegInf) continue;  // no visible key in this tile
+        const float corr = std::exp(m[r] - m_new);
+        VecF sum = {};
+        for (int c = 0; c < nch; ++c) {
+          const VecF x = vec::load(sr + c * kLanes);
+          const VecF p = x == vec::splat(kNegInf) ? VecF{} : vec::vexp(x - m_new);
+          vec::store(sr + c * kLanes, p);
+          sum += p;
+        }
+        l[r] = l[r] * corr + vec::hsum(sum);
+        m[r] = m_new;
+        float* orow = o + (row0 + r) * d;
+        for (int64_t j = 0; j < d; ++j) orow[j] *= corr;
+      }
+      add_weighted_n<DV>(rows, o + row0 * d, s, cols, h.v + kb * d);
+    }
+    for (int r = 0; r < rows; ++r) {
+      float* orow = o + (row0 + r) * d;
+      const float inv = 1.0f / l[r];
+      for (int64_t j = 0; j < d; ++j) orow[j] *= inv;
+      lse[row0 + r] = m[r] + std::log(l[r]);
+    }
+  }
+}
+
+// Backward of one head: dq, dk, dv (s x dh, zeroed by the caller) from dout and the
+// forward's o and lse, FlashAttention-2's order: key tiles outer, so a tile's dK and dV
+// rows stay in the first-level cache while every query group that sees the tile adds
+// to them; each tile's probabilities are recomputed from lse. delta (s floats) is
+// scratch for D = rowsum(dO * O).
+template <int DV>
+IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* lse,
+                                    const float* dout, bool causal, float scale, float* delta,
+                                    float* dq, float* dk, float* dv) {
+  constexpr int64_t d = DV * kLanes;
+  alignas(64) float p[kGroup * kTile], ds[kGroup * kTile], pt[kTile * kGroup], dst[kTile * kGroup];
+  for (int64_t row = 0; row < h.s; ++row) {
+    VecF acc = {};
+    for (int j = 0; j < DV; ++j)
+      acc += vec::load(dout + row * d + j * kLanes) * vec::load(o + row * d + j * kLanes);
+    delta[row] = vec::hsum(acc);
+  }
+  for (int64_t kb = 0; kb < h.s; kb += kTile) {
+    const int64_t tile = std::min(kTile, h.s - kb);
+    // Causal: only rows at or after the tile's first key see it (kb is a multiple of
+    // the group size, so groups start there).
+    for (int64_t row0 = causal ? kb : 0; row0 < h.s; row0 += kGroup) {
+      const int rows = static_cast<int>(std::min<int64_t>(kGroup, h.s - row0));
+      const int64_t cols = causal ? std::min(tile, row0 + rows - kb) : tile;
+      const int nch = static_cast<int>((cols + kLanes - 1) / kLanes);
+      masked_scores<DV>(h, h.q + row0 * d, rows, row0, kb, nch, causal, scale, p);
+      // dP = dO . V^T over the same tile.
+      dot_group<DV>(rows, nch, dout + row0 * d, h.vt + kb, h.sp, ds);
+      for (int r = 0; r < rows; ++r) {
+        const VecF m = vec::splat(lse[row0 + r]);
+        const VecF dr = vec::splat(delta[row0 + r]);
+        for (int c = 0; c < nch; ++c) {
+          const VecF x = vec::load(p + r * kTile + c * kLanes);
+          const VecF pr = x == vec::splat(kNegInf) ? VecF{} : vec::vexp(x - m);
+          const VecF g = vec::load(ds + r * kTile + c * kLanes);
+          vec::store(p + r * kTile + c * kLanes, pr);
+          vec::store(ds + r * kTile + c * kLanes, pr * (g - dr) * scale);
+        }
+      }
+      add_weighted_n<DV>(rows, dq + row0 * d, ds, cols, h.k + kb * d);    // dQ += dS . K
+      add_transposed_n<DV>(rows, dv + kb * d, p, cols, dout + row0 * d);  // dV += P^T . dO
+      add_transposed_n<DV>(rows, dk + kb * d, ds, cols, h.q + row0 * d);  // dK += dS^T . Q
+    }
+  }
+}
+
+IGPT_KERNEL void forward_head(const Head& h, int64_t d, bool causal, float scale, float* o,
+                              float* lse) {
+  switch (d / kLanes) {
+    case 1:
+      return forward_head_impl<1>(h, causal, scale, o, lse);
+    case 2:
+      return forward_head_impl<2>(h, causal, scale, o, lse);
+    case 4:
+      return forward_head_impl<4>(h, causal, scale, o, lse);
+    default:
+      return forward_head_impl<8>(h, causal, scale, o, lse);
+  }
+}
+
+IGPT_KERNEL void backward_head(const Head& h, int64_t d, const float* o, const float* lse,
+                               const float* dout, bool causal, float scale, float* delta, float* dq,
+                               float* dk, float* dv) {
+  switch (d / kLanes) {
+    case 1:
+      return backward_head_impl<1>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
+    case 2:
+      return backward_head_impl<2>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
+    case 4:
+      return backward_head_impl<4>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
+    default:
+      return backward_head_impl<8>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
+  }
+}
+
+// (N, H, S, dh) -> (N, H, dh, sp) float32, zero beyond column s.
+torch::Tensor transposed_padded(const torch::Tensor& x, int64_t sp) {
+  auto t = torch::zeros({x.size(0), x.size(1), x.size(3), sp}, x.options());
+  t.narrow(3, 0, x.size(2)).copy_(x.transpose(2, 3));
+  return t;
+}
+
+int64_t padded(int64_t s) {
+  return (s + kTile - 1) / kTile * kTile;
+}
+
+// Every (batch, head) pair of (N, H, S, dh) tensors, one at a time, in parallel.
+template <class F>
+void for_each_head(const torch::Tensor& x, F&& f) {
+  const int64_t heads = x.size(0) * x.size(1);
+  at::parallel_for(0, heads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) f(i);
+  });
+}
+
+class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in,
+                               const torch::Tensor& k_in, const torch::Tensor& v_in, bool causal) {
+    const auto q = q_in.to(torch::kFloat).contiguous(), k = k_in.to(torch::kFloat).contiguous(),
+               v = v_in.to(torch::kFloat).contiguous();
+    const int64_t s = q.size(2), d = q.size(3), sp = padded(s);
+    const auto kt = transposed_padded(k, sp), vt = transposed_padded(v, sp);
+    auto o = torch::empty_like(q);
+    auto lse = torch::empty({q.size(0), q.size(1), s}, q.options());
+    const float scale = 1.0f / std::sqrt(float(d));
+    for_each_head(q, [&](int64_t i) {
+      const Head h{q.data_ptr<float>() + i * s * d,
+                   k.data_ptr<float>() + i * s * d,
+                   v.data_ptr<float>() + i * s * d,
+                   kt.data_ptr<float>() + i * d * sp,
+                   vt.data_ptr<float>() + i * d * sp,
+                   s,
+                   sp};
+      forward_head(h, d, causal, scale, o.data_ptr<float>() + i * s * d,
+                   lse.data_ptr<float>() + i * s);
+    });
+    ctx->save_for_backward({q, k, v, kt, vt, o, lse});
+    ctx->saved_data["causal"] = causal;
+    return o.to(q_in.scalar_type());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &q = saved[0], &k = saved[1], &v = saved[2], &kt = saved[3], &vt = saved[4],
+               &o = saved[5], &lse = saved[6];
+    const bool causal = ctx->saved_data["causal"].toBool();
+    const auto dtype = grads[0].scalar_type();
+    const auto dout = grads[0].to(torch::kFloat).contiguous();
+    const int64_t s = q.size(2), d = q.size(3), sp = kt.size(3);
+    auto dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros_like(v);
+    auto delta = torch::empty({q.size(0), q.size(1), s}, q.options());
+    const float scale = 1.0f / std::sqrt(float(d));
+    for_each_head(q, [&](int64_t i) {
+      const Head h{q.data_ptr<float>() + i * s * d,
+                   k.data_ptr<float>() + i * s * d,
+                   v.data_ptr<float>() + i * s * d,
+                   kt.data_ptr<float>() + i * d * sp,
+                   vt.data_ptr<float>() + i * d * sp,
+                   s,
+                   sp};
+      backward_head(h, d, o.data_ptr<float>() + i * s * d, lse.data_ptr<float>() + i * s,
+                    dout.data_ptr<float>() + i * s * d, causal, scale,
+                    delta.data_ptr<float>() + i * s, dq.data_ptr<float>() + i * s * d,
+                    dk.data_ptr<float>() + i * s * d, dv.data_ptr<float>() + i * s * d);
+    });
+    return {dq.to(dtype), dk.to(dtype), dv.to(dtype), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+std::string flash_attention_unsupported(const torch::Tensor& q, const torch::Tensor& k,
+                                        const torch::Tensor& v) {
+  if (!q.device().is_cpu()) return "not on the CPU";
+  if (q.dim() != 4 || k.sizes() != q.sizes() || v.sizes() != q.sizes())
+    return "q, k and v are not all (N, H, S, dh) of one shape";
+  const auto t = q.scalar_type();
+  if ((t != torch::kFloat && t != torch::kBFloat16) || k.scalar_type() != t || v.scalar_type() != t)
+    return "not float32 or bfloat16";
+  const int64_t d = q.size(3);
+  if (d != 16 && d != 32 && d != 64 && d != 128)
+    return fmt::format("head width {} is not 16, 32, 64 or 128", d);
+  return "";
+}
+
+torch::Tensor flash_attention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, bool causal) {
+  return FlashAttentionFn::apply(q, k, v, causal);
+}
+
+}  // namespace igpt
