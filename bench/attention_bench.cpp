@@ -40,6 +40,8 @@ std::string cpu_features() {
 }
 
 // Seconds of one forward + backward, the median of `repeats`.
+bool g_forward_only = false;  // --forward-only: the forward pass alone
+
 double time_step(bool own, const Shape& s, torch::ScalarType dtype, int repeats) {
   auto make = [&] {
     return torch::randn({s.batch, s.heads, s.tokens, s.width}).to(dtype).requires_grad_(true);
@@ -51,7 +53,7 @@ double time_step(bool own, const Shape& s, torch::ScalarType dtype, int repeats)
     const auto t0 = std::chrono::steady_clock::now();
     auto y = own ? igpt::flash_attention(q, k, v, true)
                  : at::scaled_dot_product_attention(q, k, v, {}, 0.0, true);
-    (y * w).sum().backward();
+    if (!g_forward_only) (y * w).sum().backward();
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (i > 0) secs.push_back(t);
     q.mutable_grad().reset();
@@ -70,11 +72,13 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "alternating rounds (the ratio is their median)");
   app.add_option("--repeats", repeats, "steps per side and round (their median is timed)");
   app.add_option("--threads", threads, "intra-op threads (0: LibTorch's default)");
+  app.add_flag("--forward-only", g_forward_only, "time the forward pass alone");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) at::set_num_threads(threads);
   torch::manual_seed(0);
-  std::printf("CPU features: %s; %d threads; causal; %d rounds of %d steps a side\n",
-              cpu_features().c_str(), at::get_num_threads(), rounds, repeats);
+  std::printf("CPU features: %s; %d threads; causal; %s; %d rounds of %d steps a side\n",
+              cpu_features().c_str(), at::get_num_threads(),
+              g_forward_only ? "forward only" : "forward + backward", rounds, repeats);
   std::printf("%-22s %-9s %12s %12s %8s\n", "shape (N,H,S,dh)", "dtype", "ours ms", "LibTorch ms",
               "ratio");
   for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {

@@ -7,6 +7,7 @@
 // bench/train_vs_pytorch.sh runs it beside the same model in Python PyTorch.
 //   train_bench --layers 8 --width 256 --heads 8 --tokens 1024 --vocab 512 --batch 4
 //               [--steps 5] [--device cpu|cuda] [--precision auto|bfloat16|float32]
+//               [--attention auto|own|libtorch]
 //               [--mode train|features] [--profile TRACE.json]
 // --profile writes LibTorch's profiler trace of the timed steps (Chrome trace format;
 // bench/profile_summary.py sums it by operator).
@@ -93,6 +94,9 @@ int main(int argc, char** argv) {
   app.add_option("--precision", precision)->check(CLI::IsMember({"auto", "bfloat16", "float32"}));
   app.add_option("--mode", mode)->check(CLI::IsMember({"train", "features"}));
   app.add_option("--profile", profile, "write LibTorch's profiler trace of the timed steps");
+  std::string attention = "auto";
+  app.add_option("--attention", attention, "model.attention: auto, own or libtorch")
+      ->check(CLI::IsMember({"auto", "own", "libtorch"}));
   bool checkpoint = false;
   app.add_flag("--checkpoint", checkpoint,
                "model.checkpoint_activations: recompute each block in the backward pass");
@@ -106,7 +110,8 @@ int main(int argc, char** argv) {
 
     wb::PluginRegistry reg;
     reg.scan({WB_BENCH_PLUGIN_DIR});
-    auto exp = wb::parse_experiment(fmt::format(R"(
+    auto exp = wb::parse_experiment(
+        fmt::format(R"(
 [dataset]
 plugin = "fashion_mnist"
 [quantizer]
@@ -117,6 +122,7 @@ layers = {}
 width = {}
 heads = {}
 checkpoint_activations = {}
+attention = "{}"
 [objective]
 plugin = "ar"
 [training]
@@ -124,8 +130,8 @@ batch_size = {}
 lr = 1e-3
 precision = "{}"
 )",
-                                                layers, width, heads, checkpoint, batch, precision),
-                                    "train_bench", {}, reg);
+                    layers, width, heads, checkpoint, attention, batch, precision),
+        "train_bench", {}, reg);
     const auto& rc = exp.runs[0];
     wb::StoreArtifacts artifacts(std::filesystem::temp_directory_path().string(), nullptr, 0);
     // The run's parts as a run makes them, for random tokens of `vocab` colours.

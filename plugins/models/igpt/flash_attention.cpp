@@ -23,8 +23,11 @@ constexpr int kChunks = kTile / kLanes;  // vectors per tile row
 constexpr int kGroup = 4;                // query rows per register block
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// One (batch, head) pair's float32 rows. kt and vt are k and v transposed to (dh, sp),
-// zero beyond column s, so that a row of scores is a sum of vectors over dh.
+// One (batch, head) pair's float32 rows. kt and vt are k and v in transposed tiles:
+// tile t (keys 64t to 64t + 63) is a (dh x 64) block of its own, zero past key s, so a
+// row of scores is a sum of vectors over dh and a tile is one contiguous 64 dh floats.
+// (One (dh x s) transpose would put a tile's rows s floats apart; at s = 1024 that is
+// 4 KB, and every row falls in the same first-level cache set.)
 struct Head {
   const float *q, *k, *v, *kt, *vt;
   int64_t s, sp;
@@ -39,7 +42,8 @@ IGPT_INLINE VecF lane_index() {
 // out[r][0 : 16 NCH] = a[r] . bt[:, 0 : 16 NCH] for R rows of a (stride lda) against
 // columns of bt (D x ld): the scores of R queries against NCH x 16 keys.
 template <int R, int NCH, int DV>
-IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t ld, float* out) {
+IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t ld, float scale,
+                          float* out) {
   VecF acc[R][NCH] = {};
   for (int64_t i = 0; i < DV * kLanes; ++i) {
     VecF b[NCH];
@@ -50,37 +54,37 @@ IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t 
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NCH; ++c) vec::store(out + r * kTile + c * kLanes, acc[r][c]);
+    for (int c = 0; c < NCH; ++c) vec::store(out + r * kTile + c * kLanes, acc[r][c] * scale);
 }
 
 template <int R, int DV>
 IGPT_INLINE void dot_rows_n(int nch, const float* a, int64_t lda, const float* bt, int64_t ld,
-                            float* out) {
+                            float scale, float* out) {
   switch (nch) {
     case 1:
-      return dot_rows<R, 1, DV>(a, lda, bt, ld, out);
+      return dot_rows<R, 1, DV>(a, lda, bt, ld, scale, out);
     case 2:
-      return dot_rows<R, 2, DV>(a, lda, bt, ld, out);
+      return dot_rows<R, 2, DV>(a, lda, bt, ld, scale, out);
     case 3:
-      return dot_rows<R, 3, DV>(a, lda, bt, ld, out);
+      return dot_rows<R, 3, DV>(a, lda, bt, ld, scale, out);
     default:
-      return dot_rows<R, 4, DV>(a, lda, bt, ld, out);
+      return dot_rows<R, 4, DV>(a, lda, bt, ld, scale, out);
   }
 }
 
 template <int DV>
 IGPT_INLINE void dot_group(int rows, int nch, const float* a, const float* bt, int64_t ld,
-                           float* out) {
+                           float scale, float* out) {
   constexpr int64_t d = DV * kLanes;
   switch (rows) {
     case 1:
-      return dot_rows_n<1, DV>(nch, a, d, bt, ld, out);
+      return dot_rows_n<1, DV>(nch, a, d, bt, ld, scale, out);
     case 2:
-      return dot_rows_n<2, DV>(nch, a, d, bt, ld, out);
+      return dot_rows_n<2, DV>(nch, a, d, bt, ld, scale, out);
     case 3:
-      return dot_rows_n<3, DV>(nch, a, d, bt, ld, out);
+      return dot_rows_n<3, DV>(nch, a, d, bt, ld, scale, out);
     default:
-      return dot_rows_n<4, DV>(nch, a, d, bt, ld, out);
+      return dot_rows_n<4, DV>(nch, a, d, bt, ld, scale, out);
   }
 }
 
@@ -156,16 +160,42 @@ IGPT_INLINE void add_transposed_n(int rows, float* out, const float* w, int64_t 
 template <int DV>
 IGPT_INLINE void masked_scores(const Head& h, const float* a, int rows, int64_t row0, int64_t kb,
                                int nch, bool causal, float scale, float* s) {
-  dot_group<DV>(rows, nch, a, h.kt + kb, h.sp, s);
+  dot_group<DV>(rows, nch, a, h.kt + kb * DV * kLanes, kTile, scale, s);
+  // Only a tile that reaches past the first row's last visible key needs the mask (the
+  // diagonal tile, or the last one of a sequence that does not fill it).
+  const int64_t end = kb + nch * kLanes;
+  if (end <= (causal ? std::min(h.s, row0 + 1) : h.s)) return;
   const VecF lanes = lane_index();
   for (int r = 0; r < rows; ++r) {
     const int64_t limit = causal ? std::min(h.s, row0 + r + 1) : h.s;  // keys < limit
     for (int c = 0; c < nch; ++c) {
-      VecF x = vec::load(s + r * kTile + c * kLanes) * scale;
-      x = lanes < vec::splat(float(limit - kb - c * kLanes)) ? x : vec::splat(kNegInf);
-      vec::store(s + r * kTile + c * kLanes, x);
+      const VecF x = vec::load(s + r * kTile + c * kLanes);
+      vec::store(s + r * kTile + c * kLanes,
+                 lanes < vec::splat(float(limit - kb - c * kLanes)) ? x : vec::splat(kNegInf));
     }
   }
+}
+
+// The largest and the sum of a vector's lanes, by halving (four shuffles, not fifteen
+// scalar steps): once per row and tile, so it counts.
+IGPT_INLINE float lanes_max(VecF v) {
+  v = v > __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)
+          ? v
+          : __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  VecF t = __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v = v > t ? v : t;
+  t = __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v = v > t ? v : t;
+  t = __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  v = v > t ? v : t;
+  return v[0];
+}
+IGPT_INLINE float lanes_sum(VecF v) {
+  v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  return v[0];
 }
 
 // Forward of one head: o (s x dh) and the rows' log-sum-exp.
@@ -193,7 +223,7 @@ IGPT_INLINE void forward_head_impl(const Head& h, bool causal, float scale, floa
           const VecF x = vec::load(sr + c * kLanes);
           mx = x > mx ? x : mx;
         }
-        const float m_new = std::max(m[r], vec::hmax(mx));
+        const float m_new = std::max(m[r], lanes_max(mx));
         if (m_new == kNegInf) continue;  // no visible key in this tile
         const float corr = std::exp(m[r] - m_new);
         VecF sum = {};
@@ -203,10 +233,13 @@ IGPT_INLINE void forward_head_impl(const Head& h, bool causal, float scale, floa
           vec::store(sr + c * kLanes, p);
           sum += p;
         }
-        l[r] = l[r] * corr + vec::hsum(sum);
+        l[r] = l[r] * corr + lanes_sum(sum);
         m[r] = m_new;
-        float* orow = o + (row0 + r) * d;
-        for (int64_t j = 0; j < d; ++j) orow[j] *= corr;
+        if (corr != 1.0f) {  // the running max moved: the sums so far shrink with it
+          float* orow = o + (row0 + r) * d;
+          for (int j = 0; j < DV; ++j)
+            vec::store(orow + j * kLanes, vec::load(orow + j * kLanes) * corr);
+        }
       }
       add_weighted_n<DV>(rows, o + row0 * d, s, cols, h.v + kb * d);
     }
@@ -234,7 +267,7 @@ IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* 
     VecF acc = {};
     for (int j = 0; j < DV; ++j)
       acc += vec::load(dout + row * d + j * kLanes) * vec::load(o + row * d + j * kLanes);
-    delta[row] = vec::hsum(acc);
+    delta[row] = lanes_sum(acc);
   }
   for (int64_t kb = 0; kb < h.s; kb += kTile) {
     const int64_t tile = std::min(kTile, h.s - kb);
@@ -246,7 +279,7 @@ IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* 
       const int nch = static_cast<int>((cols + kLanes - 1) / kLanes);
       masked_scores<DV>(h, h.q + row0 * d, rows, row0, kb, nch, causal, scale, p);
       // dP = dO . V^T over the same tile.
-      dot_group<DV>(rows, nch, dout + row0 * d, h.vt + kb, h.sp, ds);
+      dot_group<DV>(rows, nch, dout + row0 * d, h.vt + kb * d, kTile, 1.0f, ds);
       for (int r = 0; r < rows; ++r) {
         const VecF m = vec::splat(lse[row0 + r]);
         const VecF dr = vec::splat(delta[row0 + r]);
@@ -294,11 +327,12 @@ IGPT_KERNEL void backward_head(const Head& h, int64_t d, const float* o, const f
   }
 }
 
-// (N, H, S, dh) -> (N, H, dh, sp) float32, zero beyond column s.
+// (N, H, S, dh) -> (N, H, sp / 64, dh, 64): the transposed tiles of Head::kt.
 torch::Tensor transposed_padded(const torch::Tensor& x, int64_t sp) {
-  auto t = torch::zeros({x.size(0), x.size(1), x.size(3), sp}, x.options());
-  t.narrow(3, 0, x.size(2)).copy_(x.transpose(2, 3));
-  return t;
+  const int64_t n = x.size(0), heads = x.size(1), d = x.size(3);
+  auto t = torch::zeros({n, heads, sp, d}, x.options());
+  t.narrow(2, 0, x.size(2)).copy_(x);
+  return t.view({n, heads, sp / kTile, kTile, d}).transpose(3, 4).contiguous();
 }
 
 int64_t padded(int64_t s) {
@@ -349,7 +383,7 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
     const bool causal = ctx->saved_data["causal"].toBool();
     const auto dtype = grads[0].scalar_type();
     const auto dout = grads[0].to(torch::kFloat).contiguous();
-    const int64_t s = q.size(2), d = q.size(3), sp = kt.size(3);
+    const int64_t s = q.size(2), d = q.size(3), sp = kt.size(2) * kTile;
     auto dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros_like(v);
     auto delta = torch::empty({q.size(0), q.size(1), s}, q.options());
     const float scale = 1.0f / std::sqrt(float(d));

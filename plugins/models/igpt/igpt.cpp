@@ -33,6 +33,12 @@ class Igpt : public wb::Model {
               "keep only each block's inputs in the forward pass and recompute the block in "
               "the backward: a second forward of every block for the activations of one "
               "block instead of all (training and fine-tuning of the large sizes)");
+    s.string("attention", "auto",
+             "attention kernel: own (the model's, flash_attention.cpp, for head widths 16, "
+             "32, 64 and 128 on the CPU), libtorch (at::scaled_dot_product_attention), or "
+             "auto: own for bfloat16 up to 512 tokens, where it measured faster, libtorch "
+             "otherwise")
+        .one_of({"auto", "own", "libtorch"});
     s.string("hf_weights", "",
              "a Hugging Face ImageGPT folder (config.json, model.safetensors or "
              "pytorch_model.bin): its size and weights replace size and the initial weights "
@@ -47,6 +53,10 @@ class Igpt : public wb::Model {
     if (c.get_int("heads")) s.heads = c.get_int("heads");
     hf_weights_ = c.get_string("hf_weights");
     checkpoint_ = c.get_bool("checkpoint_activations");
+    const std::string attention = c.get_string("attention");
+    attention_ = attention == "own"        ? igpt::Attention::Own
+                 : attention == "libtorch" ? igpt::Attention::LibTorch
+                                           : igpt::Attention::Auto;
     if (!hf_weights_.empty()) {  // the folder's size; keys set explicitly must agree
       hf_ = igpt::read_hf_config(hf_weights_);
       for (const auto& [key, theirs] : {std::pair<const char*, int64_t>{"layers", hf_.layers},
@@ -67,8 +77,8 @@ class Igpt : public wb::Model {
     // Initialisation draws from torch's default generator; seed it from the run's seed
     // so the same config gives the same initial weights.
     torch::manual_seed(ctx_.seed("init"));
-    net_ = igpt::Transformer(
-        igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size, spec.context});
+    net_ = igpt::Transformer(igpt::Dims{size_.layers, size_.width, size_.heads, spec.vocab_size,
+                                        spec.context, attention_});
     if (!hf_weights_.empty()) {
       igpt::load_hf_weights(net_, hf_weights_, hf_);
       ctx_.log(wb::LogLevel::Info, fmt::format("igpt: weights from {}", hf_weights_));
@@ -156,9 +166,10 @@ class Igpt : public wb::Model {
 
   wb::PluginContext& ctx_;
   Size size_{};
-  std::string hf_weights_;   // a Hugging Face folder, or ""
-  igpt::HfConfig hf_;        // its config.json, read once
-  bool checkpoint_ = false;  // recompute each block in the backward pass
+  std::string hf_weights_;                             // a Hugging Face folder, or ""
+  igpt::HfConfig hf_;                                  // its config.json, read once
+  bool checkpoint_ = false;                            // recompute each block in the backward pass
+  igpt::Attention attention_ = igpt::Attention::Auto;  // the attention key
   igpt::Transformer net_{nullptr};
 };
 

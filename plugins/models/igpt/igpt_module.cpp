@@ -1,5 +1,6 @@
 #include "igpt_module.hpp"
 
+#include "flash_attention.hpp"
 #include "linear.hpp"
 #include "quick_gelu.hpp"
 #include "rms_norm.hpp"
@@ -10,6 +11,11 @@
 #include <torch/nn/init.h>
 
 namespace igpt {
+
+// Attention::Auto's longest sequence for the own kernel in bfloat16: the training step
+// measured 1.71x at 196 tokens, 1.02x at 784 and 0.93x at 1024 against LibTorch's
+// kernel (bench/attention_in_step.sh, docs/performance.md).
+constexpr int64_t kOwnAttentionMaxTokens = 512;
 
 RmsNormImpl::RmsNormImpl(int64_t d) {
   g = register_parameter("g", torch::ones({d}));
@@ -27,7 +33,7 @@ torch::nn::Linear make_linear(int64_t in, int64_t out, double std) {
 }
 }  // namespace
 
-BlockImpl::BlockImpl(const Dims& d) : heads(d.heads) {
+BlockImpl::BlockImpl(const Dims& d) : heads(d.heads), attention(d.attention) {
   const double qkv_std = 1.0 / std::sqrt(double(d.width));
   const double proj_std = 1.0 / std::sqrt(double(d.width * d.layers));
   ln_1 = register_module("ln_1", RmsNorm(d.width));
@@ -51,10 +57,16 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   const int64_t n = h.size(0), s = h.size(1), d = h.size(2), dh = d / heads;
   auto parts = qkv(h).split(d, -1);  // 3 x (N, S, d), row stride 3d
   auto split = [&](const torch::Tensor& t) { return t.view({n, s, heads, dh}).transpose(1, 2); };
-  // LibTorch's fused attention (flash on the CPU and CUDA): the (S x S) scores are never
-  // stored, and under the causal mask the hidden half is skipped.
-  auto y = at::scaled_dot_product_attention(split(parts[0]), split(parts[1]), split(parts[2]), {},
-                                            0.0, causal);  // (N, H, S, dh)
+  const auto q_h = split(parts[0]), k_h = split(parts[1]), v_h = split(parts[2]);
+  // Either fused kernel never stores the (S x S) scores, and under the causal mask the
+  // hidden half is skipped: the own one (flash_attention.cpp) where it takes the inputs
+  // and the key asks for it, LibTorch's (flash on the CPU and CUDA) otherwise.
+  const bool own = attention != Attention::LibTorch &&
+                   (attention == Attention::Own ||
+                    (q_h.scalar_type() == torch::kBFloat16 && s <= kOwnAttentionMaxTokens)) &&
+                   flash_attention_unsupported(q_h, k_h, v_h).empty();
+  auto y = own ? flash_attention(q_h, k_h, v_h, causal)
+               : at::scaled_dot_product_attention(q_h, k_h, v_h, {}, 0.0, causal);  // (N,H,S,dh)
   return igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);
 }
 

@@ -12,8 +12,15 @@
 
 namespace igpt {
 
+// Which attention kernel the blocks run (the model's `attention` key): the own kernel
+// (flash_attention.hpp) where it takes the inputs, else LibTorch's fused attention.
+// Auto: the own kernel for bfloat16 (under autocast) up to 512 tokens, where it
+// measured faster than LibTorch's (docs/performance.md), LibTorch's otherwise.
+enum class Attention { Auto, Own, LibTorch };
+
 struct Dims {
   int64_t layers, width, heads, vocab, context;
+  Attention attention = Attention::Auto;
 };
 
 // x * rsqrt(mean(x^2) + 1e-5) * g, g starting at 1.
@@ -43,6 +50,7 @@ struct BlockImpl : torch::nn::Module {
   // q, k, v of the normalised input: (N, S, d) -> (N, S, 3d).
   torch::Tensor qkv(const torch::Tensor& h);
   int64_t heads;
+  Attention attention;
   RmsNorm ln_1{nullptr}, ln_2{nullptr};
   torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr}, fc{nullptr}, fc_out{nullptr};
 };
