@@ -268,3 +268,62 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
     }
   }
 }
+
+// model.attention picks the kernel; the own one gives LibTorch's loss and gradients (the
+// kernel itself is tested against the composed attention in igpt_attention_test.cpp),
+// and auto takes it for bfloat16 (the graph holds its node then, and not in float32).
+TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat16) {
+  auto graph_has_own = [](const torch::Tensor& loss) {
+    std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
+    std::set<torch::autograd::Node*> seen;
+    while (!todo.empty()) {
+      auto* n = todo.back();
+      todo.pop_back();
+      if (!n || !seen.insert(n).second) continue;
+      if (n->name().find("FlashAttentionFn") != std::string::npos) return true;  // not LibTorch's
+      for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
+    }
+    return false;
+  };
+  for (bool causal : {true, false}) {
+    Tiny own(std::vector<std::string>{"model.attention=\"own\""}),
+        lib(std::vector<std::string>{"model.attention=\"libtorch\""}),
+        automatic(std::vector<std::string>{});
+    own.randomise_head();
+    {
+      torch::NoGradGuard no_grad;
+      auto a = own.model->module().parameters(), b = lib.model->module().parameters(),
+           c = automatic.model->module().parameters();
+      for (size_t i = 0; i < a.size(); ++i) {
+        b[i].copy_(a[i]);
+        c[i].copy_(a[i]);
+      }
+    }
+    auto x = tokens(4, 12, 5);
+    auto loss_of = [&](wb::Model& m, bool bf16) {
+      wb::ForwardInput in;
+      in.tokens = x;
+      in.causal = causal;
+      in.shift_sos = causal;
+      wb::BfloatAutocast autocast(torch::kCPU, bf16);
+      auto out = m.forward(in, wb::FeatureRequest{false});
+      return torch::nn::functional::cross_entropy(out.logits.reshape({-1, 16}).to(torch::kFloat),
+                                                  x.reshape(-1));
+    };
+    auto l1 = loss_of(*own.model, false), l2 = loss_of(*lib.model, false);
+    EXPECT_TRUE(graph_has_own(l1));
+    EXPECT_FALSE(graph_has_own(l2));
+    EXPECT_NEAR(l1.item<float>(), l2.item<float>(), 1e-5) << "causal " << causal;
+    l1.backward();
+    l2.backward();
+    auto a = own.model->module().named_parameters();
+    auto b = lib.model->module().named_parameters();
+    for (const auto& p : a) {
+      const auto &g1 = p.value().grad(), &g2 = b[p.key()].grad();
+      ASSERT_EQ(g1.defined(), g2.defined()) << p.key();  // sos: unused without the shift
+      if (g1.defined()) EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-5)) << p.key();
+    }
+    EXPECT_FALSE(graph_has_own(loss_of(*automatic.model, false)));
+    EXPECT_TRUE(graph_has_own(loss_of(*automatic.model, true)));
+  }
+}
