@@ -9,7 +9,7 @@ Model FLOPs by one formula (Kaplan et al.'s, per token of a training step):
 and a third of it for the forward-only feature pass. GFLOP/s are these over the measured
 time; the peak is the same-precision 2048^3 matmul measured by train_bench in the same
 run (the median of its runs).
-    bash bench/train_vs_pytorch.sh [--shapes S1,S2,S] [--precisions float32,bfloat16]
+    bash bench/train_vs_pytorch.sh [--shapes quickstart,S1,S2,S] [--precisions float32,bfloat16]
                                    [--modes train,features] [--repeats 3] [--steps 5]
 """
 import argparse
@@ -25,6 +25,8 @@ REFERENCE = os.path.join(ROOT, "bench", "train_step_torch.py")
 
 # name: layers, width, heads, tokens, vocabulary, batch of the training step
 SHAPES = {
+    # the quickstart's and the nightly's model (experiments/quickstart.toml)
+    "quickstart": (4, 64, 4, 196, 16, 32),
     "S1": (4, 128, 4, 784, 16, 8),
     "S2": (8, 256, 8, 1024, 512, 4),
     # iGPT-S at IR 32 with k = 512; batch 2 keeps a step near 5 s on 2 cores (memory
@@ -54,9 +56,30 @@ def rate(out):
     return float(m.group(1))
 
 
+def cpu_features():
+    """The CPU features the kernels dispatch on, as /proc/cpuinfo names them."""
+    wanted = ["avx2", "avx512f", "avx512_bf16", "amx_bf16"]
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    have = [w for w in wanted if w in flags]
+    return " ".join(have) if have else "none of " + ", ".join(wanted)
+
+
+def auto_precision(device):
+    """What training.precision = "auto" picks here, as train_bench reports it."""
+    out = run([BENCH, "--layers", "1", "--width", "32", "--heads", "2", "--tokens", "16",
+               "--vocab", "16", "--batch", "2", "--steps", "1", "--device", device,
+               "--precision", "auto"])
+    return "bfloat16" if "bfloat16 autocast" in out.splitlines()[0] else "float32"
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--shapes", default="S1,S2,S")
+    p.add_argument("--shapes", default="quickstart,S1,S2,S")
     p.add_argument("--precisions", default="float32,bfloat16")
     p.add_argument("--modes", default="train,features")
     p.add_argument("--repeats", type=int, default=3)
@@ -64,6 +87,8 @@ def main():
     p.add_argument("--device", default="cpu")
     a = p.parse_args()
     threads = os.cpu_count()
+    print(f"CPU features: {cpu_features()}; `auto` precision: {auto_precision(a.device)}; "
+          f"{threads} threads")
     rows = []
     for mode in a.modes.split(","):
         for name in a.shapes.split(","):
