@@ -1,8 +1,9 @@
 #pragma once
 // The model's own fused attention on the CPU, FlashAttention-2 style: softmax(q k^T /
-// sqrt(dh)) v without storing the (S x S) scores. Queries and keys go in tiles of 64;
-// under the causal mask a tile above the diagonal is never computed, and a diagonal
-// tile only up to each group of four rows' last key. The softmax is online (running
+// sqrt(dh)) v without storing the (S x S) scores. Queries go in groups of 4 rows, keys
+// in tiles of 64 (held transposed, one contiguous block a tile); under the causal mask
+// a tile above the diagonal is never computed, and a diagonal tile only up to each
+// group's last key. The softmax is online (running
 // max and sum per row) and the row's log-sum-exp is kept for the backward, which
 // recomputes each tile's probabilities from it, precomputes D = rowsum(dO * O) and
 // accumulates dQ, dK and dV in float32. One (batch, head) pair is one task of
