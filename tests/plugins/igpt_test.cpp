@@ -27,6 +27,21 @@ struct Tiny {
   std::shared_ptr<wb::Model> model;
 };
 
+// How many nodes of the autograd graph behind `loss` have `part` in their name.
+int nodes_named(const torch::Tensor& loss, const std::string& part) {
+  int found = 0;
+  std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  while (!todo.empty()) {
+    auto* n = todo.back();
+    todo.pop_back();
+    if (!n || !seen.insert(n).second) continue;
+    found += n->name().find(part) != std::string::npos;
+    for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
+  }
+  return found;
+}
+
 torch::Tensor tokens(int64_t n, int64_t s, uint64_t seed) {
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
   return torch::randint(0, 16, {n, s}, gen, torch::kLong);
@@ -238,17 +253,7 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
       EXPECT_EQ(l1.item<float>(), l2.item<float>()) << "bf16 " << bf16 << " causal " << causal;
       // The checkpointed graph holds one node per block in place of the blocks' own.
       auto blocks_in_graph = [](const torch::Tensor& loss) {
-        int found = 0;
-        std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
-        std::set<torch::autograd::Node*> seen;
-        while (!todo.empty()) {
-          auto* n = todo.back();
-          todo.pop_back();
-          if (!n || !seen.insert(n).second) continue;
-          found += n->name().find("CheckpointFunction") != std::string::npos;
-          for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
-        }
-        return found;
+        return nodes_named(loss, "CheckpointFunction");
       };
       EXPECT_EQ(blocks_in_graph(l1), 0);
       EXPECT_EQ(blocks_in_graph(l2), 3);
@@ -274,16 +279,7 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
 // and auto takes it for bfloat16 (the graph holds its node then, and not in float32).
 TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat16) {
   auto graph_has_own = [](const torch::Tensor& loss) {
-    std::vector<torch::autograd::Node*> todo{loss.grad_fn().get()};
-    std::set<torch::autograd::Node*> seen;
-    while (!todo.empty()) {
-      auto* n = todo.back();
-      todo.pop_back();
-      if (!n || !seen.insert(n).second) continue;
-      if (n->name().find("FlashAttentionFn") != std::string::npos) return true;  // not LibTorch's
-      for (const auto& e : n->next_edges()) todo.push_back(e.function.get());
-    }
-    return false;
+    return nodes_named(loss, "FlashAttentionFn") > 0;  // not LibTorch's FlashAttention node
   };
   for (bool causal : {true, false}) {
     Tiny own(std::vector<std::string>{"model.attention=\"own\""}),

@@ -92,8 +92,8 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
                           log_message(LogLevel::Warn, "pretrain: " + m);
                         });
   if (workers.agree(reusable)) {
-    if (!leader) return false;  // nothing to train; rank 0 evaluates
-    load_weights(model.module(), final_path, run.device());
+    if (!leader) return false;                               // nothing to train; rank 0 evaluates
+    read_weights(model.module(), final_path, run.device());  // checked just above
     log_message(LogLevel::Info, fmt::format("pretrain: reusing checkpoint {}", final_path));
   } else {
     // Resuming an earlier attempt's checkpoint: its curve and provenance join this run

@@ -86,6 +86,10 @@ void save_weights(torch::nn::Module& module, const std::string& path) {
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
   const std::string problem = checked_problem(path);
   if (!problem.empty()) throw Error(fmt::format("{}: {}", path, problem));
+  read_weights(module, path, device);
+}
+
+void read_weights(torch::nn::Module& module, const std::string& path, torch::Device device) {
   try {
     torch::serialize::InputArchive ar;
     ar.load_from(path, device);
@@ -301,8 +305,10 @@ double Trainer::run(const torch::Tensor& train, const torch::Tensor& val) {
   // Resumed only when it matches its checksum record (the runner drops one that does
   // not before it links the earlier attempts); every worker reads the same file, so
   // all take the same branch, and rank 0 alone removes one.
-  if (leader) drop_unusable_checkpoint(last);
-  if (fs::exists(last) && checked_problem(last).empty()) {
+  // Rank 0's check removes an unusable file (so it need not check again); the others
+  // check for themselves.
+  const bool usable = leader ? !drop_unusable_checkpoint(last) : checked_problem(last).empty();
+  if (usable && fs::exists(last)) {
     step = resume(last, &prog);
     log_message(LogLevel::Info, fmt::format("resuming from {} at step {}", last, step));
   }

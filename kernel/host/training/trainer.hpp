@@ -21,7 +21,11 @@ namespace wb {
 // A model's weights alone (final.pt, best.pt): written beside and renamed, so a run
 // killed mid-write never leaves a torn file; read onto `device`.
 void save_weights(torch::nn::Module& module, const std::string& path);
+// Checks the file against its checksum record (an error naming it when it does not
+// match), then reads it.
 void load_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
+// Reads weights already checked (reuse_checked said yes): no second pass over the file.
+void read_weights(torch::nn::Module& module, const std::string& path, torch::Device device);
 // Removes the resumable checkpoint at `path` (and its checksum record) when it does not
 // match its record (damaged, zero bytes after a lost write, a symbolic link), saying so:
 // the pretraining then starts again from step 0. True when it was removed.
