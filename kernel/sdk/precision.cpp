@@ -26,11 +26,14 @@ int cuda_compute_capability(int device) {
 
 bool has_native_bfloat16(torch::Device device) {
   if (device.is_cuda()) return cuda_compute_capability(device.index()) >= 80;
-  // AVX512-BF16 (dot products of bfloat16 pairs) or AMX tiles: oneDNN's bfloat16
-  // products run 4x float32's rate here (docs/performance.md); without them bfloat16 is
-  // emulated and slower than float32.
+  // Where LibTorch's bfloat16 products outrun its float32 ones (train_bench's `peak:`
+  // line, a 2048^3 product each way, docs/performance.md): AMX tiles; AVX512-BF16 on
+  // AMD's Zen 4 (about 4x float32's rate). An Intel Xeon with AVX512-BF16 but no AMX
+  // measured the other way (166 against 317 GFLOP/s on 2 cores: oneDNN has no fast
+  // bfloat16 path there), and without either bfloat16 is emulated.
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+  if (__builtin_cpu_supports("amx-bf16")) return true;
+  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_is("amd");
 }
 
 bool uses_bfloat16(const std::string& precision, torch::Device device) {

@@ -1,6 +1,9 @@
 #include "experiment/run_identity.hpp"
 
 #include <fmt/format.h>
+#include <torch/cuda.h>
+
+#include <workbench/precision.hpp>
 
 #include "experiment/validate.hpp"
 #include "platform/hash.hpp"
@@ -20,6 +23,20 @@ std::string section_text(const std::string& header, const Section& s,
       out += fmt::format("{} = {}\n", k, to_text(v));
   return out;
 }
+
+namespace {
+
+// What the run computes on: "auto" device and precision resolved on this machine (a
+// CUDA device; a CPU whose bfloat16 products are fast). In the pretraining's hash, so a
+// checkpoint made in bfloat16 is never reused where the same file now means float32.
+std::string compute_text(const std::string& device_name, const std::string& precision) {
+  const bool cuda = device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available());
+  const torch::Device device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  return fmt::format("# computed on {} in {}\n", cuda ? "cuda" : "cpu",
+                     uses_bfloat16(precision, device) ? "bfloat16" : "float32");
+}
+
+}  // namespace
 
 RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
                       const PluginRegistry& reg) {
@@ -59,6 +76,8 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
       plugin_code("dataset", rc.at("dataset")) + plugin_code("quantizer", rc.at("quantizer"));
   const std::string model_code =
       plugin_code("model", rc.at("model")) + plugin_code("objective", rc.at("objective"));
+  const std::string compute = compute_text(rc.at("experiment").get_string("device"),
+                                           rc.at("training").get_string("precision"));
   // Keys that do not change any number the run computes stay out of the hash.
   const std::vector<std::string> not_hashed = {"name", "description", "threads", "memory_check"};
   std::string data = section_text("[dataset]", rc.at("dataset")) +
@@ -68,7 +87,7 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
                          section_text("[objective]", rc.at("objective")) +
                          section_text("[training]", rc.at("training")) +
                          fmt::format("device = {}\n", to_text(rc.at("experiment").at("device"))) +
-                         model_code;
+                         compute + model_code;
   std::string evals, evals_code;
   for (const auto& e : rc.evaluators) {
     const std::string code = plugin_code("evaluator", e);
@@ -86,7 +105,8 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
     add(section_text(fmt::format("[{}]", name), rc.at(name)));
   add(section_text("[training]", rc.at("training")));
   for (const auto& e : rc.evaluators) add(section_text("[[evaluators]]", e));
-  add("# the plugins' code (in the hashes)\n" + data_code + model_code + evals_code);
+  add("# the plugins' code and the compute (in the hashes)\n" + data_code + model_code +
+      evals_code + compute);
   return rc;
 }
 

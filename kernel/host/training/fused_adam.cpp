@@ -1,5 +1,6 @@
 #include "training/fused_adam.hpp"
 
+#include <ATen/ops/_foreach_add.h>
 #include <ATen/ops/_fused_adam.h>
 #include <torch/utils.h>
 
@@ -26,10 +27,13 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
         slot = std::move(fresh);
       }
       auto& st = static_cast<torch::optim::AdamParamState&>(*slot);
-      st.step(st.step() + 1);
+      // The kernel reads the step from a tensor per parameter: made once from the
+      // state's count (a resumed run's too), then all advanced by one call below
+      // rather than a fill per parameter and step.
       auto& count = steps_[p.unsafeGetTensorImpl()];
-      if (!count.defined()) count = torch::empty({}, p.options().dtype(torch::kFloat32));
-      count.fill_(static_cast<double>(st.step()));
+      if (!count.defined())
+        count = torch::full({}, static_cast<double>(st.step()), p.options().dtype(torch::kFloat32));
+      st.step(st.step() + 1);
       params.push_back(p);
       grads.push_back(p.grad());
       exp_avgs.push_back(st.exp_avg());
@@ -37,12 +41,18 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       steps.push_back(count);
     }
     if (params.empty()) continue;
+    at::_foreach_add_(steps, 1.0);
     TORCH_CHECK(!o.amsgrad(), "FusedAdam: amsgrad is not used by the workbench");
     at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps, o.lr(),
                      std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
                      /*amsgrad=*/false, /*maximize=*/false);
   }
   return loss;
+}
+
+void FusedAdam::load(torch::serialize::InputArchive& archive) {
+  torch::optim::Adam::load(archive);
+  steps_.clear();
 }
 
 }  // namespace wb

@@ -15,11 +15,13 @@ class FusedAdam : public torch::optim::Adam {
   FusedAdam(const std::vector<torch::Tensor>& params, torch::optim::AdamOptions options)
       : torch::optim::Adam(params, std::move(options)) {}
   torch::Tensor step(LossClosure closure = nullptr) override;
+  // Adam's load, then the step tensors are made again from the loaded counts.
+  void load(torch::serialize::InputArchive& archive) override;
 
  private:
   // The kernel reads each parameter's step count from a float tensor; one per
-  // parameter, refilled from AdamParamState::step() each step (which a loaded
-  // checkpoint sets), so nothing is allocated per step.
+  // parameter, made from AdamParamState::step() on its first step (and after a load),
+  // then advanced with it, so nothing is allocated or filled per parameter and step.
   std::unordered_map<const void*, torch::Tensor> steps_;
 };
 

@@ -3,8 +3,8 @@
 // products and attention in bfloat16 and keeps reductions and losses in float32 (the
 // objectives cast logits to float32 themselves); weights, gradients and the optimizer
 // stay float32. training.precision picks where: "auto" is bfloat16 where the hardware
-// multiplies bfloat16 natively (has_native_bfloat16), "bfloat16" always, "float32"
-// never. The trainer opens a scope around each forward pass; evaluators open one where
+// multiplies bfloat16 faster than float32 (has_native_bfloat16), "bfloat16" always,
+// "float32" never. The trainer opens a scope around each forward pass; evaluators open one where
 // EvalInputs::bfloat16 says so, so that features and fine-tuning run as pretraining did.
 #include <string>
 
@@ -14,7 +14,8 @@
 
 namespace wb {
 
-// CUDA devices of compute capability 8.0 or higher; CPUs with AVX512-BF16 or AMX.
+// CUDA devices of compute capability 8.0 or higher; CPUs with AMX, and AMD's with
+// AVX512-BF16 (Zen 4). Not Intel's with AVX512-BF16 but no AMX: slower than float32.
 WB_API bool has_native_bfloat16(torch::Device device);
 
 // Whether training.precision = `precision` runs `device` under bfloat16 autocast.

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <workbench/error.hpp>
+#include <workbench/precision.hpp>
 
 #include "experiment/experiment.hpp"
 #include "plugins/plugin_registry.hpp"
@@ -186,6 +187,20 @@ TEST(Experiment, HashIsStableAcrossFormattingAndNamesButNotValues) {
   // The hash is fixed by the config text alone: a change here means old results no
   // longer match their configs.
   EXPECT_EQ(a.hash.size(), 16u);
+}
+
+// "auto" means bfloat16 on one CPU and float32 on another: the pretraining's identity
+// holds what it resolves to here, so a checkpoint of one precision is never reused as
+// the other's, and the resolved config says which it was.
+TEST(Experiment, TheResolvedPrecisionIsPartOfThePretrainingsIdentity) {
+  const auto f32 = run_config(kBase, {"training.precision=\"float32\""});
+  const auto bf16 = run_config(kBase, {"training.precision=\"bfloat16\""});
+  const auto automatic = run_config(kBase, {"experiment.device=\"cpu\""});
+  EXPECT_NE(f32.canonical.find("# computed on cpu in float32"), std::string::npos) << f32.canonical;
+  EXPECT_NE(bf16.canonical.find("# computed on cpu in bfloat16"), std::string::npos);
+  const bool fast = wb::has_native_bfloat16(torch::kCPU);
+  EXPECT_NE(automatic.canonical.find(fast ? "in bfloat16" : "in float32"), std::string::npos)
+      << automatic.canonical;
 }
 
 // The plugins kBase uses, copied into `dir`; `changed` gets one more byte at its end,

@@ -69,4 +69,40 @@ TEST(FusedAdam, ResumesFromASavedStateAsIfNeverStopped) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
 
+// A load into an optimizer that has already stepped (a resume in the same process)
+// restarts its step counts from the loaded state, not from its own.
+TEST(FusedAdam, ALoadAfterStepsTakesTheLoadedStepCounts) {
+  auto a = make_params(), b = make_params();
+  wb::FusedAdam straight(a, options());
+  for (int step = 0; step < 4; ++step) {
+    set_grads(a, step);
+    straight.step();
+  }
+  wb::FusedAdam opt(b, options());
+  for (int step = 0; step < 2; ++step) {
+    set_grads(b, step);
+    opt.step();
+  }
+  std::stringstream buffer;
+  torch::serialize::OutputArchive out;
+  opt.save(out);
+  out.save_to(buffer);
+  std::vector<torch::Tensor> saved;
+  for (const auto& p : b) saved.push_back(p.detach().clone());
+  set_grads(b, 2);
+  opt.step();  // a step the load takes back
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < b.size(); ++i) b[i].copy_(saved[i]);
+  }
+  torch::serialize::InputArchive in;
+  in.load_from(buffer);
+  opt.load(in);
+  for (int step = 2; step < 4; ++step) {
+    set_grads(b, step);
+    opt.step();
+  }
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
 }  // namespace
