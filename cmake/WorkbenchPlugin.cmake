@@ -27,4 +27,12 @@ function(wb_add_plugin name)
   if(DEFINED WB_INSTALL_PLUGIN_DIR AND NOT WB_PLUGIN_NO_INSTALL)
     install(TARGETS ${name} LIBRARY DESTINATION ${WB_INSTALL_PLUGIN_DIR})
   endif()
+  # In the workbench's own tree: the shared precompiled LibTorch header, and a bundled
+  # plugin is part of the `runtime` target.
+  if(TARGET wb_pch AND COMMAND wb_use_pch)
+    wb_use_pch(${name})
+  endif()
+  if(TARGET runtime AND NOT WB_PLUGIN_NO_INSTALL)
+    add_dependencies(runtime ${name})
+  endif()
 endfunction()

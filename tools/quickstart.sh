@@ -4,6 +4,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/tools/setup.sh"
-bash "$root/tools/build.sh"
+bash "$root/tools/build.sh" runtime  # the tests and benchmarks are tools/test.sh's
 cd "$root"
 ./build/bin/workbench run experiments/quickstart.toml "$@"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs every build and run dependency of the workbench, by name: Debian's packages,
-# then the engine (PyPI's torch wheel, with transformers for the golden test) in the
-# virtual environment that tools/torch_env.sh names. Idempotent and cheap to re-run:
-# what is present is kept.
-#   bash tools/setup.sh           # build, run and test
+# then the engine (PyPI's torch wheel) in the virtual environment that
+# tools/torch_env.sh names. Idempotent and cheap to re-run: what is present is kept.
+#   bash tools/setup.sh           # build and run (tools/quickstart.sh)
+#   bash tools/setup.sh --tests   # also what only the tests use (tools/test.sh)
 #   bash tools/setup.sh --bench   # also the Python references of bench/ (in the same venv)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +52,12 @@ fi
 # The engine. Debian's python, not a pyenv or conda one on PATH, so the venv outlives
 # changes to the user's shell.
 venv=$WB_TORCH_VENV
-wants=("torch==$WB_TORCH_VERSION" "transformers==$WB_TRANSFORMERS_VERSION"
-  "pillow==$WB_PILLOW_VERSION")
+wants=("torch==$WB_TORCH_VERSION")
+# The tests' references: transformers (the golden test of the igpt model) and pillow
+# (its image processor's reference tokens).
+if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--bench" ]; then
+  wants+=("transformers==$WB_TRANSFORMERS_VERSION" "pillow==$WB_PILLOW_VERSION")
+fi
 # numpy and scikit-learn: the references of bench/ (k-means, logistic regression).
 if [ "${1:-}" = "--bench" ]; then wants+=(numpy scikit-learn); fi
 if [ ! -x "$venv/bin/python" ]; then

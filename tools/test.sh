@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install dependencies (tools/setup.sh: Debian's packages and the LibTorch 2.x engine),
-# build (tools/build.sh, into build/), and run the whole test suite (GoogleTest via
+# Install dependencies (tools/setup.sh --tests: Debian's packages, the LibTorch 2.x
+# engine and the tests' Python references), build (tools/build.sh, into build/: what
+# tools/quickstart.sh built is kept, the tests and benchmarks are added), and run the
+# whole test suite (GoogleTest via
 # ctest; the golden test against transformers included). Each step's time is printed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +12,6 @@ step() {  # label, command...
   "$@"
   echo "test: $label took $((SECONDS - t)) s"
 }
-step "setup" bash "$root/tools/setup.sh"
+step "setup" bash "$root/tools/setup.sh" --tests
 step "build" bash "$root/tools/build.sh"
 step "suite" bash -c "cd '${BUILD_DIR:-$root/build}' && ctest --output-on-failure -j $(nproc)"
