@@ -278,6 +278,10 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
 // kernel itself is tested against the composed attention in igpt_attention_test.cpp),
 // and auto takes it for bfloat16 (the graph holds its node then, and not in float32).
 TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat16) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "the own attention is built for AVX2 with FMA and AVX-512; this CPU has "
+                    "neither (the model uses LibTorch's kernel here)";
   auto graph_has_own = [](const torch::Tensor& loss) {
     return nodes_named(loss, "FlashAttentionFn") > 0;  // not LibTorch's FlashAttention node
   };

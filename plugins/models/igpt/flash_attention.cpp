@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -298,8 +299,24 @@ IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* 
   }
 }
 
-IGPT_KERNEL void forward_head(const Head& h, int64_t d, bool causal, float scale, float* o,
-                              float* lse) {
+// Each entry point is built twice, for AVX-512 and for AVX2 with FMA (GCC's function
+// multiversioning: the loader picks by what the CPU has), and the plain x86-64 version
+// only refuses: the 16-lane vectors lowered to SSE took longer to compile than the two
+// others together (about 105 s of the file's 180 on 2 cores) for CPUs where the kernel
+// would be slow anyway. flash_attention_unsupported() sends those to LibTorch's kernel.
+#define IGPT_FLASH_VERSIONS(entry, params, args)                                    \
+  __attribute__((target("avx512f"))) void entry params {                            \
+    entry##_any args;                                                               \
+  }                                                                                 \
+  __attribute__((target("avx2,fma"))) void entry params {                           \
+    entry##_any args;                                                               \
+  }                                                                                 \
+  __attribute__((target("default"))) void entry params {                            \
+    throw std::logic_error("flash_attention: no AVX2 on this CPU (checked first)"); \
+  }
+
+IGPT_INLINE void forward_head_any(const Head& h, int64_t d, bool causal, float scale, float* o,
+                                  float* lse) {
   switch (d / kLanes) {
     case 1:
       return forward_head_impl<1>(h, causal, scale, o, lse);
@@ -312,9 +329,9 @@ IGPT_KERNEL void forward_head(const Head& h, int64_t d, bool causal, float scale
   }
 }
 
-IGPT_KERNEL void backward_head(const Head& h, int64_t d, const float* o, const float* lse,
-                               const float* dout, bool causal, float scale, float* delta, float* dq,
-                               float* dk, float* dv) {
+IGPT_INLINE void backward_head_any(const Head& h, int64_t d, const float* o, const float* lse,
+                                   const float* dout, bool causal, float scale, float* delta,
+                                   float* dq, float* dk, float* dv) {
   switch (d / kLanes) {
     case 1:
       return backward_head_impl<1>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
@@ -326,6 +343,14 @@ IGPT_KERNEL void backward_head(const Head& h, int64_t d, const float* o, const f
       return backward_head_impl<8>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
   }
 }
+
+IGPT_FLASH_VERSIONS(forward_head,
+                    (const Head& h, int64_t d, bool causal, float scale, float* o, float* lse),
+                    (h, d, causal, scale, o, lse))
+IGPT_FLASH_VERSIONS(backward_head,
+                    (const Head& h, int64_t d, const float* o, const float* lse, const float* dout,
+                     bool causal, float scale, float* delta, float* dq, float* dk, float* dv),
+                    (h, d, o, lse, dout, causal, scale, delta, dq, dk, dv))
 
 // (N, H, S, dh) -> (N, H, sp / 64, dh, 64): the transposed tiles of Head::kt.
 torch::Tensor transposed_padded(const torch::Tensor& x, int64_t sp) {
@@ -409,6 +434,9 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
 std::string flash_attention_unsupported(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v) {
   if (!q.device().is_cpu()) return "not on the CPU";
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    return "the CPU has no AVX2 with FMA (the kernel is built for AVX-512 and AVX2 only)";
   if (q.dim() != 4 || k.sizes() != q.sizes() || v.sizes() != q.sizes())
     return "q, k and v are not all (N, H, S, dh) of one shape";
   const auto t = q.scalar_type();

@@ -9,8 +9,8 @@
 // accumulates dQ, dK and dV in float32. One (batch, head) pair is one task of
 // at::parallel_for. Float32 arithmetic whatever the input (bfloat16 inputs, under
 // autocast, are widened on the way in and the results narrowed on the way out).
-// Compiled for AVX-512 and AVX2 (GCC's target_clones, picked at load time by what the
-// CPU has), and plain code elsewhere.
+// Built for AVX-512 and for AVX2 with FMA (picked at load time by what the CPU has);
+// a CPU with neither gets LibTorch's kernel (flash_attention_unsupported says so).
 #include <string>
 
 #include <torch/types.h>

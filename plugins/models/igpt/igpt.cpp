@@ -35,7 +35,8 @@ class Igpt : public wb::Model {
               "block instead of all (training and fine-tuning of the large sizes)");
     s.string("attention", "auto",
              "attention kernel: own (the model's, flash_attention.cpp, for head widths 16, "
-             "32, 64 and 128 on the CPU), libtorch (at::scaled_dot_product_attention), or "
+             "32, 64 and 128 on a CPU with AVX2 or AVX-512), libtorch "
+             "(at::scaled_dot_product_attention), or "
              "auto: own for bfloat16 up to 512 tokens, where it measured faster, libtorch "
              "otherwise")
         .one_of({"auto", "own", "libtorch"});
