@@ -64,9 +64,10 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
                                                    raw.evaluators[i], reg,
                                                    host_keys_of("evaluator")));
 
-  // The code of each plugin: its name, version and the SHA-256 of its library, so a
-  // rebuilt plugin never reuses what its old code made (an unchanged rebuild keeps its
-  // caches: the build is reproducible). Recorded with the config, as comments.
+  // The code of each plugin: its name, version and the SHA-256 of its library (run path
+  // blanked: code_identity.hpp), so a rebuilt plugin never reuses what its old code made
+  // (an unchanged rebuild or an installed copy keeps its caches). Recorded with the
+  // config, as comments.
   auto plugin_code = [&](const std::string& kind, const Section& s) {
     const LoadedPlugin& p = reg.get(kind, s.get_string("plugin"));
     rc.plugins.push_back({kind, p.name(), p.manifest->version, p.sha256, p.path});

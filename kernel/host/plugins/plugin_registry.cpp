@@ -11,6 +11,7 @@
 
 #include "platform/hash.hpp"
 #include "platform/text_match.hpp"
+#include "plugins/code_identity.hpp"
 #include "plugins/elf_check.hpp"
 
 #ifndef WB_INSTALL_PLUGIN_DIR
@@ -119,7 +120,7 @@ bool PluginRegistry::load(const std::string& path) {
   p.library = lib;
   p.manifest = &m;
   p.path = path;
-  p.sha256 = sha256_file(path);
+  p.sha256 = code_sha256(path);  // the code: unchanged by install (code_identity.hpp)
   try {
     m.declare(p.schema);
   } catch (const std::exception& e) {

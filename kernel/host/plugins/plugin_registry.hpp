@@ -17,7 +17,7 @@ struct LoadedPlugin {
   std::shared_ptr<boost::dll::shared_library> library;
   const Manifest* manifest = nullptr;
   std::string path;
-  std::string sha256;  // of the library file: the plugin's code, for cache keys
+  std::string sha256;  // of the library's code (code_sha256: not its run path), for cache keys
   Schema schema;
   std::string kind() const { return manifest->kind; }
   std::string name() const { return manifest->name; }
