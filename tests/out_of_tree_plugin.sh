@@ -2,7 +2,10 @@
 # docs/writing-a-plugin.md as a test: install the workbench, build the example
 # objective (docs/examples/denoise) out of tree against the installed SDK, run an
 # experiment with it, and check what a plugin author relies on:
-#  - its own metric (denoise_accuracy) lands in the store's metrics;
+#  - its own metric (denoise_accuracy) lands in the store's metrics, and `workbench
+#    report` shows it, as it shows the results of an evaluator it does not know;
+#  - the build tree's workbench reuses what the installed one made (a plugin's identity
+#    is its code, not the run path that `cmake --install` rewrites);
 #  - rebuilt from the same code, the next run reuses the finished run;
 #  - rebuilt with changed code, the next run trains and evaluates again;
 #  - a build against another plugin ABI is refused, and `plugins --describe` says why.
@@ -31,8 +34,8 @@ wb="$work/prefix/bin/workbench"
 grep -q "replace_prob" "$work/describe.txt"
 
 # The quickstart, shrunk to seconds, with the new objective.
-run() {  # run LOG
-  "$wb" run "$src/experiments/quickstart.toml" --db "$work/results.db" \
+run() {  # run LOG [WORKBENCH]
+  "${2:-$wb}" run "$src/experiments/quickstart.toml" --db "$work/results.db" \
     --set dataset.path="${WB_FASHION_MNIST:-/usr/share/datasets/fashion-mnist}" \
     --set objective.plugin=denoise \
     --set dataset.resolution=7 --set dataset.max_train=300 --set dataset.max_eval=100 \
@@ -48,6 +51,30 @@ for name in train/denoise_accuracy train/val_denoise_accuracy train/final_val_de
   n=$(sql "SELECT COUNT(*) FROM metrics WHERE name = '$name'")
   [ "$n" -gt 0 ] || { echo "FAIL: the plugin's metric $name is not in the store"; exit 1; }
 done
+
+# The report draws from the store alone: the plugin's metric, and the rows of an
+# evaluator no bundled code knows (written here as a plugin evaluator's would be).
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+run = db.execute("SELECT MAX(id) FROM runs").fetchone()[0]
+db.executemany("INSERT INTO results(run_id, evaluator, evaluator_hash, metric, layer, split, value) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               [(run, "knn_outside", "h", "accuracy", layer, "test", 0.5 + 0.1 * layer) for layer in range(3)])
+db.commit()' "$work/results.db"
+"$wb" report quickstart --db "$work/results.db" --out "$work/report" > "$work/report.log"
+grep -q "train/denoise_accuracy" "$work/report/report.md" ||
+  { echo "FAIL: the report does not show the plugin's metric"; exit 1; }
+[ -f "$work/report/metric_train_denoise_accuracy.png" ] ||
+  { echo "FAIL: no curve of the plugin's metric"; exit 1; }
+grep -q "| knn_outside | accuracy | 2 | test | 0.7 |" "$work/report/report.md" ||
+  { echo "FAIL: the report does not show an unknown evaluator's results"; exit 1; }
+[ -f "$work/report/evaluator_knn_outside_accuracy.png" ] ||
+  { echo "FAIL: no by-layer figure of an unknown evaluator"; exit 1; }
+
+# The build tree's binary and plugins (other run paths, same code): the run is reused.
+run "$work/run_build_tree.log" "$build/bin/workbench"
+grep -q "already finished" "$work/run_build_tree.log" ||
+  { echo "FAIL: the build tree's workbench did not reuse the installed one's run"; exit 1; }
 
 # Rebuilt from the same code: the finished run is reused.
 touch "$work/denoise/denoise.cpp"

@@ -2,8 +2,9 @@
 tables (probe accuracy by layer, best layer, pretraining gain, low-data probes,
 fine-tuning and its epochs, AR vs BERT, raw-pixel baseline) and figures drawn with
 matplotlib (probe accuracy vs layer, probe accuracy vs validation loss, fine-tuning val
-accuracy by epoch, training curves, AR vs BERT bars), plus the completion grids
-`workbench sample` wrote. `workbench report` runs it.
+accuracy by epoch, training curves, AR vs BERT bars), then every other evaluator's
+results and every other recorded metric, a plugin's included (from the store alone),
+plus the completion grids `workbench sample` wrote. `workbench report` runs it.
 
     python3 tools/report.py --db results/results.db --experiment NAME --out DIR
 
@@ -129,6 +130,90 @@ def open_read_only(path):
         except sqlite3.Error as e:
             error = e
     sys.exit(f"report: {path}: cannot read as a results store: {error}")
+
+
+# The evaluators and metrics the sections above draw; every other one, a plugin's
+# included, gets the generic sections below, from the store alone.
+BUNDLED_EVALUATORS = ("linear_probe", "finetune", "mask_ensemble")
+DRAWN_METRICS = ("train/loss", "train/val_loss")
+
+
+def file_name(text):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def other_evaluators(db, runs, out, md):
+    """Each other evaluator's results: a table of every row, and per metric with layers a
+    figure of its value against the layer (test split, else the first there is)."""
+    rows, by_metric = [], defaultdict(lambda: defaultdict(dict))
+    for label, (run, _) in runs.items():
+        for evaluator, metric, layer, split, value in db.execute(
+                "SELECT evaluator, metric, layer, split, value FROM results WHERE run_id = ? "
+                f"AND evaluator NOT IN ({','.join('?' * len(BUNDLED_EVALUATORS))}) "
+                "ORDER BY evaluator, metric, split, layer", (run, *BUNDLED_EVALUATORS)):
+            split = split or ""
+            whole = layer is None or layer < 0  # a whole-model number, not a layer's
+            rows.append([label, evaluator, metric, "" if whole else layer, split,
+                         "" if value is None else f"{value:.4g}"])
+            if not whole and value is not None:
+                by_metric[(evaluator, metric)][(label, split)][layer] = value
+    if not rows:
+        return
+    md.append("## Other evaluators' results\n")
+    md.append(table(["run", "evaluator", "metric", "layer", "split", "value"], rows))
+    for (evaluator, metric), series in by_metric.items():
+        splits = {split for (_, split) in series}
+        split = "test" if "test" in splits else sorted(splits)[0]
+
+        def draw(ax, series=series, split=split, evaluator=evaluator, metric=metric):
+            for (label, s), values in series.items():
+                if s == split:
+                    ax.plot(list(values), list(values.values()), marker="o", label=label)
+            ax.set_xlabel("layer")
+            ax.set_ylabel(f"{evaluator} {metric} ({split})")
+            ax.legend(fontsize=8)
+        name = file_name(f"evaluator_{evaluator}_{metric}.png")
+        figure(os.path.join(out, name), draw, integer_x=True)
+        md.append(f"![{evaluator} {metric} by layer]({name})\n")
+
+
+def other_metrics(db, runs, out, md):
+    """Every other recorded metric (a plugin's too): its last, smallest and largest value
+    per run, and its curve against the step."""
+    names = set()
+    for _, (run, _) in runs.items():
+        names |= {n for (n,) in db.execute("SELECT DISTINCT name FROM metrics WHERE run_id = ?",
+                                            (run,))}
+    # Fine-tuning's epochs have their own section ("finetune/...", "finetune#2/...").
+    names = sorted(n for n in names
+                   if n not in DRAWN_METRICS and n.split("/")[0].split("#")[0] != "finetune")
+    rows, curves = [], {}
+    for name in names:
+        for label, (run, _) in runs.items():
+            series = training_series(db, run, name) if name.startswith("train/") \
+                else metric_series(db, run, name)
+            if series:
+                values = [v for _, v in series]
+                rows.append([label, name, len(series), f"{values[-1]:.4g}", f"{min(values):.4g}",
+                             f"{max(values):.4g}"])
+                curves.setdefault(name, {})[label] = series
+    if not rows:
+        return
+    md.append("## Every other recorded metric\n")
+    md.append(table(["run", "metric", "points", "last", "smallest", "largest"], rows))
+    for name, by_run in curves.items():
+        if max(len(s) for s in by_run.values()) < 2:
+            continue  # one point: the table says it
+
+        def draw(ax, by_run=by_run, name=name):
+            for label, series in by_run.items():
+                ax.plot(*zip(*series), label=label)
+            ax.set_xlabel("step")
+            ax.set_ylabel(name)
+            ax.legend(fontsize=8)
+        path = file_name(f"metric_{name}.png")
+        figure(os.path.join(out, path), draw)
+        md.append(f"![{name}]({path})\n")
 
 
 def main():
@@ -354,6 +439,9 @@ def main():
             ax.legend(fontsize=7)
         figure(os.path.join(args.out, "training_curves.png"), draw)
         md.append("## Training curves\n\n![training and validation loss](training_curves.png)\n")
+
+    other_evaluators(db, runs, args.out, md)
+    other_metrics(db, runs, args.out, md)
 
     # Completion grids written by `workbench sample` beside the report.
     grids = sorted(glob.glob(os.path.join(args.out, "samples-*.png")))
