@@ -22,6 +22,36 @@ torch::optim::AdamOptions options() {
   return torch::optim::AdamOptions(1e-2).betas({0.9, 0.95}).weight_decay(0.0);
 }
 
+// Steps [from, to) of `opt` on `params`, each with its step's gradients.
+void take_steps(wb::FusedAdam& opt, std::vector<torch::Tensor>& params, int from, int to) {
+  for (int step = from; step < to; ++step) {
+    set_grads(params, step);
+    opt.step();
+  }
+}
+
+// Four steps without a stop: what a resumed optimizer must reproduce exactly.
+std::vector<torch::Tensor> four_steps_straight() {
+  auto a = make_params();
+  wb::FusedAdam straight(a, options());
+  take_steps(straight, a, 0, 4);
+  return a;
+}
+
+std::stringstream saved_state(wb::FusedAdam& opt) {
+  std::stringstream buffer;
+  torch::serialize::OutputArchive out;
+  opt.save(out);
+  out.save_to(buffer);
+  return buffer;
+}
+
+void load_state(wb::FusedAdam& opt, std::stringstream& buffer) {
+  torch::serialize::InputArchive in;
+  in.load_from(buffer);
+  opt.load(in);
+}
+
 TEST(FusedAdam, MakesTheSameUpdatesAsTorchAdam) {
   auto a = make_params(), b = make_params();
   torch::optim::Adam reference(a, options());
@@ -40,31 +70,16 @@ TEST(FusedAdam, MakesTheSameUpdatesAsTorchAdam) {
 }
 
 TEST(FusedAdam, ResumesFromASavedStateAsIfNeverStopped) {
-  auto a = make_params(), b = make_params();
-  wb::FusedAdam straight(a, options());
-  for (int step = 0; step < 4; ++step) {
-    set_grads(a, step);
-    straight.step();
-  }
+  const auto a = four_steps_straight();
+  auto b = make_params();
   // b: two steps, saved, a fresh optimizer loads the state and takes the other two.
   {
     wb::FusedAdam first(b, options());
-    for (int step = 0; step < 2; ++step) {
-      set_grads(b, step);
-      first.step();
-    }
-    std::stringstream buffer;
-    torch::serialize::OutputArchive out;
-    first.save(out);
-    out.save_to(buffer);
+    take_steps(first, b, 0, 2);
+    auto buffer = saved_state(first);
     wb::FusedAdam second(b, options());
-    torch::serialize::InputArchive in;
-    in.load_from(buffer);
-    second.load(in);
-    for (int step = 2; step < 4; ++step) {
-      set_grads(b, step);
-      second.step();
-    }
+    load_state(second, buffer);
+    take_steps(second, b, 2, 4);
   }
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
@@ -72,36 +87,20 @@ TEST(FusedAdam, ResumesFromASavedStateAsIfNeverStopped) {
 // A load into an optimizer that has already stepped (a resume in the same process)
 // restarts its step counts from the loaded state, not from its own.
 TEST(FusedAdam, ALoadAfterStepsTakesTheLoadedStepCounts) {
-  auto a = make_params(), b = make_params();
-  wb::FusedAdam straight(a, options());
-  for (int step = 0; step < 4; ++step) {
-    set_grads(a, step);
-    straight.step();
-  }
+  const auto a = four_steps_straight();
+  auto b = make_params();
   wb::FusedAdam opt(b, options());
-  for (int step = 0; step < 2; ++step) {
-    set_grads(b, step);
-    opt.step();
-  }
-  std::stringstream buffer;
-  torch::serialize::OutputArchive out;
-  opt.save(out);
-  out.save_to(buffer);
+  take_steps(opt, b, 0, 2);
+  auto buffer = saved_state(opt);
   std::vector<torch::Tensor> saved;
   for (const auto& p : b) saved.push_back(p.detach().clone());
-  set_grads(b, 2);
-  opt.step();  // a step the load takes back
+  take_steps(opt, b, 2, 3);  // a step the load takes back
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < b.size(); ++i) b[i].copy_(saved[i]);
   }
-  torch::serialize::InputArchive in;
-  in.load_from(buffer);
-  opt.load(in);
-  for (int step = 2; step < 4; ++step) {
-    set_grads(b, step);
-    opt.step();
-  }
+  load_state(opt, buffer);
+  take_steps(opt, b, 2, 4);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
 
