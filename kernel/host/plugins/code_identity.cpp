@@ -62,8 +62,9 @@ bool blank_run_paths(std::string& bytes) {
   if (paths.empty()) return true;  // nothing to blank: the whole file is the code
   if (!file_offset(ph, strtab, &start) || start > bytes.size() || bytes.size() - start < strsz)
     return false;
-  for (const uint64_t p : paths) {
+  for (const uint64_t p : paths)
     if (p >= strsz) return false;
+  for (const uint64_t p : paths) {
     uint64_t i = start + p;
     const uint64_t end = start + strsz;
     while (i < end && bytes[i] != '\0') bytes[i++] = '\0';  // the string
