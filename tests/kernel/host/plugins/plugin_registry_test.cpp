@@ -30,7 +30,7 @@ TEST(PluginRegistry, LoadsTheBuiltPluginsOfEveryKind) {
   EXPECT_EQ(reg.names("model"), std::vector<std::string>{"igpt"});
   EXPECT_EQ(reg.names("objective"), (std::vector<std::string>{"ar", "bert"}));
   EXPECT_EQ(reg.names("evaluator"),
-            (std::vector<std::string>{"finetune", "linear_probe", "mask_ensemble"}));
+            (std::vector<std::string>{"finetune", "knn", "linear_probe", "mask_ensemble"}));
   const auto& igpt = reg.get("model", "igpt");
   EXPECT_NE(igpt.schema.find("layers"), nullptr);
   EXPECT_STREQ(igpt.manifest->version, "1.4.0");
