@@ -6,6 +6,7 @@
 // checkpoint's shared pooled ones (probe::shared_pooled_features).
 #include <workbench/workbench.hpp>
 
+#include "best_layer.hpp"
 #include "knn_vote.hpp"
 #include "pooled_features.hpp"
 #include "probe_grid.hpp"
@@ -36,8 +37,7 @@ class Knn : public wb::Evaluator {
     const int64_t k = c.get_int("k");
     const double t = c.get_float("temperature");
     const auto& ytr = in.splits.at("train").labels;
-    int64_t best_layer = -1;
-    double best_val = -1, best_test = 0;
+    probe::BestLayer best;
     for (int64_t l : layers) {
       if (ctx_.stop_requested()) return;
       std::map<std::string, double> acc;
@@ -49,16 +49,9 @@ class Knn : public wb::Evaluator {
       }
       ctx_.info("layer {:>2}: val {:.2f}%  test {:.2f}%  ({} neighbours, T {:g})", l,
                 100 * acc["val"], 100 * acc["test"], k, t);
-      if (acc["val"] > best_val) {
-        best_val = acc["val"];
-        best_test = acc["test"];
-        best_layer = l;
-      }
+      best.offer(l, acc["val"], acc["test"]);
     }
-    ctx_.results().result("best_layer", -1, "val", static_cast<double>(best_layer));
-    ctx_.results().result("best_layer_accuracy", -1, "val", best_val);
-    ctx_.results().result("best_layer_accuracy", -1, "test", best_test);
-    ctx_.info("best layer (on val): {} with test accuracy {:.2f}%", best_layer, 100 * best_test);
+    best.report(ctx_);
   }
 
  private:

@@ -17,6 +17,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "best_layer.hpp"
 #include "layer_concat.hpp"
 #include "pooled_features.hpp"
 #include "probe_grid.hpp"
@@ -78,8 +79,7 @@ class LinearProbe : public wb::Evaluator {
       ctx_.info("features: means over {}x{} regions, {} per layer", grid, grid,
                 features.at("train").front().size(1));
 
-    int64_t best_layer = -1;
-    double best_val = -1, best_test = 0;
+    probe::BestLayer best;
     for (int64_t l : layers) {
       if (ctx_.stop_requested()) return;  // between fits: the host records "interrupted"
       std::map<std::string, torch::Tensor> x;
@@ -96,16 +96,10 @@ class LinearProbe : public wb::Evaluator {
             "of {} labels per class)",
             l, 100 * sc.mean.at("train"), 100 * sc.mean.at("val"), 100 * sc.mean.at("test"),
             sc.subsets, c.get_int("labels_per_class"));
-      if (sc.mean.at("val") > best_val) {
-        best_val = sc.mean.at("val");
-        best_test = sc.mean.at("test");
-        best_layer = l;
-      }
+      best.offer(l, sc.mean.at("val"), sc.mean.at("test"));
     }
-    ctx_.results().result(prefix_ + "best_layer", -1, "val", static_cast<double>(best_layer));
-    ctx_.results().result(prefix_ + "best_layer_accuracy", -1, "val", best_val);
-    ctx_.results().result(prefix_ + "best_layer_accuracy", -1, "test", best_test);
-    ctx_.info("best layer (on val): {} with test accuracy {:.2f}%", best_layer, 100 * best_test);
+    best.report(ctx_, prefix_);
+    const int64_t best_layer = best.layer;
 
     if (concat > 1) {
       const auto window = probe::concat_window(best_layer, concat, num_layers);
