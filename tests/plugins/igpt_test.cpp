@@ -4,6 +4,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "flash_attention.hpp"
 #include "igpt_module.hpp"  // plugins/models/igpt, for the norm
 #include "test_support.hpp"
 
@@ -45,6 +46,19 @@ int nodes_named(const torch::Tensor& loss, const std::string& part) {
 torch::Tensor tokens(int64_t n, int64_t s, uint64_t seed) {
   auto gen = torch::make_generator<at::CPUGeneratorImpl>(seed);
   return torch::randint(0, 16, {n, s}, gen, torch::kLong);
+}
+
+// Cross-entropy of `m` predicting `x` (vocabulary 16), causal with the start-of-sequence
+// shift or bidirectional, under bfloat16 autocast when `bf16`.
+torch::Tensor loss_on(wb::Model& m, const torch::Tensor& x, bool causal, bool bf16) {
+  wb::ForwardInput in;
+  in.tokens = x;
+  in.causal = causal;
+  in.shift_sos = causal;
+  wb::BfloatAutocast autocast(torch::kCPU, bf16);
+  auto out = m.forward(in, wb::FeatureRequest{false});
+  return torch::nn::functional::cross_entropy(out.logits.reshape({-1, 16}).to(torch::kFloat),
+                                              x.reshape(-1));
 }
 
 }  // namespace
@@ -239,16 +253,7 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
         for (size_t i = 0; i < a.size(); ++i) b[i].copy_(a[i]);
       }
       auto x = tokens(4, 12, 3);
-      auto loss_of = [&](wb::Model& m) {
-        wb::ForwardInput in;
-        in.tokens = x;
-        in.causal = causal;
-        in.shift_sos = causal;
-        wb::BfloatAutocast autocast(torch::kCPU, bf16);
-        auto out = m.forward(in, wb::FeatureRequest{false});
-        return torch::nn::functional::cross_entropy(out.logits.reshape({-1, 16}).to(torch::kFloat),
-                                                    x.reshape(-1));
-      };
+      auto loss_of = [&](wb::Model& m) { return loss_on(m, x, causal, bf16); };
       auto l1 = loss_of(*plain.model), l2 = loss_of(*ckpt.model);
       EXPECT_EQ(l1.item<float>(), l2.item<float>()) << "bf16 " << bf16 << " causal " << causal;
       // The checkpointed graph holds one node per block in place of the blocks' own.
@@ -278,10 +283,9 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
 // kernel itself is tested against the composed attention in igpt_attention_test.cpp),
 // and auto takes it for bfloat16 (the graph holds its node then, and not in float32).
 TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat16) {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-    GTEST_SKIP() << "the own attention is built for AVX2 with FMA and AVX-512; this CPU has "
-                    "neither (the model uses LibTorch's kernel here)";
+  if (!igpt::flash_attention_cpu_problem().empty())
+    GTEST_SKIP() << "the own attention does not run here: " << igpt::flash_attention_cpu_problem()
+                 << " (the model uses LibTorch's kernel)";
   auto graph_has_own = [](const torch::Tensor& loss) {
     return nodes_named(loss, "FlashAttentionFn") > 0;  // not LibTorch's FlashAttention node
   };
@@ -300,16 +304,7 @@ TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat1
       }
     }
     auto x = tokens(4, 12, 5);
-    auto loss_of = [&](wb::Model& m, bool bf16) {
-      wb::ForwardInput in;
-      in.tokens = x;
-      in.causal = causal;
-      in.shift_sos = causal;
-      wb::BfloatAutocast autocast(torch::kCPU, bf16);
-      auto out = m.forward(in, wb::FeatureRequest{false});
-      return torch::nn::functional::cross_entropy(out.logits.reshape({-1, 16}).to(torch::kFloat),
-                                                  x.reshape(-1));
-    };
+    auto loss_of = [&](wb::Model& m, bool bf16) { return loss_on(m, x, causal, bf16); };
     auto l1 = loss_of(*own.model, false), l2 = loss_of(*lib.model, false);
     EXPECT_TRUE(graph_has_own(l1));
     EXPECT_FALSE(graph_has_own(l2));
