@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,44 @@ constexpr int64_t kTile = 64;            // keys per tile
 constexpr int kChunks = kTile / kLanes;  // vectors per tile row
 constexpr int kGroup = 4;                // query rows per register block
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// The kernels take a group's rows, a tile's vector count and the head width as template
+// arguments, so that each size is its own fully unrolled code; these turn the run-time
+// count into one: f(std::integral_constant<int, N>{}). Their lambdas are always inlined
+// too, so each is compiled for the instruction set of the entry point that calls it.
+#define IGPT_INLINE_LAMBDA __attribute__((always_inline))
+template <int N>
+using Count = std::integral_constant<int, N>;
+
+// N = n for n in 1..3, 4 for anything larger (a group's rows; a tile's vectors).
+template <class F>
+IGPT_INLINE void with_1_to_4(int64_t n, F&& f) {
+  switch (n) {
+    case 1:
+      return f(Count<1>{});
+    case 2:
+      return f(Count<2>{});
+    case 3:
+      return f(Count<3>{});
+    default:
+      return f(Count<4>{});
+  }
+}
+
+// N = the vectors of a head width of 16, 32, 64 or 128 floats (8 for anything else).
+template <class F>
+IGPT_INLINE void with_head_vectors(int64_t d, F&& f) {
+  switch (d / kLanes) {
+    case 1:
+      return f(Count<1>{});
+    case 2:
+      return f(Count<2>{});
+    case 4:
+      return f(Count<4>{});
+    default:
+      return f(Count<8>{});
+  }
+}
 
 // One (batch, head) pair's float32 rows. kt and vt are k and v in transposed tiles:
 // tile t (keys 64t to 64t + 63) is a (dh x 64) block of its own, zero past key s, so a
@@ -58,35 +97,16 @@ IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t 
     for (int c = 0; c < NCH; ++c) vec::store(out + r * kTile + c * kLanes, acc[r][c] * scale);
 }
 
-template <int R, int DV>
-IGPT_INLINE void dot_rows_n(int nch, const float* a, int64_t lda, const float* bt, int64_t ld,
-                            float scale, float* out) {
-  switch (nch) {
-    case 1:
-      return dot_rows<R, 1, DV>(a, lda, bt, ld, scale, out);
-    case 2:
-      return dot_rows<R, 2, DV>(a, lda, bt, ld, scale, out);
-    case 3:
-      return dot_rows<R, 3, DV>(a, lda, bt, ld, scale, out);
-    default:
-      return dot_rows<R, 4, DV>(a, lda, bt, ld, scale, out);
-  }
-}
-
+// dot_rows for a group of `rows` (1 to kGroup) rows of a (stride dh) and `nch` vectors
+// of keys.
 template <int DV>
 IGPT_INLINE void dot_group(int rows, int nch, const float* a, const float* bt, int64_t ld,
                            float scale, float* out) {
-  constexpr int64_t d = DV * kLanes;
-  switch (rows) {
-    case 1:
-      return dot_rows_n<1, DV>(nch, a, d, bt, ld, scale, out);
-    case 2:
-      return dot_rows_n<2, DV>(nch, a, d, bt, ld, scale, out);
-    case 3:
-      return dot_rows_n<3, DV>(nch, a, d, bt, ld, scale, out);
-    default:
-      return dot_rows_n<4, DV>(nch, a, d, bt, ld, scale, out);
-  }
+  with_1_to_4(rows, [&](auto r) IGPT_INLINE_LAMBDA {
+    with_1_to_4(nch, [&](auto c) IGPT_INLINE_LAMBDA {
+      dot_rows<decltype(r)::value, decltype(c)::value, DV>(a, DV * kLanes, bt, ld, scale, out);
+    });
+  });
 }
 
 // out[r] += sum over c < n of w[r][c] * b[c] for the R rows of a group (stride dh; w
@@ -131,29 +151,14 @@ IGPT_INLINE void add_transposed(float* out, const float* w, int64_t n, const flo
 // The two above for a group of `rows` (1 to kGroup) rows.
 template <int DV>
 IGPT_INLINE void add_weighted_n(int rows, float* out, const float* w, int64_t n, const float* b) {
-  switch (rows) {
-    case 1:
-      return add_weighted<1, DV>(out, w, n, b);
-    case 2:
-      return add_weighted<2, DV>(out, w, n, b);
-    case 3:
-      return add_weighted<3, DV>(out, w, n, b);
-    default:
-      return add_weighted<4, DV>(out, w, n, b);
-  }
+  with_1_to_4(
+      rows, [&](auto r) IGPT_INLINE_LAMBDA { add_weighted<decltype(r)::value, DV>(out, w, n, b); });
 }
 template <int DV>
 IGPT_INLINE void add_transposed_n(int rows, float* out, const float* w, int64_t n, const float* a) {
-  switch (rows) {
-    case 1:
-      return add_transposed<1, DV>(out, w, n, a);
-    case 2:
-      return add_transposed<2, DV>(out, w, n, a);
-    case 3:
-      return add_transposed<3, DV>(out, w, n, a);
-    default:
-      return add_transposed<4, DV>(out, w, n, a);
-  }
+  with_1_to_4(rows, [&](auto r) IGPT_INLINE_LAMBDA {
+    add_transposed<decltype(r)::value, DV>(out, w, n, a);
+  });
 }
 
 // Scores of the group's rows against one key tile, scaled, masked (-inf) at keys the
@@ -317,31 +322,17 @@ IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* 
 
 IGPT_INLINE void forward_head_any(const Head& h, int64_t d, bool causal, float scale, float* o,
                                   float* lse) {
-  switch (d / kLanes) {
-    case 1:
-      return forward_head_impl<1>(h, causal, scale, o, lse);
-    case 2:
-      return forward_head_impl<2>(h, causal, scale, o, lse);
-    case 4:
-      return forward_head_impl<4>(h, causal, scale, o, lse);
-    default:
-      return forward_head_impl<8>(h, causal, scale, o, lse);
-  }
+  with_head_vectors(d, [&](auto dv) IGPT_INLINE_LAMBDA {
+    forward_head_impl<decltype(dv)::value>(h, causal, scale, o, lse);
+  });
 }
 
 IGPT_INLINE void backward_head_any(const Head& h, int64_t d, const float* o, const float* lse,
                                    const float* dout, bool causal, float scale, float* delta,
                                    float* dq, float* dk, float* dv) {
-  switch (d / kLanes) {
-    case 1:
-      return backward_head_impl<1>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
-    case 2:
-      return backward_head_impl<2>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
-    case 4:
-      return backward_head_impl<4>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
-    default:
-      return backward_head_impl<8>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
-  }
+  with_head_vectors(d, [&](auto v) IGPT_INLINE_LAMBDA {
+    backward_head_impl<decltype(v)::value>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
+  });
 }
 
 IGPT_FLASH_VERSIONS(forward_head,
@@ -431,12 +422,20 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
 
 }  // namespace
 
+const std::string& flash_attention_cpu_problem() {
+  static const std::string problem = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+               ? ""
+               : "the CPU has no AVX2 with FMA (the kernel is built for AVX-512 and AVX2 only)";
+  }();
+  return problem;
+}
+
 std::string flash_attention_unsupported(const torch::Tensor& q, const torch::Tensor& k,
                                         const torch::Tensor& v) {
   if (!q.device().is_cpu()) return "not on the CPU";
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-    return "the CPU has no AVX2 with FMA (the kernel is built for AVX-512 and AVX2 only)";
+  if (!flash_attention_cpu_problem().empty()) return flash_attention_cpu_problem();
   if (q.dim() != 4 || k.sizes() != q.sizes() || v.sizes() != q.sizes())
     return "q, k and v are not all (N, H, S, dh) of one shape";
   const auto t = q.scalar_type();

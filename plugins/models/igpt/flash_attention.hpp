@@ -17,6 +17,9 @@
 
 namespace igpt {
 
+// Why this CPU runs no version of the kernel ("" when it runs one); asked once.
+const std::string& flash_attention_cpu_problem();
+
 // Why flash_attention() does not take these inputs ("" when it does): the model then
 // calls LibTorch's kernel.
 std::string flash_attention_unsupported(const torch::Tensor& q, const torch::Tensor& k,
