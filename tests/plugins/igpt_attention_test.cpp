@@ -2,10 +2,13 @@
 // attention it replaces, softmax(q k^T / sqrt(dh) + mask) v, for values and for the
 // gradients of q, k and v: causal and bidirectional, every head width the kernel takes,
 // sequence lengths that fill, split and miss its 64-key tiles, strided inputs (as the
-// model's q/k/v split gives), and bfloat16 inputs (widened to float32 inside).
-// The kernel is built for AVX-512 and for AVX2 with FMA: the one the CPU runs is tested
-// here (the test says which); the other runs on the other kind of machine, and a CPU
-// with neither skips, saying so (the model uses LibTorch's kernel there).
+// model's q/k/v split gives), in float32 and in bfloat16 (products in bfloat16 on AMX,
+// widened to float32 elsewhere: the test says which this CPU runs).
+// The elementwise parts are built for AVX-512 and for AVX2 with FMA: the one the CPU
+// runs is tested here (the test says which); the other runs on the other kind of
+// machine, and a CPU with neither skips, saying so (the model uses LibTorch's kernel
+// there). The products are oneDNN's: `ONEDNN_MAX_CPU_ISA=AVX2 ctest -R FlashAttention`
+// runs the AVX2 float32 products on an AVX-512 machine.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -57,24 +60,42 @@ std::string cpu_path() {
 
 }  // namespace
 
-TEST(FlashAttention, MatchesTheComposedAttentionInValuesAndGradients) {
-  SKIP_WITHOUT_A_KERNEL();
-  std::cout << "flash attention: testing the " << cpu_path()
-            << " version (the one this CPU runs)\n";
+// Every shape of the grid above, in `dtype`, against the composed attention in float32
+// on the same values.
+void expect_the_composed_attention(torch::ScalarType dtype, double tol_y, double tol_grad) {
   for (const bool causal : {true, false})
     for (const int64_t d : {16, 32, 64, 128})
       for (const int64_t s : {1, 5, 64, 100, 196}) {
         SCOPED_TRACE(testing::Message() << "causal " << causal << " dh " << d << " S " << s);
         torch::manual_seed(s * 7 + d);
         // (N, S, H, dh) transposed to (N, H, S, dh): strided, as the model hands them.
-        auto make = [&] { return torch::randn({2, s, 3, d}).transpose(1, 2); };
+        auto make = [&] { return torch::randn({2, s, 3, d}).to(dtype).transpose(1, 2); };
         auto q = make(), k = make(), v = make(), w = torch::randn({2, 3, s, d});
-        const auto own = run(true, q, k, v, w, causal), ref = run(false, q, k, v, w, causal);
-        expect_close(own.y, ref.y, 1e-5, "output");
-        expect_close(own.dq, ref.dq, 1e-4, "dq");
-        expect_close(own.dk, ref.dk, 1e-4, "dk");
-        expect_close(own.dv, ref.dv, 1e-4, "dv");
+        const auto own = run(true, q, k, v, w, causal);
+        const auto ref =
+            run(false, q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat), w, causal);
+        expect_close(own.y, ref.y, tol_y, "output");
+        expect_close(own.dq, ref.dq, tol_grad, "dq");
+        expect_close(own.dk, ref.dk, tol_grad, "dk");
+        expect_close(own.dv, ref.dv, tol_grad, "dv");
       }
+}
+
+TEST(FlashAttention, MatchesTheComposedAttentionInValuesAndGradients) {
+  SKIP_WITHOUT_A_KERNEL();
+  std::cout << "flash attention: testing the " << cpu_path()
+            << " version (the one this CPU runs), products in "
+            << igpt::flash_attention_products(torch::kFloat) << "\n";
+  expect_the_composed_attention(torch::kFloat, 1e-5, 1e-4);
+}
+
+// In bfloat16 the probabilities and dS are rounded to bfloat16 before their products
+// (on AMX), as LibTorch's kernel does under autocast: a few parts in a thousand.
+TEST(FlashAttention, MatchesTheComposedAttentionInBfloat16) {
+  SKIP_WITHOUT_A_KERNEL();
+  std::cout << "flash attention: bfloat16 products in "
+            << igpt::flash_attention_products(torch::kBFloat16) << " on this CPU\n";
+  expect_the_composed_attention(torch::kBFloat16, 3e-2, 5e-2);
 }
 
 TEST(FlashAttention, TakesBfloat16AndReturnsIt) {
@@ -84,8 +105,8 @@ TEST(FlashAttention, TakesBfloat16AndReturnsIt) {
   auto q = make(), k = make(), v = make();
   auto w = torch::randn({2, 4, 196, 16});
   const auto own = run(true, q, k, v, w, true);
-  // The reference in float32 on the same (bfloat16) values: the kernel computes in
-  // float32, so the only difference is the output's rounding to bfloat16.
+  // The reference in float32 on the same (bfloat16) values: the differences are the
+  // rounding of the output, and on AMX of the probabilities, to bfloat16.
   const auto ref =
       run(false, q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat), w, true);
   expect_close(own.y, ref.y, 1e-2, "output");

@@ -1,13 +1,15 @@
 #include "flash_attention.hpp"
 
 #include <ATen/Parallel.h>
+#include <ATen/native/CPUBlas.h>
+#include <c10/util/BFloat16.h>
 #include <torch/autograd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
-#include <type_traits>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -17,169 +19,93 @@ namespace igpt {
 
 namespace {
 
+namespace cpublas = at::native::cpublas;
 using vec::kLanes;
 using vec::VecF;
 
-constexpr int64_t kTile = 64;            // keys per tile
-constexpr int kChunks = kTile / kLanes;  // vectors per tile row
-constexpr int kGroup = 4;                // query rows per register block
+// Query rows and keys per tile. Every product is one cpublas::brgemm call on a tile (64
+// x 64 scores, or 64 x dh rows); larger tiles pay the call's fixed cost less often but
+// waste more of the diagonal tile under the causal mask.
+constexpr int64_t kBlock = 64;
+constexpr int64_t kVecs = kBlock / kLanes;  // vectors per tile row
+// Keys per product in the forward: up to four tiles side by side. Measured on the AMX
+// Xeon, forward at (4, 8, 1024, 32), three alternating runs: bfloat16 15-20 ms against
+// 21-27 ms with spans of one tile; float32 25-26 against 26-38.
+constexpr int64_t kSpan = 256;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// The kernels take a group's rows, a tile's vector count and the head width as template
-// arguments, so that each size is its own fully unrolled code; these turn the run-time
-// count into one: f(std::integral_constant<int, N>{}). Their lambdas are always inlined
-// too, so each is compiled for the instruction set of the entry point that calls it.
-#define IGPT_INLINE_LAMBDA __attribute__((always_inline))
-template <int N>
-using Count = std::integral_constant<int, N>;
+using bf16 = c10::BFloat16;
 
-// N = n for n in 1..3, 4 for anything larger (a group's rows; a tile's vectors).
-template <class F>
-IGPT_INLINE void with_1_to_4(int64_t n, F&& f) {
-  switch (n) {
-    case 1:
-      return f(Count<1>{});
-    case 2:
-      return f(Count<2>{});
-    case 3:
-      return f(Count<3>{});
-    default:
-      return f(Count<4>{});
-  }
+// The products' operands. brgemm computes C (M x N, float) += A (M x K) . B (K x N): A
+// row-major with any row stride; B row-major for float, and for bfloat16 in the VNNI
+// layout (pairs of K rows interleaved: B(k, n) at ((k / 2) N + n) 2 + k % 2), which is
+// what AMX's tile products read.
+IGPT_INLINE int64_t b_index(int64_t kk, int64_t n, int64_t cols, bool vnni) {
+  return vnni ? ((kk / 2) * cols + n) * 2 + (kk & 1) : kk * cols + n;
 }
 
-// N = the vectors of a head width of 16, 32, 64 or 128 floats (8 for anything else).
-template <class F>
-IGPT_INLINE void with_head_vectors(int64_t d, F&& f) {
-  switch (d / kLanes) {
-    case 1:
-      return f(Count<1>{});
-    case 2:
-      return f(Count<2>{});
-    case 4:
-      return f(Count<4>{});
-    default:
-      return f(Count<8>{});
-  }
-}
-
-// One (batch, head) pair's float32 rows. kt and vt are k and v in transposed tiles:
-// tile t (keys 64t to 64t + 63) is a (dh x 64) block of its own, zero past key s, so a
-// row of scores is a sum of vectors over dh and a tile is one contiguous 64 dh floats.
-// (One (dh x s) transpose would put a tile's rows s floats apart; at s = 1024 that is
-// 4 KB, and every row falls in the same first-level cache set.)
-struct Head {
-  const float *q, *k, *v, *kt, *vt;
-  int64_t s, sp;
+// One (batch, head) pair's rows of an (N, H, S, dh) input: row i at p + i * ld.
+template <class T>
+struct Rows {
+  const T* p;
+  int64_t ld;
 };
 
-IGPT_INLINE VecF lane_index() {
-  VecF v;
-  for (int i = 0; i < kLanes; ++i) v[i] = float(i);
-  return v;
-}
-
-// out[r][0 : 16 NCH] = a[r] . bt[:, 0 : 16 NCH] for R rows of a (stride lda) against
-// columns of bt (D x ld): the scores of R queries against NCH x 16 keys.
-template <int R, int NCH, int DV>
-IGPT_INLINE void dot_rows(const float* a, int64_t lda, const float* bt, int64_t ld, float scale,
-                          float* out) {
-  VecF acc[R][NCH] = {};
-  for (int64_t i = 0; i < DV * kLanes; ++i) {
-    VecF b[NCH];
-    for (int c = 0; c < NCH; ++c) b[c] = vec::load(bt + i * ld + c * kLanes);
-    for (int r = 0; r < R; ++r) {
-      const VecF x = vec::splat(a[r * lda + i]);
-      for (int c = 0; c < NCH; ++c) acc[r][c] += x * b[c];
+// x (s rows of d) as B tiles: tile t holds rows kBlock t .. kBlock t + 63 as the (kBlock x
+// d) B of a product over those rows (P . V), zero past row s.
+template <class T>
+void pack_rows_as_b(Rows<T> x, int64_t s, int64_t d, int64_t tiles, T* out) {
+  constexpr bool vnni = std::is_same_v<T, bf16>;
+  for (int64_t t = 0; t < tiles; ++t) {
+    T* tile = out + t * kBlock * d;
+    for (int64_t r = 0; r < kBlock; ++r) {
+      const int64_t i = t * kBlock + r;
+      for (int64_t c = 0; c < d; ++c)
+        tile[b_index(r, c, d, vnni)] = i < s ? x.p[i * x.ld + c] : T(0);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < NCH; ++c) vec::store(out + r * kTile + c * kLanes, acc[r][c] * scale);
 }
 
-// dot_rows for a group of `rows` (1 to kGroup) rows of a (stride dh) and `nch` vectors
-// of keys.
-template <int DV>
-IGPT_INLINE void dot_group(int rows, int nch, const float* a, const float* bt, int64_t ld,
-                           float scale, float* out) {
-  with_1_to_4(rows, [&](auto r) IGPT_INLINE_LAMBDA {
-    with_1_to_4(nch, [&](auto c) IGPT_INLINE_LAMBDA {
-      dot_rows<decltype(r)::value, decltype(c)::value, DV>(a, DV * kLanes, bt, ld, scale, out);
-    });
-  });
-}
-
-// out[r] += sum over c < n of w[r][c] * b[c] for the R rows of a group (stride dh; w
-// stride kTile): (W . B), each row of b loaded once for all R rows.
-template <int R, int DV>
-IGPT_INLINE void add_weighted(float* out, const float* w, int64_t n, const float* b) {
-  constexpr int64_t d = DV * kLanes;
-  VecF acc[R][DV];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < DV; ++j) acc[r][j] = vec::load(out + r * d + j * kLanes);
-  for (int64_t c = 0; c < n; ++c) {
-    VecF bc[DV];
-    for (int j = 0; j < DV; ++j) bc[j] = vec::load(b + c * d + j * kLanes);
-    for (int r = 0; r < R; ++r) {
-      const VecF x = vec::splat(w[r * kTile + c]);
-      for (int j = 0; j < DV; ++j) acc[r][j] += x * bc[j];
+// x (s rows of d) transposed into tiles: tile t is (d x kBlock), column n row kBlock t + n
+// of x, zero past row s; as a B (products against x^T, vnni for bfloat16) or as a plain
+// row-major A (vnni false).
+template <class T>
+void pack_columns(Rows<T> x, int64_t s, int64_t d, int64_t tiles, bool vnni, T* out) {
+  for (int64_t t = 0; t < tiles; ++t) {
+    T* tile = out + t * d * kBlock;
+    for (int64_t n = 0; n < kBlock; ++n) {
+      const int64_t i = t * kBlock + n;
+      for (int64_t c = 0; c < d; ++c)
+        tile[b_index(c, n, kBlock, vnni)] = i < s ? x.p[i * x.ld + c] : T(0);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < DV; ++j) vec::store(out + r * d + j * kLanes, acc[r][j]);
 }
 
-// out[c] += sum over r < R of w[r][c] * a[r] for c < n: (W^T . A), the group's R rows
-// of a held in registers while each output row is read and written once.
-template <int R, int DV>
-IGPT_INLINE void add_transposed(float* out, const float* w, int64_t n, const float* a) {
-  constexpr int64_t d = DV * kLanes;
-  VecF ar[R][DV];
-  for (int r = 0; r < R; ++r)
-    for (int j = 0; j < DV; ++j) ar[r][j] = vec::load(a + r * d + j * kLanes);
-  for (int64_t c = 0; c < n; ++c) {
-    VecF acc[DV];
-    for (int j = 0; j < DV; ++j) acc[j] = vec::load(out + c * d + j * kLanes);
-    for (int r = 0; r < R; ++r) {
-      const VecF x = vec::splat(w[r * kTile + c]);
-      for (int j = 0; j < DV; ++j) acc[j] += x * ar[r][j];
+// x (s rows of d) transposed into one (d x sp) B, rows ld apart, column n row n of x, zero
+// past row s; VNNI pairs of rows for bfloat16 (row pair c / 2 at ld 2 (c / 2)).
+template <class T>
+void pack_transposed(Rows<T> x, int64_t s, int64_t d, int64_t sp, int64_t ld, bool vnni, T* out) {
+  for (int64_t n = 0; n < sp; ++n)
+    for (int64_t c = 0; c < d; ++c) {
+      const T value = n < s ? x.p[n * x.ld + c] : T(0);
+      out[vnni ? ((c / 2) * ld + n) * 2 + (c & 1) : c * ld + n] = value;
     }
-    for (int j = 0; j < DV; ++j) vec::store(out + c * d + j * kLanes, acc[j]);
-  }
 }
 
-// The two above for a group of `rows` (1 to kGroup) rows.
-template <int DV>
-IGPT_INLINE void add_weighted_n(int rows, float* out, const float* w, int64_t n, const float* b) {
-  with_1_to_4(
-      rows, [&](auto r) IGPT_INLINE_LAMBDA { add_weighted<decltype(r)::value, DV>(out, w, n, b); });
-}
-template <int DV>
-IGPT_INLINE void add_transposed_n(int rows, float* out, const float* w, int64_t n, const float* a) {
-  with_1_to_4(rows, [&](auto r) IGPT_INLINE_LAMBDA {
-    add_transposed<decltype(r)::value, DV>(out, w, n, a);
-  });
+// x (s rows of d) into a contiguous (tiles kBlock x d) copy, zero past row s: the A of
+// products over whole tiles of rows.
+template <class T>
+void pack_rows(Rows<T> x, int64_t s, int64_t d, int64_t tiles, T* out) {
+  for (int64_t i = 0; i < tiles * kBlock; ++i)
+    for (int64_t c = 0; c < d; ++c) out[i * d + c] = i < s ? x.p[i * x.ld + c] : T(0);
 }
 
-// Scores of the group's rows against one key tile, scaled, masked (-inf) at keys the
-// row may not see (beyond `limit(r)`), left in s (rows x kTile).
-template <int DV>
-IGPT_INLINE void masked_scores(const Head& h, const float* a, int rows, int64_t row0, int64_t kb,
-                               int nch, bool causal, float scale, float* s) {
-  dot_group<DV>(rows, nch, a, h.kt + kb * DV * kLanes, kTile, scale, s);
-  // Only a tile that reaches past the first row's last visible key needs the mask (the
-  // diagonal tile, or the last one of a sequence that does not fill it).
-  const int64_t end = kb + nch * kLanes;
-  if (end <= (causal ? std::min(h.s, row0 + 1) : h.s)) return;
-  const VecF lanes = lane_index();
-  for (int r = 0; r < rows; ++r) {
-    const int64_t limit = causal ? std::min(h.s, row0 + r + 1) : h.s;  // keys < limit
-    for (int c = 0; c < nch; ++c) {
-      const VecF x = vec::load(s + r * kTile + c * kLanes);
-      vec::store(s + r * kTile + c * kLanes,
-                 lanes < vec::splat(float(limit - kb - c * kLanes)) ? x : vec::splat(kNegInf));
-    }
-  }
+// A row of kBlock floats into T (bfloat16: rounded to nearest even).
+IGPT_INLINE void store_row(float* dst, VecF v) {
+  vec::store(dst, v);
+}
+IGPT_INLINE void store_row(bf16* dst, VecF v) {
+  vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
 }
 
 // The largest and the sum of a vector's lanes, by halving (four shuffles, not fifteen
@@ -204,163 +130,259 @@ IGPT_INLINE float lanes_sum(VecF v) {
   return v[0];
 }
 
-// Forward of one head: o (s x dh) and the rows' log-sum-exp.
-template <int DV>
-IGPT_INLINE void forward_head_impl(const Head& h, bool causal, float scale, float* o, float* lse) {
-  constexpr int64_t d = DV * kLanes;
-  alignas(64) float s[kGroup * kTile];
-  for (int64_t row0 = 0; row0 < h.s; row0 += kGroup) {
-    const int rows = static_cast<int>(std::min<int64_t>(kGroup, h.s - row0));
-    const int64_t last = causal ? row0 + rows : h.s;  // the group sees keys < last
-    float m[kGroup], l[kGroup];
-    for (int r = 0; r < rows; ++r) {
-      m[r] = kNegInf;
-      l[r] = 0;
-      std::fill(o + (row0 + r) * d, o + (row0 + r + 1) * d, 0.0f);
-    }
-    for (int64_t kb = 0; kb < last; kb += kTile) {
-      const int64_t cols = std::min(kTile, last - kb);
-      const int nch = static_cast<int>((cols + kLanes - 1) / kLanes);
-      masked_scores<DV>(h, h.q + row0 * d, rows, row0, kb, nch, causal, scale, s);
-      for (int r = 0; r < rows; ++r) {
-        float* sr = s + r * kTile;
+// Scratch of one task, kept by its thread between heads (grown, never shrunk).
+template <class T>
+std::vector<T>& scratch(int slot, int64_t n) {
+  static thread_local std::vector<T> buffers[8];
+  auto& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) b.resize(n);
+  return b;
+}
+
+// Forward of one head: o (s x d, float32) and the rows' log-sum-exp. Per tile of 64
+// queries: scores S = Q K^T against spans of up to kSpan keys that the tile can see
+// (whole 64-key tiles: nothing above the causal diagonal's tile), an online softmax
+// over each span in float32, and O += P V. A wide span pays the per-row work of the
+// online softmax (horizontal max and sum, the rescale of O) once per 256 keys.
+template <class T>
+IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d,
+                                   bool causal, float scale, float* o, float* lse) {
+  constexpr bool vnni = std::is_same_v<T, bf16>;
+  const int64_t tiles = (s + kBlock - 1) / kBlock, sp = tiles * kBlock;
+  // K^T as one (d x sp) B, so that a span of tiles is one product; its rows a few
+  // floats longer than sp, or at sp = 1024 each would start 4 KB from the last, all in
+  // one first-level cache set.
+  const int64_t ldk = sp + kLanes;
+  T* kt = scratch<T>(0, d * ldk).data();
+  T* vb = scratch<T>(1, sp * d).data();  // V as the (sp x d) B of P V
+  pack_transposed(k, s, d, sp, ldk, vnni, kt);
+  pack_rows_as_b(v, s, d, tiles, vb);
+  float* acc = scratch<float>(2, kBlock * d).data();
+  float* sc = scratch<float>(3, kBlock * kSpan).data();
+  T* p = scratch<T>(4, kBlock * kSpan).data();
+  float m[kBlock], l[kBlock];
+  alignas(64) float e[kSpan];
+  for (int64_t i0 = 0; i0 < s; i0 += kBlock) {
+    const int64_t rows = std::min(kBlock, s - i0);
+    const int64_t last = causal ? i0 + rows : s;  // the tile's queries see keys < last
+    std::fill(m, m + rows, kNegInf);
+    std::fill(l, l + rows, 0.0f);
+    std::fill(acc, acc + rows * d, 0.0f);
+    for (int64_t j0 = 0; j0 < last; j0 += kSpan) {
+      const int64_t width = std::min(kSpan, (last - j0 + kBlock - 1) / kBlock * kBlock);
+      const int64_t vecs = width / kLanes;
+      // brgemm's B with VNNI pairs is addressed by pairs of rows: column j0 of kt.
+      const T* b = vnni ? kt + j0 * 2 : kt + j0;
+      cpublas::brgemm(rows, width, d, q.ld, ldk, kSpan, false, q.p + i0 * q.ld, b, sc);
+      // Only the span with the diagonal tile, or the sequence's last keys, hides keys
+      // from some row; the others take no mask at all.
+      const bool masked = j0 + width > (causal ? std::min(s, i0 + 1) : s);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* sr = sc + r * kSpan;
+        // Keys this row sees in the span: j0 .. j0 + visible - 1.
+        const int64_t visible =
+            masked ? std::clamp((causal ? std::min(s, i0 + r + 1) : s) - j0, int64_t(0), width)
+                   : width;
+        std::fill(sr + visible, sr + width, kNegInf);
         VecF mx = vec::splat(kNegInf);
-        for (int c = 0; c < nch; ++c) {
+        for (int64_t c = 0; c < vecs; ++c) {
           const VecF x = vec::load(sr + c * kLanes);
           mx = x > mx ? x : mx;
         }
-        const float m_new = std::max(m[r], lanes_max(mx));
-        if (m_new == kNegInf) continue;  // no visible key in this tile
+        const float m_new = std::max(m[r], lanes_max(mx) * scale);
+        T* pr = p + r * kSpan;
+        if (m_new == kNegInf) {  // no visible key yet
+          std::fill(pr, pr + width, T(0));
+          continue;
+        }
         const float corr = std::exp(m[r] - m_new);
+        for (int64_t c = 0; c < vecs; ++c)
+          vec::store(e + c * kLanes, vec::vexp(vec::load(sr + c * kLanes) * scale - m_new));
+        std::fill(e + visible, e + width, 0.0f);  // exactly 0, not exp(-87)
         VecF sum = {};
-        for (int c = 0; c < nch; ++c) {
-          const VecF x = vec::load(sr + c * kLanes);
-          const VecF p = x == vec::splat(kNegInf) ? VecF{} : vec::vexp(x - m_new);
-          vec::store(sr + c * kLanes, p);
-          sum += p;
+        for (int64_t c = 0; c < vecs; ++c) {
+          const VecF ec = vec::load(e + c * kLanes);
+          store_row(pr + c * kLanes, ec);
+          sum += ec;
         }
         l[r] = l[r] * corr + lanes_sum(sum);
         m[r] = m_new;
         if (corr != 1.0f) {  // the running max moved: the sums so far shrink with it
-          float* orow = o + (row0 + r) * d;
-          for (int j = 0; j < DV; ++j)
-            vec::store(orow + j * kLanes, vec::load(orow + j * kLanes) * corr);
+          float* ar = acc + r * d;
+          for (int64_t j = 0; j < d; j += kLanes) vec::store(ar + j, vec::load(ar + j) * corr);
         }
       }
-      add_weighted_n<DV>(rows, o + row0 * d, s, cols, h.v + kb * d);
+      cpublas::brgemm(rows, d, width, kSpan, d, d, true, p, vb + j0 * d, acc);
     }
-    for (int r = 0; r < rows; ++r) {
-      float* orow = o + (row0 + r) * d;
+    for (int64_t r = 0; r < rows; ++r) {
       const float inv = 1.0f / l[r];
-      for (int64_t j = 0; j < d; ++j) orow[j] *= inv;
-      lse[row0 + r] = m[r] + std::log(l[r]);
+      for (int64_t j = 0; j < d; ++j) o[(i0 + r) * d + j] = acc[r * d + j] * inv;
+      lse[i0 + r] = m[r] + std::log(l[r]);
     }
   }
 }
 
-// Backward of one head: dq, dk, dv (s x dh, zeroed by the caller) from dout and the
-// forward's o and lse, FlashAttention-2's order: key tiles outer, so a tile's dK and dV
-// rows stay in the first-level cache while every query group that sees the tile adds
-// to them; each tile's probabilities are recomputed from lse. delta (s floats) is
-// scratch for D = rowsum(dO * O).
-template <int DV>
-IGPT_INLINE void backward_head_impl(const Head& h, const float* o, const float* lse,
-                                    const float* dout, bool causal, float scale, float* delta,
-                                    float* dq, float* dk, float* dv) {
-  constexpr int64_t d = DV * kLanes;
-  alignas(64) float p[kGroup * kTile], ds[kGroup * kTile], pt[kTile * kGroup], dst[kTile * kGroup];
-  for (int64_t row = 0; row < h.s; ++row) {
-    VecF acc = {};
-    for (int j = 0; j < DV; ++j)
-      acc += vec::load(dout + row * d + j * kLanes) * vec::load(o + row * d + j * kLanes);
-    delta[row] = lanes_sum(acc);
+// Backward of one head, FlashAttention-2's order with key tiles outer: a key tile's dK
+// and dV stay in float32 accumulators while every query tile that sees it adds to them.
+// Written transposed (scores S^T = K Q^T, one row per key), so that P^T and dS^T are
+// row-major A operands of dV += P^T dO and dK += dS^T Q without a transpose; dQ is
+// accumulated transposed too (dQ^T += K^T dS^T, float32, the head's whole dh x S) and
+// turned around once at the end. P is recomputed from the forward's log-sum-exp, D =
+// rowsum(dO * O) once per row.
+template <class T>
+IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o,
+                                    const float* lse_in, int64_t s, int64_t d, bool causal,
+                                    float scale, float* dq, float* dk, float* dv) {
+  constexpr bool vnni = std::is_same_v<T, bf16>;
+  const int64_t tiles = (s + kBlock - 1) / kBlock, sp = tiles * kBlock;
+  const int64_t tile_size = kBlock * d;
+  T* qt = scratch<T>(0, sp * d).data();   // Q^T tiles, B of K Q^T
+  T* dot = scratch<T>(1, sp * d).data();  // dO^T tiles, B of V dO^T
+  T* qb = scratch<T>(2, sp * d).data();   // Q tiles, B of dS^T Q
+  T* dob = scratch<T>(3, sp * d).data();  // dO tiles, B of P^T dO
+  T* ka = scratch<T>(4, sp * d).data();   // K rows, A of K Q^T
+  T* va = scratch<T>(5, sp * d).data();   // V rows, A of V dO^T
+  T* kta = scratch<T>(6, sp * d).data();  // K^T tiles, A of K^T dS^T
+  pack_columns(q, s, d, tiles, vnni, qt);
+  pack_columns(dout, s, d, tiles, vnni, dot);
+  pack_rows_as_b(q, s, d, tiles, qb);
+  pack_rows_as_b(dout, s, d, tiles, dob);
+  pack_rows(k, s, d, tiles, ka);
+  pack_rows(v, s, d, tiles, va);
+  pack_columns(k, s, d, tiles, false, kta);
+  float* work = scratch<float>(7, 2 * sp + d * sp + 2 * tile_size).data();
+  float *lse = work, *delta = work + sp, *dqt = work + 2 * sp, *dk_acc = dqt + d * sp,
+        *dv_acc = dk_acc + tile_size;
+  for (int64_t i = 0; i < sp; ++i) {
+    float dot_od = 0;
+    if (i < s)
+      for (int64_t c = 0; c < d; ++c) dot_od += float(dout.p[i * dout.ld + c]) * o[i * d + c];
+    delta[i] = dot_od;
+    lse[i] = i < s ? lse_in[i] : 0.0f;
   }
-  for (int64_t kb = 0; kb < h.s; kb += kTile) {
-    const int64_t tile = std::min(kTile, h.s - kb);
-    // Causal: only rows at or after the tile's first key see it (kb is a multiple of
-    // the group size, so groups start there).
-    for (int64_t row0 = causal ? kb : 0; row0 < h.s; row0 += kGroup) {
-      const int rows = static_cast<int>(std::min<int64_t>(kGroup, h.s - row0));
-      const int64_t cols = causal ? std::min(tile, row0 + rows - kb) : tile;
-      const int nch = static_cast<int>((cols + kLanes - 1) / kLanes);
-      masked_scores<DV>(h, h.q + row0 * d, rows, row0, kb, nch, causal, scale, p);
-      // dP = dO . V^T over the same tile.
-      dot_group<DV>(rows, nch, dout + row0 * d, h.vt + kb * d, kTile, 1.0f, ds);
-      for (int r = 0; r < rows; ++r) {
-        const VecF m = vec::splat(lse[row0 + r]);
-        const VecF dr = vec::splat(delta[row0 + r]);
-        for (int c = 0; c < nch; ++c) {
-          const VecF x = vec::load(p + r * kTile + c * kLanes);
-          const VecF pr = x == vec::splat(kNegInf) ? VecF{} : vec::vexp(x - m);
-          const VecF g = vec::load(ds + r * kTile + c * kLanes);
-          vec::store(p + r * kTile + c * kLanes, pr);
-          vec::store(ds + r * kTile + c * kLanes, pr * (g - dr) * scale);
+  std::fill(dqt, dqt + d * sp, 0.0f);
+  alignas(64) float st[kBlock * kBlock], dpt[kBlock * kBlock];
+  alignas(64) T pt[kBlock * kBlock], dst[kBlock * kBlock], dsb[kBlock * kBlock];
+  for (int64_t j0 = 0; j0 < s; j0 += kBlock) {
+    const int64_t jt = j0 / kBlock;
+    std::fill(dk_acc, dk_acc + tile_size, 0.0f);
+    std::fill(dv_acc, dv_acc + tile_size, 0.0f);
+    for (int64_t i0 = causal ? j0 : 0; i0 < s; i0 += kBlock) {
+      const int64_t it = i0 / kBlock;
+      cpublas::brgemm(kBlock, kBlock, d, d, kBlock, kBlock, false, ka + j0 * d, qt + it * tile_size,
+                      st);
+      cpublas::brgemm(kBlock, kBlock, d, d, kBlock, kBlock, false, va + j0 * d,
+                      dot + it * tile_size, dpt);
+      // Only tiles on the diagonal or at the end of the sequence hide some pairs.
+      const bool masked = (causal && i0 < j0 + kBlock) || i0 + kBlock > s || j0 + kBlock > s;
+      // Two keys (rows r, r + 1 of S^T) at a time: they are one VNNI pair of dS^T's B.
+      for (int64_t r = 0; r < kBlock; r += 2) {
+        VecF ds[2][kVecs];
+        for (int e = 0; e < 2; ++e) {
+          const int64_t key = j0 + r + e;
+          alignas(64) float pr[kBlock];
+          for (int c = 0; c < kVecs; ++c) {
+            const VecF x = vec::load(st + (r + e) * kBlock + c * kLanes) * scale -
+                           vec::load(lse + i0 + c * kLanes);
+            vec::store(pr + c * kLanes, vec::vexp(x));
+          }
+          if (masked) {  // the tile's queries that see this key: columns lo .. hi - 1
+            const int64_t lo = causal ? std::clamp(key - i0, int64_t(0), kBlock) : 0;
+            const int64_t hi = key < s ? std::clamp(s - i0, lo, kBlock) : lo;
+            std::fill(pr, pr + lo, 0.0f);
+            std::fill(pr + hi, pr + kBlock, 0.0f);
+          }
+          for (int c = 0; c < kVecs; ++c) {
+            const int64_t at = (r + e) * kBlock + c * kLanes;
+            const VecF p = vec::load(pr + c * kLanes);
+            ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + i0 + c * kLanes)) * scale;
+            store_row(pt + at, p);
+            store_row(dst + at, ds[e][c]);
+          }
         }
+        if constexpr (vnni)  // dS^T as the VNNI B of K^T dS^T
+          for (int c = 0; c < kVecs; ++c)
+            vec::store_bf16_pairs(
+                reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
+                ds[1][c]);
       }
-      add_weighted_n<DV>(rows, dq + row0 * d, ds, cols, h.k + kb * d);    // dQ += dS . K
-      add_transposed_n<DV>(rows, dv + kb * d, p, cols, dout + row0 * d);  // dV += P^T . dO
-      add_transposed_n<DV>(rows, dk + kb * d, ds, cols, h.q + row0 * d);  // dK += dS^T . Q
+      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, pt, dob + it * tile_size, dv_acc);
+      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, dst, qb + it * tile_size, dk_acc);
+      cpublas::brgemm(d, kBlock, kBlock, kBlock, kBlock, sp, true, kta + jt * tile_size,
+                      vnni ? dsb : dst, dqt + i0);
     }
+    const int64_t rows = std::min(kBlock, s - j0);
+    std::copy(dk_acc, dk_acc + rows * d, dk + j0 * d);
+    std::copy(dv_acc, dv_acc + rows * d, dv + j0 * d);
   }
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t c = 0; c < d; ++c) dq[i * d + c] = dqt[c * sp + i];
 }
 
-// Each entry point is built twice, for AVX-512 and for AVX2 with FMA (GCC's function
+// Each entry point is built twice, for AVX-512 (with DQ, BW and VL, as every AVX-512 Xeon
+// and Zen 4 has: without DQ a vector comparison's mask cannot become a vector, and GCC
+// turns it into sixteen scalar ones) and for AVX2 with FMA (GCC's function
 // multiversioning: the loader picks by what the CPU has), and the plain x86-64 version
-// only refuses: the 16-lane vectors lowered to SSE took longer to compile than the two
-// others together (about 105 s of the file's 180 on 2 cores) for CPUs where the kernel
-// would be slow anyway. flash_attention_unsupported() sends those to LibTorch's kernel.
+// only refuses; flash_attention_unsupported() sends a CPU without AVX2 to LibTorch's
+// kernel. The products themselves are oneDNN's (cpublas::brgemm), which dispatches on
+// the CPU by itself.
 #define IGPT_FLASH_VERSIONS(entry, params, args)                                    \
-  __attribute__((target("avx512f"))) void entry params {                            \
-    entry##_any args;                                                               \
+  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void entry params { \
+    entry##_impl args;                                                              \
   }                                                                                 \
   __attribute__((target("avx2,fma"))) void entry params {                           \
-    entry##_any args;                                                               \
+    entry##_impl args;                                                              \
   }                                                                                 \
   __attribute__((target("default"))) void entry params {                            \
     throw std::logic_error("flash_attention: no AVX2 on this CPU (checked first)"); \
   }
 
-IGPT_INLINE void forward_head_any(const Head& h, int64_t d, bool causal, float scale, float* o,
-                                  float* lse) {
-  with_head_vectors(d, [&](auto dv) IGPT_INLINE_LAMBDA {
-    forward_head_impl<decltype(dv)::value>(h, causal, scale, o, lse);
-  });
+#define IGPT_FLASH_TYPES(T)                                                                        \
+  IGPT_FLASH_VERSIONS(forward_head,                                                                \
+                      (Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d, bool causal,         \
+                       float scale, float* o, float* lse),                                         \
+                      (q, k, v, s, d, causal, scale, o, lse))                                      \
+  IGPT_FLASH_VERSIONS(                                                                             \
+      backward_head,                                                                               \
+      (Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o, const float* lse, int64_t s, \
+       int64_t d, bool causal, float scale, float* dq, float* dk, float* dv),                      \
+      (q, k, v, dout, o, lse, s, d, causal, scale, dq, dk, dv))
+IGPT_FLASH_TYPES(float)
+IGPT_FLASH_TYPES(bf16)
+
+// bfloat16 products on AMX (oneDNN's brgemm with VNNI-packed B); elsewhere bfloat16
+// inputs are widened and the float32 products run (oneDNN's bfloat16 brgemm without AMX
+// was not measured on any machine here).
+bool bf16_products() {
+  static const bool amx = cpublas::could_pack(at::kBFloat16);
+  return amx;
 }
 
-IGPT_INLINE void backward_head_any(const Head& h, int64_t d, const float* o, const float* lse,
-                                   const float* dout, bool causal, float scale, float* delta,
-                                   float* dq, float* dk, float* dv) {
-  with_head_vectors(d, [&](auto v) IGPT_INLINE_LAMBDA {
-    backward_head_impl<decltype(v)::value>(h, o, lse, dout, causal, scale, delta, dq, dk, dv);
-  });
+// The dtype the products take for inputs of `t`.
+torch::ScalarType compute_type(torch::ScalarType t) {
+  return t == torch::kBFloat16 && bf16_products() ? torch::kBFloat16 : torch::kFloat;
 }
 
-IGPT_FLASH_VERSIONS(forward_head,
-                    (const Head& h, int64_t d, bool causal, float scale, float* o, float* lse),
-                    (h, d, causal, scale, o, lse))
-IGPT_FLASH_VERSIONS(backward_head,
-                    (const Head& h, int64_t d, const float* o, const float* lse, const float* dout,
-                     bool causal, float scale, float* delta, float* dq, float* dk, float* dv),
-                    (h, d, o, lse, dout, causal, scale, delta, dq, dk, dv))
-
-// (N, H, S, dh) -> (N, H, sp / 64, dh, 64): the transposed tiles of Head::kt.
-torch::Tensor transposed_padded(const torch::Tensor& x, int64_t sp) {
-  const int64_t n = x.size(0), heads = x.size(1), d = x.size(3);
-  auto t = torch::zeros({n, heads, sp, d}, x.options());
-  t.narrow(2, 0, x.size(2)).copy_(x);
-  return t.view({n, heads, sp / kTile, kTile, d}).transpose(3, 4).contiguous();
+// x in the compute dtype with unit stride along dh.
+torch::Tensor operand(const torch::Tensor& x, torch::ScalarType t) {
+  auto y = x.to(t);
+  return y.stride(3) == 1 ? y : y.contiguous();
 }
 
-int64_t padded(int64_t s) {
-  return (s + kTile - 1) / kTile * kTile;
+template <class T>
+Rows<T> rows_of(const torch::Tensor& x, int64_t i) {
+  const int64_t heads = x.size(1);
+  return {x.data_ptr<T>() + (i / heads) * x.stride(0) + (i % heads) * x.stride(1), x.stride(2)};
 }
 
-// Every (batch, head) pair of (N, H, S, dh) tensors, one at a time, in parallel.
+// Every (batch, head) pair of (N, H, S, dh) tensors, one at a time, in parallel; each
+// thread gives back the AMX tile state it took once it is done.
 template <class F>
 void for_each_head(const torch::Tensor& x, F&& f) {
   const int64_t heads = x.size(0) * x.size(1);
   at::parallel_for(0, heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) f(i);
+    if (x.scalar_type() == torch::kBFloat16) cpublas::brgemm_release();
   });
 }
 
@@ -368,25 +390,22 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q_in,
                                const torch::Tensor& k_in, const torch::Tensor& v_in, bool causal) {
-    const auto q = q_in.to(torch::kFloat).contiguous(), k = k_in.to(torch::kFloat).contiguous(),
-               v = v_in.to(torch::kFloat).contiguous();
-    const int64_t s = q.size(2), d = q.size(3), sp = padded(s);
-    const auto kt = transposed_padded(k, sp), vt = transposed_padded(v, sp);
-    auto o = torch::empty_like(q);
-    auto lse = torch::empty({q.size(0), q.size(1), s}, q.options());
+    const auto t = compute_type(q_in.scalar_type());
+    const auto q = operand(q_in, t), k = operand(k_in, t), v = operand(v_in, t);
+    const int64_t s = q.size(2), d = q.size(3);
+    auto o = torch::empty(q.sizes(), q.options().dtype(torch::kFloat));
+    auto lse = torch::empty({q.size(0), q.size(1), s}, o.options());
     const float scale = 1.0f / std::sqrt(float(d));
     for_each_head(q, [&](int64_t i) {
-      const Head h{q.data_ptr<float>() + i * s * d,
-                   k.data_ptr<float>() + i * s * d,
-                   v.data_ptr<float>() + i * s * d,
-                   kt.data_ptr<float>() + i * d * sp,
-                   vt.data_ptr<float>() + i * d * sp,
-                   s,
-                   sp};
-      forward_head(h, d, causal, scale, o.data_ptr<float>() + i * s * d,
-                   lse.data_ptr<float>() + i * s);
+      float *oi = o.data_ptr<float>() + i * s * d, *li = lse.data_ptr<float>() + i * s;
+      if (t == torch::kBFloat16)
+        forward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i), s, d, causal,
+                     scale, oi, li);
+      else
+        forward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i), s, d, causal,
+                     scale, oi, li);
     });
-    ctx->save_for_backward({q, k, v, kt, vt, o, lse});
+    ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
     return o.to(q_in.scalar_type());
   }
@@ -394,27 +413,26 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &q = saved[0], &k = saved[1], &v = saved[2], &kt = saved[3], &vt = saved[4],
-               &o = saved[5], &lse = saved[6];
+    const auto &q = saved[0], &k = saved[1], &v = saved[2], &o = saved[3], &lse = saved[4];
     const bool causal = ctx->saved_data["causal"].toBool();
     const auto dtype = grads[0].scalar_type();
-    const auto dout = grads[0].to(torch::kFloat).contiguous();
-    const int64_t s = q.size(2), d = q.size(3), sp = kt.size(2) * kTile;
-    auto dq = torch::zeros_like(q), dk = torch::zeros_like(k), dv = torch::zeros_like(v);
-    auto delta = torch::empty({q.size(0), q.size(1), s}, q.options());
+    const auto t = q.scalar_type();
+    const auto dout = operand(grads[0], t);
+    const int64_t s = q.size(2), d = q.size(3);
+    const auto f32 = q.options().dtype(torch::kFloat);
+    auto dq = torch::empty(q.sizes(), f32), dk = torch::empty(q.sizes(), f32),
+         dv = torch::empty(q.sizes(), f32);
     const float scale = 1.0f / std::sqrt(float(d));
     for_each_head(q, [&](int64_t i) {
-      const Head h{q.data_ptr<float>() + i * s * d,
-                   k.data_ptr<float>() + i * s * d,
-                   v.data_ptr<float>() + i * s * d,
-                   kt.data_ptr<float>() + i * d * sp,
-                   vt.data_ptr<float>() + i * d * sp,
-                   s,
-                   sp};
-      backward_head(h, d, o.data_ptr<float>() + i * s * d, lse.data_ptr<float>() + i * s,
-                    dout.data_ptr<float>() + i * s * d, causal, scale,
-                    delta.data_ptr<float>() + i * s, dq.data_ptr<float>() + i * s * d,
-                    dk.data_ptr<float>() + i * s * d, dv.data_ptr<float>() + i * s * d);
+      const float *oi = o.data_ptr<float>() + i * s * d, *li = lse.data_ptr<float>() + i * s;
+      float *dqi = dq.data_ptr<float>() + i * s * d, *dki = dk.data_ptr<float>() + i * s * d,
+            *dvi = dv.data_ptr<float>() + i * s * d;
+      if (t == torch::kBFloat16)
+        backward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i),
+                      rows_of<bf16>(dout, i), oi, li, s, d, causal, scale, dqi, dki, dvi);
+      else
+        backward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i),
+                      rows_of<float>(dout, i), oi, li, s, d, causal, scale, dqi, dki, dvi);
     });
     return {dq.to(dtype), dk.to(dtype), dv.to(dtype), torch::Tensor()};
   }
@@ -430,6 +448,10 @@ const std::string& flash_attention_cpu_problem() {
                : "the CPU has no AVX2 with FMA (the kernel is built for AVX-512 and AVX2 only)";
   }();
   return problem;
+}
+
+std::string flash_attention_products(torch::ScalarType dtype) {
+  return compute_type(dtype) == torch::kBFloat16 ? "bfloat16 on AMX tiles" : "float32";
 }
 
 std::string flash_attention_unsupported(const torch::Tensor& q, const torch::Tensor& k,

@@ -71,12 +71,21 @@ IGPT_INLINE VecF load_bf16(const uint16_t* p) {
   VecU u = __builtin_convertvector(h, VecU) << 16;
   return reinterpret_cast<VecF&>(u);
 }
-IGPT_INLINE void store_bf16(uint16_t* p, VecF v) {
+// v rounded to bfloat16, each in the low half of its lane.
+IGPT_INLINE VecU bf16_bits(VecF v) {
   VecU u = reinterpret_cast<VecU&>(v);
   VecU rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-  rounded = v != v ? VecU{} + 0x7FC0u : rounded;
-  VecH h = __builtin_convertvector(rounded, VecH);
+  return v != v ? VecU{} + 0x7FC0u : rounded;
+}
+IGPT_INLINE void store_bf16(uint16_t* p, VecF v) {
+  VecH h = __builtin_convertvector(bf16_bits(v), VecH);
   std::memcpy(p, &h, sizeof h);
+}
+// a and b rounded to bfloat16 and interleaved (a0 b0 a1 b1 ...): two rows of a VNNI
+// pair in one store of 32 values.
+IGPT_INLINE void store_bf16_pairs(uint16_t* p, VecF a, VecF b) {
+  VecU u = bf16_bits(a) | (bf16_bits(b) << 16);
+  std::memcpy(p, &u, sizeof u);
 }
 
 IGPT_INLINE float hmax(VecF v) {
