@@ -91,8 +91,7 @@ int main(int argc, char** argv) {
       std::printf("bfloat16: skipped (no avx512bf16)\n");
       continue;
     }
-    std::printf("%s inputs: our products in %s\n",
-                dtype == torch::kFloat ? "float32" : "bfloat16",
+    std::printf("%s inputs: our products in %s\n", dtype == torch::kFloat ? "float32" : "bfloat16",
                 igpt::flash_attention_products(dtype).c_str());
     for (const auto& s : kShapes) {
       std::vector<double> ours, theirs, ratio;
