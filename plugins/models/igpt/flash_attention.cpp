@@ -51,56 +51,63 @@ struct Rows {
   int64_t ld;
 };
 
-// x (s rows of d) as B tiles: tile t holds rows kBlock t .. kBlock t + 63 as the (kBlock x
-// d) B of a product over those rows (P . V), zero past row s.
+// x (s rows of d) into a contiguous (sp x d) copy, zero past row s: the A of products
+// over whole tiles of rows, and for float32 their B too.
 template <class T>
-void pack_rows_as_b(Rows<T> x, int64_t s, int64_t d, int64_t tiles, T* out) {
-  constexpr bool vnni = std::is_same_v<T, bf16>;
-  for (int64_t t = 0; t < tiles; ++t) {
-    T* tile = out + t * kBlock * d;
-    for (int64_t r = 0; r < kBlock; ++r) {
-      const int64_t i = t * kBlock + r;
-      for (int64_t c = 0; c < d; ++c)
-        tile[b_index(r, c, d, vnni)] = i < s ? x.p[i * x.ld + c] : T(0);
+void pack_rows(Rows<T> x, int64_t s, int64_t d, int64_t sp, T* out) {
+  for (int64_t i = 0; i < s; ++i) std::copy(x.p + i * x.ld, x.p + i * x.ld + d, out + i * d);
+  std::fill(out + s * d, out + sp * d, T(0));
+}
+
+// x (s rows of d) as the (sp x d) B of a product over its rows (P V, dS^T Q): for
+// bfloat16 in VNNI pairs of rows, zero past row s.
+template <class T>
+void pack_rows_as_b(Rows<T> x, int64_t s, int64_t d, int64_t sp, T* out) {
+  if constexpr (!std::is_same_v<T, bf16>) {
+    pack_rows(x, s, d, sp, out);
+  } else {
+    for (int64_t i = 0; i < sp; i += 2) {
+      const T* r0 = i < s ? x.p + i * x.ld : nullptr;
+      const T* r1 = i + 1 < s ? x.p + (i + 1) * x.ld : nullptr;
+      T* o = out + i * d;
+      for (int64_t c = 0; c < d; ++c) {
+        o[2 * c] = r0 ? r0[c] : T(0);
+        o[2 * c + 1] = r1 ? r1[c] : T(0);
+      }
     }
   }
 }
 
-// x (s rows of d) transposed into tiles: tile t is (d x kBlock), column n row kBlock t + n
-// of x, zero past row s; as a B (products against x^T, vnni for bfloat16) or as a plain
-// row-major A (vnni false).
-template <class T>
-void pack_columns(Rows<T> x, int64_t s, int64_t d, int64_t tiles, bool vnni, T* out) {
-  for (int64_t t = 0; t < tiles; ++t) {
-    T* tile = out + t * d * kBlock;
-    for (int64_t n = 0; n < kBlock; ++n) {
-      const int64_t i = t * kBlock + n;
-      for (int64_t c = 0; c < d; ++c)
-        tile[b_index(c, n, kBlock, vnni)] = i < s ? x.p[i * x.ld + c] : T(0);
-    }
-  }
-}
-
-// x (s rows of d) transposed into one (d x sp) B, rows ld apart, column n row n of x, zero
-// past row s; VNNI pairs of rows for bfloat16 (row pair c / 2 at ld 2 (c / 2)).
+// x (s rows of d) transposed into (d x sp), rows ld apart, column n row n of x, zero
+// past row s: the B of products against x^T (VNNI pairs of rows for bfloat16: row pair
+// c / 2 at 2 ld (c / 2)), or a plain row-major A (vnni false).
 template <class T>
 void pack_transposed(Rows<T> x, int64_t s, int64_t d, int64_t sp, int64_t ld, bool vnni, T* out) {
-  for (int64_t n = 0; n < sp; ++n)
-    for (int64_t c = 0; c < d; ++c) {
-      const T value = n < s ? x.p[n * x.ld + c] : T(0);
-      out[vnni ? ((c / 2) * ld + n) * 2 + (c & 1) : c * ld + n] = value;
+  if (vnni) {
+    for (int64_t c = 0; c < d; c += 2) {
+      T* o = out + c * ld;
+      for (int64_t n = 0; n < s; ++n) {
+        o[2 * n] = x.p[n * x.ld + c];
+        o[2 * n + 1] = x.p[n * x.ld + c + 1];
+      }
+      std::fill(o + 2 * s, o + 2 * sp, T(0));
     }
+  } else {
+    for (int64_t c = 0; c < d; ++c) {
+      T* o = out + c * ld;
+      for (int64_t n = 0; n < s; ++n) o[n] = x.p[n * x.ld + c];
+      std::fill(o + s, o + sp, T(0));
+    }
+  }
 }
 
-// x (s rows of d) into a contiguous (tiles kBlock x d) copy, zero past row s: the A of
-// products over whole tiles of rows.
+// Column j of a pack_transposed B (its VNNI pairs hold two values a column).
 template <class T>
-void pack_rows(Rows<T> x, int64_t s, int64_t d, int64_t tiles, T* out) {
-  for (int64_t i = 0; i < tiles * kBlock; ++i)
-    for (int64_t c = 0; c < d; ++c) out[i * d + c] = i < s ? x.p[i * x.ld + c] : T(0);
+const T* column(const T* b, int64_t j, bool vnni) {
+  return b + (vnni ? 2 * j : j);
 }
 
-// A row of kBlock floats into T (bfloat16: rounded to nearest even).
+// A row of floats into T (bfloat16: rounded to nearest even).
 IGPT_INLINE void store_row(float* dst, VecF v) {
   vec::store(dst, v);
 }
@@ -156,7 +163,7 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
   T* kt = scratch<T>(0, d * ldk).data();
   T* vb = scratch<T>(1, sp * d).data();  // V as the (sp x d) B of P V
   pack_transposed(k, s, d, sp, ldk, vnni, kt);
-  pack_rows_as_b(v, s, d, tiles, vb);
+  pack_rows_as_b(v, s, d, sp, vb);
   float* acc = scratch<float>(2, kBlock * d).data();
   float* sc = scratch<float>(3, kBlock * kSpan).data();
   T* p = scratch<T>(4, kBlock * kSpan).data();
@@ -171,9 +178,8 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
     for (int64_t j0 = 0; j0 < last; j0 += kSpan) {
       const int64_t width = std::min(kSpan, (last - j0 + kBlock - 1) / kBlock * kBlock);
       const int64_t vecs = width / kLanes;
-      // brgemm's B with VNNI pairs is addressed by pairs of rows: column j0 of kt.
-      const T* b = vnni ? kt + j0 * 2 : kt + j0;
-      cpublas::brgemm(rows, width, d, q.ld, ldk, kSpan, false, q.p + i0 * q.ld, b, sc);
+      cpublas::brgemm(rows, width, d, q.ld, ldk, kSpan, false, q.p + i0 * q.ld,
+                      column(kt, j0, vnni), sc);
       // Only the span with the diagonal tile, or the sequence's last keys, hides keys
       // from some row; the others take no mask at all.
       const bool masked = j0 + width > (causal ? std::min(s, i0 + 1) : s);
@@ -232,24 +238,25 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
 template <class T>
 IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o,
                                     const float* lse_in, int64_t s, int64_t d, bool causal,
-                                    float scale, float* dq, float* dk, float* dv) {
+                                    float scale, T* dq, T* dk, T* dv) {
   constexpr bool vnni = std::is_same_v<T, bf16>;
   const int64_t tiles = (s + kBlock - 1) / kBlock, sp = tiles * kBlock;
   const int64_t tile_size = kBlock * d;
-  T* qt = scratch<T>(0, sp * d).data();   // Q^T tiles, B of K Q^T
-  T* dot = scratch<T>(1, sp * d).data();  // dO^T tiles, B of V dO^T
-  T* qb = scratch<T>(2, sp * d).data();   // Q tiles, B of dS^T Q
-  T* dob = scratch<T>(3, sp * d).data();  // dO tiles, B of P^T dO
-  T* ka = scratch<T>(4, sp * d).data();   // K rows, A of K Q^T
-  T* va = scratch<T>(5, sp * d).data();   // V rows, A of V dO^T
-  T* kta = scratch<T>(6, sp * d).data();  // K^T tiles, A of K^T dS^T
-  pack_columns(q, s, d, tiles, vnni, qt);
-  pack_columns(dout, s, d, tiles, vnni, dot);
-  pack_rows_as_b(q, s, d, tiles, qb);
-  pack_rows_as_b(dout, s, d, tiles, dob);
-  pack_rows(k, s, d, tiles, ka);
-  pack_rows(v, s, d, tiles, va);
-  pack_columns(k, s, d, tiles, false, kta);
+  const int64_t ldt = sp + kLanes;         // the transposes' rows (see forward_head_impl)
+  T* qt = scratch<T>(0, d * ldt).data();   // Q^T, B of K Q^T
+  T* dot = scratch<T>(1, d * ldt).data();  // dO^T, B of V dO^T
+  T* qb = scratch<T>(2, sp * d).data();    // Q, B of dS^T Q
+  T* dob = scratch<T>(3, sp * d).data();   // dO, B of P^T dO
+  T* ka = scratch<T>(4, sp * d).data();    // K rows, A of K Q^T
+  T* va = scratch<T>(5, sp * d).data();    // V rows, A of V dO^T
+  T* kta = scratch<T>(6, d * ldt).data();  // K^T, A of K^T dS^T
+  pack_transposed(q, s, d, sp, ldt, vnni, qt);
+  pack_transposed(dout, s, d, sp, ldt, vnni, dot);
+  pack_rows_as_b(q, s, d, sp, qb);
+  pack_rows_as_b(dout, s, d, sp, dob);
+  pack_rows(k, s, d, sp, ka);
+  pack_rows(v, s, d, sp, va);
+  pack_transposed(k, s, d, sp, ldt, false, kta);
   float* work = scratch<float>(7, 2 * sp + d * sp + 2 * tile_size).data();
   float *lse = work, *delta = work + sp, *dqt = work + 2 * sp, *dk_acc = dqt + d * sp,
         *dv_acc = dk_acc + tile_size;
@@ -264,15 +271,13 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
   alignas(64) float st[kBlock * kBlock], dpt[kBlock * kBlock];
   alignas(64) T pt[kBlock * kBlock], dst[kBlock * kBlock], dsb[kBlock * kBlock];
   for (int64_t j0 = 0; j0 < s; j0 += kBlock) {
-    const int64_t jt = j0 / kBlock;
     std::fill(dk_acc, dk_acc + tile_size, 0.0f);
     std::fill(dv_acc, dv_acc + tile_size, 0.0f);
     for (int64_t i0 = causal ? j0 : 0; i0 < s; i0 += kBlock) {
-      const int64_t it = i0 / kBlock;
-      cpublas::brgemm(kBlock, kBlock, d, d, kBlock, kBlock, false, ka + j0 * d, qt + it * tile_size,
+      cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, ka + j0 * d, column(qt, i0, vnni),
                       st);
-      cpublas::brgemm(kBlock, kBlock, d, d, kBlock, kBlock, false, va + j0 * d,
-                      dot + it * tile_size, dpt);
+      cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, va + j0 * d, column(dot, i0, vnni),
+                      dpt);
       // Only tiles on the diagonal or at the end of the sequence hide some pairs.
       const bool masked = (causal && i0 < j0 + kBlock) || i0 + kBlock > s || j0 + kBlock > s;
       // Two keys (rows r, r + 1 of S^T) at a time: they are one VNNI pair of dS^T's B.
@@ -306,17 +311,19 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
                 reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
                 ds[1][c]);
       }
-      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, pt, dob + it * tile_size, dv_acc);
-      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, dst, qb + it * tile_size, dk_acc);
-      cpublas::brgemm(d, kBlock, kBlock, kBlock, kBlock, sp, true, kta + jt * tile_size,
-                      vnni ? dsb : dst, dqt + i0);
+      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, pt, dob + i0 * d, dv_acc);
+      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, dst, qb + i0 * d, dk_acc);
+      cpublas::brgemm(d, kBlock, kBlock, ldt, kBlock, sp, true, kta + j0, vnni ? dsb : dst,
+                      dqt + i0);
     }
     const int64_t rows = std::min(kBlock, s - j0);
-    std::copy(dk_acc, dk_acc + rows * d, dk + j0 * d);
-    std::copy(dv_acc, dv_acc + rows * d, dv + j0 * d);
+    for (int64_t i = 0; i < rows * d; i += kLanes) {  // d is a multiple of kLanes
+      store_row(dk + j0 * d + i, vec::load(dk_acc + i));
+      store_row(dv + j0 * d + i, vec::load(dv_acc + i));
+    }
   }
   for (int64_t i = 0; i < s; ++i)
-    for (int64_t c = 0; c < d; ++c) dq[i * d + c] = dqt[c * sp + i];
+    for (int64_t c = 0; c < d; ++c) dq[i * d + c] = T(dqt[c * sp + i]);
 }
 
 // Each entry point is built twice, for AVX-512 (with DQ, BW and VL, as every AVX-512 Xeon
@@ -345,7 +352,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
   IGPT_FLASH_VERSIONS(                                                                             \
       backward_head,                                                                               \
       (Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o, const float* lse, int64_t s, \
-       int64_t d, bool causal, float scale, float* dq, float* dk, float* dv),                      \
+       int64_t d, bool causal, float scale, T* dq, T* dk, T* dv),                                  \
       (q, k, v, dout, o, lse, s, d, causal, scale, dq, dk, dv))
 IGPT_FLASH_TYPES(float)
 IGPT_FLASH_TYPES(bf16)
@@ -419,20 +426,22 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
     const auto t = q.scalar_type();
     const auto dout = operand(grads[0], t);
     const int64_t s = q.size(2), d = q.size(3);
-    const auto f32 = q.options().dtype(torch::kFloat);
-    auto dq = torch::empty(q.sizes(), f32), dk = torch::empty(q.sizes(), f32),
-         dv = torch::empty(q.sizes(), f32);
+    // The gradients in the products' dtype, each written once from its float32 sums.
+    auto dq = torch::empty(q.sizes(), q.options()), dk = torch::empty(q.sizes(), q.options()),
+         dv = torch::empty(q.sizes(), q.options());
     const float scale = 1.0f / std::sqrt(float(d));
     for_each_head(q, [&](int64_t i) {
       const float *oi = o.data_ptr<float>() + i * s * d, *li = lse.data_ptr<float>() + i * s;
-      float *dqi = dq.data_ptr<float>() + i * s * d, *dki = dk.data_ptr<float>() + i * s * d,
-            *dvi = dv.data_ptr<float>() + i * s * d;
       if (t == torch::kBFloat16)
         backward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i),
-                      rows_of<bf16>(dout, i), oi, li, s, d, causal, scale, dqi, dki, dvi);
+                      rows_of<bf16>(dout, i), oi, li, s, d, causal, scale,
+                      dq.data_ptr<bf16>() + i * s * d, dk.data_ptr<bf16>() + i * s * d,
+                      dv.data_ptr<bf16>() + i * s * d);
       else
         backward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i),
-                      rows_of<float>(dout, i), oi, li, s, d, causal, scale, dqi, dki, dvi);
+                      rows_of<float>(dout, i), oi, li, s, d, causal, scale,
+                      dq.data_ptr<float>() + i * s * d, dk.data_ptr<float>() + i * s * d,
+                      dv.data_ptr<float>() + i * s * d);
     });
     return {dq.to(dtype), dk.to(dtype), dv.to(dtype), torch::Tensor()};
   }
