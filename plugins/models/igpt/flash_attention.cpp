@@ -459,6 +459,10 @@ const std::string& flash_attention_cpu_problem() {
   return problem;
 }
 
+bool flash_attention_bf16_products() {
+  return bf16_products();
+}
+
 std::string flash_attention_products(torch::ScalarType dtype) {
   return compute_type(dtype) == torch::kBFloat16 ? "bfloat16 on AMX tiles" : "float32";
 }

@@ -20,6 +20,9 @@ namespace igpt {
 // Why this CPU runs no version of the kernel ("" when it runs one); asked once.
 const std::string& flash_attention_cpu_problem();
 
+// Whether bfloat16 inputs are multiplied in bfloat16 here (AMX), not widened.
+bool flash_attention_bf16_products();
+
 // How the products run for inputs of `dtype` on this CPU, in words: "bfloat16 on AMX
 // tiles" or "float32" (bfloat16 inputs widened where there is no AMX).
 std::string flash_attention_products(torch::ScalarType dtype);

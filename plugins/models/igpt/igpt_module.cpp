@@ -12,9 +12,11 @@
 
 namespace igpt {
 
-// Attention::Auto's longest sequence for the own kernel in bfloat16: the training step
-// measured 1.71x at 196 tokens, 1.02x at 784 and 0.93x at 1024 against LibTorch's
-// kernel (bench/attention_in_step.sh, docs/performance.md).
+// Attention::Auto's longest sequence for the own kernel in bfloat16 where it widens
+// bfloat16 to float32 (no AMX): the training step measured 1.71x at 196 tokens, 1.02x
+// at 784 and 0.93x at 1024 against LibTorch's kernel on an Intel Xeon without AMX.
+// With AMX (bfloat16 products) it takes every length: 1.75x, 1.24x and 1.18x
+// (bench/attention_in_step.sh, docs/performance.md).
 constexpr int64_t kOwnAttentionMaxTokens = 512;
 
 RmsNormImpl::RmsNormImpl(int64_t d) {
@@ -63,7 +65,8 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   // and the key asks for it, LibTorch's (flash on the CPU and CUDA) otherwise.
   const bool own = attention != Attention::LibTorch &&
                    (attention == Attention::Own ||
-                    (q_h.scalar_type() == torch::kBFloat16 && s <= kOwnAttentionMaxTokens)) &&
+                    (q_h.scalar_type() == torch::kBFloat16 &&
+                     (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products()))) &&
                    flash_attention_unsupported(q_h, k_h, v_h).empty();
   auto y = own ? flash_attention(q_h, k_h, v_h, causal)
                : at::scaled_dot_product_attention(q_h, k_h, v_h, {}, 0.0, causal);  // (N,H,S,dh)
