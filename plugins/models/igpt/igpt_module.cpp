@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include <ATen/ops/scaled_dot_product_attention.h>
+#include <c10/core/GradMode.h>
 #include <torch/nn/init.h>
 
 namespace igpt {
@@ -55,6 +56,17 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
   return igpt::linear(h, torch::cat({q->weight, k->weight, v->weight}));  // (N, S, 3d)
 }
 
+// model.attention: `own` and `libtorch` force a kernel; `auto` takes the own one where
+// it measured faster: for bfloat16 with gradients (its backward is where it wins; a
+// forward alone, as in the probe's feature pass, measured faster with LibTorch's: 32
+// against 41 ms at the quickstart's shape, 252-275 against 318-334 at S1, batch 32, on
+// the AMX Xeon), up to kOwnAttentionMaxTokens or at any length with AMX.
+bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
+  if (attention != Attention::Auto) return attention == Attention::Own;
+  return q.scalar_type() == torch::kBFloat16 && c10::GradMode::is_enabled() &&
+         (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products());
+}
+
 torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   const int64_t n = h.size(0), s = h.size(1), d = h.size(2), dh = d / heads;
   auto parts = qkv(h).split(d, -1);  // 3 x (N, S, d), row stride 3d
@@ -63,11 +75,8 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   // Either fused kernel never stores the (S x S) scores, and under the causal mask the
   // hidden half is skipped: the own one (flash_attention.cpp) where it takes the inputs
   // and the key asks for it, LibTorch's (flash on the CPU and CUDA) otherwise.
-  const bool own = attention != Attention::LibTorch &&
-                   (attention == Attention::Own ||
-                    (q_h.scalar_type() == torch::kBFloat16 &&
-                     (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products()))) &&
-                   flash_attention_unsupported(q_h, k_h, v_h).empty();
+  const bool own =
+      takes_own_attention(q_h, s) && flash_attention_unsupported(q_h, k_h, v_h).empty();
   auto y = own ? flash_attention(q_h, k_h, v_h, causal)
                : at::scaled_dot_product_attention(q_h, k_h, v_h, {}, 0.0, causal);  // (N,H,S,dh)
   return igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);

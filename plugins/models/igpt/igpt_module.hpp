@@ -49,6 +49,8 @@ struct BlockImpl : torch::nn::Module {
   torch::Tensor feed_forward(const torch::Tensor& h);
   // q, k, v of the normalised input: (N, S, d) -> (N, S, 3d).
   torch::Tensor qkv(const torch::Tensor& h);
+  // Whether attend() asks the own attention kernel for q (N, H, S, dh) of S tokens.
+  bool takes_own_attention(const torch::Tensor& q, int64_t s) const;
   int64_t heads;
   Attention attention;
   RmsNorm ln_1{nullptr}, ln_2{nullptr};
