@@ -21,6 +21,7 @@ struct ResultsArgs {
   std::string experiment;
   int64_t run = 0;
   std::vector<std::string> from;
+  bool by_seed = false;  // results table --by-seed
 };
 
 void list_runs(Store& store, const std::string& experiment) {
@@ -51,6 +52,8 @@ void add_results(CLI::App& app, int& exit_code) {
   show->add_option("run", args->run, "run id")->required();
   auto* table = cmd->add_subcommand("table", "Per-layer tables of an experiment");
   table->add_option("experiment", args->experiment, "experiment name")->required();
+  table->add_flag("--by-seed", args->by_seed,
+                  "a column per run, not mean ± std over runs that differ only in seed");
   auto* merge = cmd->add_subcommand(
       "merge", "Bring the runs of other stores (other machines, --shard shares) into --db");
   merge->add_option("from", args->from, "stores to merge in")->required();
@@ -84,7 +87,7 @@ void add_results(CLI::App& app, int& exit_code) {
     if (show->parsed()) {
       print_run(store, args->run, std::cout);
     } else if (table->parsed()) {
-      print_experiment_tables(store, args->experiment, std::cout);
+      print_experiment_tables(store, args->experiment, std::cout, args->by_seed);
     } else {
       list_runs(store, args->experiment);
     }

@@ -1,7 +1,11 @@
 #include "results_tables.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -18,34 +22,94 @@ std::string fmt_value(const std::string& metric, const std::string& v) {
   if (metric.find("accuracy") != std::string::npos) return fmt::format("{:.2f}", 100 * d);
   return fmt::format("{:.4g}", d);
 }
+
+// The resolved config without its [experiment] seed line: runs whose configs are equal
+// this way differ in their seed alone.
+std::string config_without_seed(const std::string& config) {
+  std::istringstream in(config);
+  std::string line, out, section;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    if (section == "[experiment]" && line.rfind("seed = ", 0) == 0) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+// A run's label without a swept seed ("experiment.seed=2"): the group's label.
+std::string label_without_seed(const std::string& label) {
+  std::istringstream in(label);
+  std::string word, out;
+  while (in >> word)
+    if (word.rfind("experiment.seed=", 0) != 0) out += (out.empty() ? "" : " ") + word;
+  return out.empty() ? "default" : out;
+}
+
+// "mean ± std" of a group's values (sample standard deviation), shown as fmt_value
+// shows one value; a single value as itself.
+std::string fmt_values(const std::string& metric, const std::vector<double>& v) {
+  if (v.size() == 1) return fmt_value(metric, fmt::format("{:.17g}", v[0]));
+  double mean = 0, sq = 0;
+  for (double x : v) mean += x / v.size();
+  for (double x : v) sq += (x - mean) * (x - mean);
+  const double sd = std::sqrt(sq / (v.size() - 1));
+  return fmt_value(metric, fmt::format("{:.17g}", mean)) + " ± " +
+         fmt_value(metric, fmt::format("{:.17g}", sd));
+}
+
+struct ResultRow {
+  std::string label, evaluator, metric, split, config;
+  int64_t run, layer;
+  double value;
+};
 }  // namespace
 
-void print_experiment_tables(Store& store, const std::string& experiment, std::ostream& out) {
+void print_experiment_tables(Store& store, const std::string& experiment, std::ostream& out,
+                             bool by_seed) {
   // Only the latest finished run of each config counts (the store's latest_results).
   const std::string sql =
-      "SELECT label, run_id, evaluator, metric, layer, split, value FROM latest_results "
-      "WHERE experiment = ? ORDER BY run_id, evaluator, metric, layer, "
-      "CASE split WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END";
-  // (evaluator, metric) -> layer -> column -> value
+      "SELECT r.label, r.run_id, r.evaluator, r.metric, r.layer, r.split, r.value, l.config "
+      "FROM latest_results r JOIN latest_runs l ON l.run_id = r.run_id WHERE r.experiment = ? "
+      "ORDER BY r.run_id, r.evaluator, r.metric, r.layer, "
+      "CASE r.split WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END";
+  std::vector<ResultRow> results;
+  store.query(sql, {experiment}, [&](auto&, const std::vector<std::string>& v) {
+    results.push_back({v[0], v[2], v[3], v[5], v[7], std::stoll(v[1]),
+                       v[4].empty() ? -1 : std::stoll(v[4]), std::stod(v[6])});
+  });
+  // Runs that differ only in their seed make one column (mean ± std over them), unless
+  // asked for apart; a run without such siblings keeps its own column.
+  std::map<std::string, std::set<int64_t>> group_runs;  // config without seed -> runs
+  for (const auto& r : results)
+    group_runs[by_seed ? std::to_string(r.run) : config_without_seed(r.config)].insert(r.run);
+  auto column = [&](const ResultRow& r) {
+    const auto& runs = group_runs[by_seed ? std::to_string(r.run) : config_without_seed(r.config)];
+    return runs.size() == 1
+               ? fmt::format("{} #{} {}", r.label, r.run, r.split)
+               : fmt::format("{} (n={}) {}", label_without_seed(r.label), runs.size(), r.split);
+  };
+  // (evaluator, metric) -> layer -> column -> values
   std::map<std::pair<std::string, std::string>,
-           std::map<int64_t, std::map<std::string, std::string>>>
+           std::map<int64_t, std::map<std::string, std::vector<double>>>>
       layered;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> columns;
-  std::vector<std::vector<std::string>> scalars;
-  store.query(sql, {experiment}, [&](auto&, const std::vector<std::string>& v) {
-    const std::string col = fmt::format("{} #{} {}", v[0], v[1], v[5]);
-    const auto key = std::make_pair(v[2], v[3]);
-    const int64_t layer = v[4].empty() ? -1 : std::stoll(v[4]);
-    if (layer < 0) {
-      scalars.push_back(
-          {fmt::format("{} #{}", v[0], v[1]), v[2], v[3], v[5], fmt_value(v[3], v[6])});
-      return;
+  std::map<std::vector<std::string>, std::vector<double>> scalar_values;
+  std::vector<std::vector<std::string>> scalar_keys;  // in the order first seen
+  for (const auto& r : results) {
+    const std::string col = column(r);
+    if (r.layer < 0) {
+      const std::vector<std::string> key = {col.substr(0, col.size() - r.split.size() - 1),
+                                            r.evaluator, r.metric, r.split};
+      if (!scalar_values.count(key)) scalar_keys.push_back(key);
+      scalar_values[key].push_back(r.value);
+      continue;
     }
+    const auto key = std::make_pair(r.evaluator, r.metric);
     auto& cols = columns[key];
     if (std::find(cols.begin(), cols.end(), col) == cols.end()) cols.push_back(col);
-    layered[key][layer][col] = fmt_value(v[3], v[6]);
-  });
-  if (layered.empty() && scalars.empty()) {
+    layered[key][r.layer][col].push_back(r.value);
+  }
+  if (layered.empty() && scalar_keys.empty()) {
     out << fmt::format("no finished results for experiment '{}'\n", experiment);
     return;
   }
@@ -57,14 +121,21 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
     std::vector<std::vector<std::string>> rows;
     for (const auto& [layer, cells] : by_layer) {
       std::vector<std::string> row = {std::to_string(layer)};
-      for (const auto& c : columns[key]) row.push_back(cells.count(c) ? cells.at(c) : "");
+      for (const auto& c : columns[key])
+        row.push_back(cells.count(c) ? fmt_values(key.second, cells.at(c)) : "");
       rows.push_back(row);
     }
     print_table(out, header, rows);
     out << "\n";
   }
-  if (!scalars.empty()) {
-    print_table(out, {"run", "evaluator", "metric", "split", "value"}, scalars);
+  if (!scalar_keys.empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (auto key : scalar_keys) {
+      const auto values = scalar_values[key];
+      key.push_back(fmt_values(key[2], values));
+      rows.push_back(key);
+    }
+    print_table(out, {"run", "evaluator", "metric", "split", "value"}, rows);
     out << "\n";
   }
 }

@@ -1,0 +1,70 @@
+// `workbench results table`: runs that differ only in their seed share a column of mean
+// ± std over them (n runs), whatever their labels say; `--by-seed` shows one column per
+// run; a config without seed siblings keeps its own column. The store is written
+// through the Store API, so the figures are known exactly.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "test_support.hpp"
+
+namespace {
+
+std::string config(int seed, int steps) {
+  return fmt::format("[experiment]\nname = \"seeds\"\nseed = {}\n\n[training]\nsteps = {}\n", seed,
+                     steps);
+}
+
+// Three seeds of one config (probe accuracy at layer 1: 0.70, 0.80, 0.90; a scalar
+// 1.0, 2.0, 3.0) and one run of another config (0.50; 7.0).
+void write_store(const std::string& path) {
+  wb::Store store(path);
+  const int64_t e = store.experiment("seeds", "seeds.toml");
+  const wb::Provenance prov;
+  auto add = [&](const std::string& label, int seed, int steps, double acc, double scalar) {
+    const int64_t run =
+        store.begin_run(e, label, fmt::format("c{}{}", seed, steps),
+                        fmt::format("p{}{}", seed, steps), config(seed, steps), seed, prov);
+    store.result(run, "linear_probe", "h", "accuracy", 1, "test", acc);
+    store.result(run, "finetune", "h", "loss", -1, "test", scalar);
+    store.end_run(run, "finished");
+  };
+  add("default", 0, 100, 0.70, 1.0);
+  add("experiment.seed=1", 1, 100, 0.80, 2.0);  // a swept seed: named in the label
+  add("default", 2, 100, 0.90, 3.0);            // a --set seed: not named
+  add("training.steps=200", 0, 200, 0.50, 7.0);
+}
+
+std::string table(const wbtest::TempDir& dir, const std::string& flags) {
+  std::string out;
+  EXPECT_EQ(
+      wbtest::run_cli(fmt::format("results table seeds --db {} {}", dir / "r.db", flags), &out), 0)
+      << out;
+  return out;
+}
+
+}  // namespace
+
+TEST(ResultsTable, GroupsRunsThatDifferOnlyInSeedIntoMeanAndStd) {
+  wbtest::TempDir dir;
+  write_store(dir / "r.db");
+  const std::string out = table(dir, "");
+  // 70, 80, 90 %: mean 80.00, sample standard deviation 10.00.
+  EXPECT_NE(out.find("default (n=3) test"), std::string::npos) << out;
+  EXPECT_NE(out.find("80.00 ± 10.00"), std::string::npos) << out;
+  EXPECT_NE(out.find("training.steps=200 #4 test"), std::string::npos) << out;
+  EXPECT_NE(out.find("50.00"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 ± 1"), std::string::npos) << out;  // the scalar: 1, 2, 3
+  EXPECT_EQ(out.find("#1"), std::string::npos) << out;
+}
+
+TEST(ResultsTable, BySeedShowsEachRunApart) {
+  wbtest::TempDir dir;
+  write_store(dir / "r.db");
+  const std::string out = table(dir, "--by-seed");
+  for (const std::string col :
+       {"default #1 test", "experiment.seed=1 #2 test", "default #3 test", "training.steps=200 #4"})
+    EXPECT_NE(out.find(col), std::string::npos) << col << "\n" << out;
+  EXPECT_EQ(out.find("±"), std::string::npos) << out;
+  EXPECT_NE(out.find("70.00"), std::string::npos) << out;
+}
