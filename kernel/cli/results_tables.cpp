@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <workbench/error.hpp>
 
@@ -144,7 +145,10 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
   auto r = store.run(id);
   if (!r) throw Error(fmt::format("{}: no run {}", store.path(), id));
   out << fmt::format("run {}  experiment {}  variant {}\n", r->id, r->experiment, r->label);
-  out << fmt::format("status   {}{}\n", r->status, r->error.empty() ? "" : ": " + r->error);
+  out << fmt::format("status   {}{}{}\n", r->status, r->error.empty() ? "" : ": " + r->error,
+                     r->archived ? " (archived)" : "");
+  if (!r->tags.empty()) out << fmt::format("tags     {}\n", fmt::join(r->tags, " "));
+  if (!r->note.empty()) out << fmt::format("note     {}\n", r->note);
   out << fmt::format("config   {} (pretraining {})  seed {}\n", r->config_hash, r->pretrain_hash,
                      r->seed);
   out << fmt::format("time     {} .. {}\n", r->started_at, r->ended_at);

@@ -33,11 +33,14 @@ struct RunRow {
   std::string experiment, label, config_hash, pretrain_hash, config, status, error;
   std::string started_at, ended_at, git_commit, device, host;
   int64_t seed = 0;
+  std::string note;               // `results note`
+  bool archived = false;          // `results archive`
+  std::vector<std::string> tags;  // `results tag`, sorted
 };
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   explicit Store(const std::string& path);
   // A store to read from (an error naming the path when there is none), opened
@@ -74,6 +77,12 @@ class Store {
   // Runs left "running" by process `pid` of `host`: closed as failed with `message`
   // (a data-parallel launcher closes the runs of a worker that died). Returns how many.
   int fail_open_runs(const std::string& host, int64_t pid, const std::string& message);
+
+  // A researcher's words on a run (an error naming the run when there is none):
+  // tag (kept once), note (replacing the last), archived (hidden from latest_runs).
+  void tag(int64_t run, const std::string& tag);
+  void note(int64_t run, const std::string& text);
+  void archive(int64_t run, bool archived);
 
   void metric(int64_t run, int64_t step, const std::string& name, double value);
   void result(int64_t run, const std::string& evaluator, const std::string& evaluator_hash,

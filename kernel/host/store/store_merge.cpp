@@ -170,6 +170,16 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
       if (target_id.count(run) && target_id.count(attempt))
         into.query("INSERT OR IGNORE INTO main.run_attempts (run_id, attempt_id) VALUES (?, ?)",
                    {target_id.at(run), target_id.at(attempt)}, [](auto&, auto&) {});
+    // Tags join those a run already has in the target (its note and archive flag came
+    // with its row, or stay the target's where it was there already).
+    std::vector<std::pair<std::string, std::string>> tags;
+    into.query("SELECT run_id, tag FROM src.run_tags", {}, [&](auto&, const auto& v) {
+      tags.push_back({v[0], v[1]});
+    });
+    for (const auto& [run, tag] : tags)
+      if (target_id.count(run))
+        into.query("INSERT OR IGNORE INTO main.run_tags (run_id, tag) VALUES (?, ?)",
+                   {target_id.at(run), tag}, [](auto&, auto&) {});
     into.exec("COMMIT");
   } catch (...) {
     // Neither may hide the first error (a ROLLBACK after a BEGIN that failed has no

@@ -3,11 +3,14 @@
 #include <signal.h>
 
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+
+#include <workbench/error.hpp>
 
 #include "store/sqlite_statement.hpp"
 #include "store/store.hpp"
@@ -144,8 +147,9 @@ namespace {
 const char* kRunColumns =
     "SELECT r.id, e.name, r.label, r.config_hash, r.pretrain_hash, r.config, r.status, "
     "COALESCE(r.error, ''), r.started_at, COALESCE(r.ended_at, ''), COALESCE(r.git_commit, ''), "
-    "COALESCE(r.device, ''), COALESCE(r.host, ''), r.seed FROM runs r JOIN experiments e ON "
-    "e.id = r.experiment_id ";
+    "COALESCE(r.device, ''), COALESCE(r.host, ''), r.seed, COALESCE(r.note, ''), r.archived, "
+    "(SELECT COALESCE(group_concat(tag, ' '), '') FROM (SELECT tag FROM run_tags t WHERE "
+    "t.run_id = r.id ORDER BY tag)) FROM runs r JOIN experiments e ON e.id = r.experiment_id ";
 RunRow to_row(const std::vector<std::string>& v) {
   RunRow r;
   r.id = std::stoll(v[0]);
@@ -162,6 +166,10 @@ RunRow to_row(const std::vector<std::string>& v) {
   r.device = v[11];
   r.host = v[12];
   r.seed = std::stoll(v[13]);
+  r.note = v[14];
+  r.archived = v[15] == "1";
+  std::istringstream tags(v[16]);
+  for (std::string t; tags >> t;) r.tags.push_back(t);
   return r;
 }
 }  // namespace
@@ -174,6 +182,32 @@ std::vector<RunRow> Store::runs(const std::string& experiment) {
   if (!experiment.empty()) args.push_back(experiment);
   query(sql, args, [&](auto&, const auto& v) { out.push_back(to_row(v)); });
   return out;
+}
+
+namespace {
+// Refuses a run id the store does not hold, naming the store.
+void check_run(Store& store, int64_t run) {
+  if (!store.run(run)) throw Error(fmt::format("{}: no run {}", store.path(), run));
+}
+}  // namespace
+
+void Store::tag(int64_t run, const std::string& tag) {
+  check_run(*this, run);
+  if (tag.empty() || tag.find_first_of(" \t\n") != std::string::npos)
+    throw Error(fmt::format("tag '{}': a tag is one word", tag));
+  query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)", {std::to_string(run), tag},
+        [](auto&, auto&) {});
+}
+
+void Store::note(int64_t run, const std::string& text) {
+  check_run(*this, run);
+  query("UPDATE runs SET note = ? WHERE id = ?", {text, std::to_string(run)}, [](auto&, auto&) {});
+}
+
+void Store::archive(int64_t run, bool archived) {
+  check_run(*this, run);
+  query("UPDATE runs SET archived = ? WHERE id = ?", {archived ? "1" : "0", std::to_string(run)},
+        [](auto&, auto&) {});
 }
 
 std::optional<RunRow> Store::run(int64_t id) {

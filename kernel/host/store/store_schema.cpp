@@ -109,6 +109,27 @@ WHERE r.status = 'finished' AND r.id = (
 CREATE VIEW latest_results AS
 SELECT * FROM run_results WHERE run_id IN (SELECT run_id FROM latest_runs);
 )sql",
+    // 3: a researcher's own words on runs: tags, a note, and archiving, which hides a
+    // run from latest_runs (and so from tables, SQL files and reports) without deleting
+    // it; the latest unarchived finished run of the config counts instead.
+    R"sql(
+ALTER TABLE runs ADD COLUMN note TEXT;
+ALTER TABLE runs ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE run_tags(
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  tag    TEXT NOT NULL,
+  PRIMARY KEY (run_id, tag)) WITHOUT ROWID;
+DROP VIEW IF EXISTS latest_results;
+DROP VIEW IF EXISTS latest_runs;
+CREATE VIEW latest_runs AS
+SELECT r.id AS run_id, e.name AS experiment, r.label, r.config_hash, r.config
+FROM runs r JOIN experiments e ON e.id = r.experiment_id
+WHERE r.status = 'finished' AND r.archived = 0 AND r.id = (
+  SELECT MAX(x.id) FROM runs x WHERE x.experiment_id = r.experiment_id
+    AND x.config_hash = r.config_hash AND x.status = 'finished' AND x.archived = 0);
+CREATE VIEW latest_results AS
+SELECT * FROM run_results WHERE run_id IN (SELECT run_id FROM latest_runs);
+)sql",
 };
 
 }  // namespace

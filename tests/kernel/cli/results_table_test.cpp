@@ -68,3 +68,45 @@ TEST(ResultsTable, BySeedShowsEachRunApart) {
   EXPECT_EQ(out.find("±"), std::string::npos) << out;
   EXPECT_NE(out.find("70.00"), std::string::npos) << out;
 }
+
+// `results tag`, `note` and `archive`: shown by `results` and `results show`; an
+// archived run leaves the list (`--all` brings it back) and the tables, stays in the
+// store, and all three survive `results merge` into another store.
+TEST(ResultsAnnotations, TagsNotesAndArchiveAreShownHiddenAndMerged) {
+  wbtest::TempDir dir;
+  write_store(dir / "r.db");
+  auto cli = [&](const std::string& args, const std::string& db = "r.db") {
+    std::string out;
+    EXPECT_EQ(wbtest::run_cli(fmt::format("results {} --db {}", args, dir / db), &out), 0)
+        << args << "\n"
+        << out;
+    return out;
+  };
+  cli("tag 1 baseline");
+  cli("tag 1 baseline");  // kept once
+  cli("tag 1 paper");
+  cli("note 1 'lr too high <check>'");
+  cli("archive 4");
+  std::string out = cli("list");
+  EXPECT_NE(out.find("baseline paper"), std::string::npos) << out;
+  EXPECT_NE(out.find("lr too high <check>"), std::string::npos) << out;
+  EXPECT_EQ(out.find("training.steps=200"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 archived run not shown"), std::string::npos) << out;
+  EXPECT_NE(cli("list --all").find("(archived)"), std::string::npos);
+  EXPECT_EQ(cli("table seeds").find("training.steps=200"), std::string::npos);
+  out = cli("show 1");
+  EXPECT_NE(out.find("tags     baseline paper"), std::string::npos) << out;
+  EXPECT_NE(out.find("note     lr too high <check>"), std::string::npos) << out;
+
+  std::string refused;
+  EXPECT_NE(wbtest::run_cli(fmt::format("results tag 9 x --db {}", dir / "r.db"), &refused), 0);
+  EXPECT_NE(refused.find("no run 9"), std::string::npos) << refused;
+
+  cli("merge " + dir / "r.db", "merged.db");
+  wb::Store merged(dir / "merged.db");
+  EXPECT_EQ(wbtest::count(merged, "SELECT COUNT(*) FROM run_tags"), 2);
+  EXPECT_EQ(wbtest::one(merged, "SELECT note FROM runs WHERE note IS NOT NULL"),
+            "lr too high <check>");
+  EXPECT_EQ(wbtest::count(merged, "SELECT COUNT(*) FROM runs WHERE archived = 1"), 1);
+  EXPECT_EQ(wbtest::count(merged, "SELECT COUNT(*) FROM latest_runs"), 3);
+}

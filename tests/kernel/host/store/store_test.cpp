@@ -43,6 +43,37 @@ TEST(Store, RefusesAStoreFromANewerWorkbench) {
   }
 }
 
+namespace {
+// What schema version 3 added: tags, notes, archiving (and the views that know them).
+void drop_version_three(Store& s) {
+  s.exec("DROP VIEW latest_results");
+  s.exec("DROP VIEW latest_runs");
+  s.exec("DROP TABLE run_tags");
+  s.exec("ALTER TABLE runs DROP COLUMN note");
+  s.exec("ALTER TABLE runs DROP COLUMN archived");
+}
+}  // namespace
+
+// A store of schema version 2 gains tags, notes and archiving when a newer workbench
+// opens it, its runs kept and none archived.
+TEST(Store, AVersionTwoStoreGainsTagsNotesAndArchiving) {
+  wbtest::TempDir dir;
+  {
+    Store s(dir / "r.db");
+    const int64_t e = s.experiment("old", "old.toml");
+    s.end_run(s.begin_run(e, "default", "c", "p", "", 0, wb::Provenance{}), "finished");
+    drop_version_three(s);
+    s.exec("PRAGMA user_version = 2");
+  }
+  Store again(dir / "r.db");
+  EXPECT_EQ(again.schema_version(), Store::kSchemaVersion);
+  EXPECT_EQ(wbtest::count(again, "SELECT COUNT(*) FROM latest_runs"), 1);
+  again.tag(1, "kept");
+  again.archive(1, true);
+  EXPECT_EQ(wbtest::count(again, "SELECT COUNT(*) FROM latest_runs"), 0);
+  EXPECT_EQ(again.run(1)->tags, std::vector<std::string>{"kept"});
+}
+
 // A store written by the workbench of schema version 1 gains the run_plugins table
 // when a newer one opens it, keeping its rows.
 TEST(Store, AVersionOneStoreIsUpgradedInPlace) {
@@ -50,10 +81,9 @@ TEST(Store, AVersionOneStoreIsUpgradedInPlace) {
   {
     Store s(dir / "r.db");
     s.exec("INSERT INTO experiments(name, file, created_at) VALUES('old', 'old.toml', 'now')");
+    drop_version_three(s);
     s.exec("DROP TABLE run_plugins");
     s.exec("DROP TABLE run_attempts");
-    s.exec("DROP VIEW latest_results");
-    s.exec("DROP VIEW latest_runs");
     s.exec("PRAGMA user_version = 1");
   }
   Store again(dir / "r.db");
