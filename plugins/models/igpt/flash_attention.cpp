@@ -153,7 +153,7 @@ std::vector<T>& scratch(int slot, int64_t n) {
 // online softmax (horizontal max and sum, the rescale of O) once per 256 keys.
 template <class T>
 IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d,
-                                   bool causal, float scale, float* o, float* lse) {
+                                   bool causal, float scale, T* o, float* lse) {
   constexpr bool vnni = std::is_same_v<T, bf16>;
   const int64_t tiles = (s + kBlock - 1) / kBlock, sp = tiles * kBlock;
   // K^T as one (d x sp) B, so that a span of tiles is one product; its rows a few
@@ -222,7 +222,8 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
     }
     for (int64_t r = 0; r < rows; ++r) {
       const float inv = 1.0f / l[r];
-      for (int64_t j = 0; j < d; ++j) o[(i0 + r) * d + j] = acc[r * d + j] * inv;
+      for (int64_t j = 0; j < d; j += kLanes)  // d is a multiple of kLanes
+        store_row(o + (i0 + r) * d + j, vec::load(acc + r * d + j) * inv);
       lse[i0 + r] = m[r] + std::log(l[r]);
     }
   }
@@ -236,7 +237,7 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
 // turned around once at the end. P is recomputed from the forward's log-sum-exp, D =
 // rowsum(dO * O) once per row.
 template <class T>
-IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o,
+IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const T* o,
                                     const float* lse_in, int64_t s, int64_t d, bool causal,
                                     float scale, T* dq, T* dk, T* dv) {
   constexpr bool vnni = std::is_same_v<T, bf16>;
@@ -263,7 +264,8 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
   for (int64_t i = 0; i < sp; ++i) {
     float dot_od = 0;
     if (i < s)
-      for (int64_t c = 0; c < d; ++c) dot_od += float(dout.p[i * dout.ld + c]) * o[i * d + c];
+      for (int64_t c = 0; c < d; ++c)
+        dot_od += float(dout.p[i * dout.ld + c]) * float(o[i * d + c]);
     delta[i] = dot_od;
     lse[i] = i < s ? lse_in[i] : 0.0f;
   }
@@ -344,15 +346,15 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
     throw std::logic_error("flash_attention: no AVX2 on this CPU (checked first)"); \
   }
 
-#define IGPT_FLASH_TYPES(T)                                                                        \
-  IGPT_FLASH_VERSIONS(forward_head,                                                                \
-                      (Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d, bool causal,         \
-                       float scale, float* o, float* lse),                                         \
-                      (q, k, v, s, d, causal, scale, o, lse))                                      \
-  IGPT_FLASH_VERSIONS(                                                                             \
-      backward_head,                                                                               \
-      (Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const float* o, const float* lse, int64_t s, \
-       int64_t d, bool causal, float scale, T* dq, T* dk, T* dv),                                  \
+#define IGPT_FLASH_TYPES(T)                                                                    \
+  IGPT_FLASH_VERSIONS(forward_head,                                                            \
+                      (Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d, bool causal,     \
+                       float scale, T* o, float* lse),                                         \
+                      (q, k, v, s, d, causal, scale, o, lse))                                  \
+  IGPT_FLASH_VERSIONS(                                                                         \
+      backward_head,                                                                           \
+      (Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const T* o, const float* lse, int64_t s, \
+       int64_t d, bool causal, float scale, T* dq, T* dk, T* dv),                              \
       (q, k, v, dout, o, lse, s, d, causal, scale, dq, dk, dv))
 IGPT_FLASH_TYPES(float)
 IGPT_FLASH_TYPES(bf16)
@@ -400,17 +402,19 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
     const auto t = compute_type(q_in.scalar_type());
     const auto q = operand(q_in, t), k = operand(k_in, t), v = operand(v_in, t);
     const int64_t s = q.size(2), d = q.size(3);
-    auto o = torch::empty(q.sizes(), q.options().dtype(torch::kFloat));
-    auto lse = torch::empty({q.size(0), q.size(1), s}, o.options());
+    // The output in the products' dtype (written once, from float32 sums); the backward
+    // takes D = rowsum(dO * O) from it, as LibTorch's kernel does.
+    auto o = torch::empty(q.sizes(), q.options());
+    auto lse = torch::empty({q.size(0), q.size(1), s}, q.options().dtype(torch::kFloat));
     const float scale = 1.0f / std::sqrt(float(d));
     for_each_head(q, [&](int64_t i) {
-      float *oi = o.data_ptr<float>() + i * s * d, *li = lse.data_ptr<float>() + i * s;
+      float* li = lse.data_ptr<float>() + i * s;
       if (t == torch::kBFloat16)
         forward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i), s, d, causal,
-                     scale, oi, li);
+                     scale, o.data_ptr<bf16>() + i * s * d, li);
       else
         forward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i), s, d, causal,
-                     scale, oi, li);
+                     scale, o.data_ptr<float>() + i * s * d, li);
     });
     ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
@@ -431,16 +435,16 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
          dv = torch::empty(q.sizes(), q.options());
     const float scale = 1.0f / std::sqrt(float(d));
     for_each_head(q, [&](int64_t i) {
-      const float *oi = o.data_ptr<float>() + i * s * d, *li = lse.data_ptr<float>() + i * s;
+      const float* li = lse.data_ptr<float>() + i * s;
       if (t == torch::kBFloat16)
         backward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i),
-                      rows_of<bf16>(dout, i), oi, li, s, d, causal, scale,
-                      dq.data_ptr<bf16>() + i * s * d, dk.data_ptr<bf16>() + i * s * d,
+                      rows_of<bf16>(dout, i), o.data_ptr<bf16>() + i * s * d, li, s, d, causal,
+                      scale, dq.data_ptr<bf16>() + i * s * d, dk.data_ptr<bf16>() + i * s * d,
                       dv.data_ptr<bf16>() + i * s * d);
       else
         backward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i),
-                      rows_of<float>(dout, i), oi, li, s, d, causal, scale,
-                      dq.data_ptr<float>() + i * s * d, dk.data_ptr<float>() + i * s * d,
+                      rows_of<float>(dout, i), o.data_ptr<float>() + i * s * d, li, s, d, causal,
+                      scale, dq.data_ptr<float>() + i * s * d, dk.data_ptr<float>() + i * s * d,
                       dv.data_ptr<float>() + i * s * d);
     });
     return {dq.to(dtype), dk.to(dtype), dv.to(dtype), torch::Tensor()};
