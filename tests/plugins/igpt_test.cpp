@@ -325,8 +325,8 @@ TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat1
 
 // model.attention = auto: the own kernel for bfloat16 with gradients (training), at any
 // length where its products run on AMX and up to 512 tokens elsewhere; LibTorch's for
-// float32 and for a forward without gradients (the probe's feature pass), where
-// LibTorch's forward measured faster. `own` and `libtorch` force theirs.
+// float32 and in inference mode (the probe's feature pass), where LibTorch's forward
+// measured faster. `own` and `libtorch` force theirs.
 TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
   auto block = [](igpt::Attention a) { return igpt::Block(igpt::Dims{1, 32, 2, 16, 1024, a}); };
   auto q = [](int64_t s, torch::ScalarType t) { return torch::zeros({1, 2, s, 16}, t); };
@@ -336,8 +336,12 @@ TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
             igpt::flash_attention_bf16_products());
   EXPECT_FALSE(automatic->takes_own_attention(q(196, torch::kFloat), 196));
   {
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;  // the probe's feature pass
     EXPECT_FALSE(automatic->takes_own_attention(q(196, torch::kBFloat16), 196));
+  }
+  {
+    torch::NoGradGuard no_grad;  // a checkpointed block's first forward: still training
+    EXPECT_TRUE(automatic->takes_own_attention(q(196, torch::kBFloat16), 196));
   }
   EXPECT_TRUE(block(igpt::Attention::Own)->takes_own_attention(q(1024, torch::kFloat), 1024));
   EXPECT_FALSE(

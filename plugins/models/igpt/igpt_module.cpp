@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include <ATen/ops/scaled_dot_product_attention.h>
-#include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/nn/init.h>
 
 namespace igpt {
@@ -57,13 +57,15 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 }
 
 // model.attention: `own` and `libtorch` force a kernel; `auto` takes the own one where
-// it measured faster: for bfloat16 with gradients (its backward is where it wins; a
-// forward alone, as in the probe's feature pass, measured faster with LibTorch's: 32
-// against 41 ms at the quickstart's shape, 252-275 against 318-334 at S1, batch 32, on
-// the AMX Xeon), up to kOwnAttentionMaxTokens or at any length with AMX.
+// it measured faster: for bfloat16 outside inference mode (its backward is where it
+// wins; a forward alone in inference mode, the probe's feature pass, measured faster
+// with LibTorch's: 32 against 41 ms at the quickstart's shape, 252-275 against 318-334
+// at S1, batch 32, on the AMX Xeon), up to kOwnAttentionMaxTokens or at any length with
+// AMX. Inference mode, not the grad mode: activation checkpointing runs a training
+// pass's forward without gradients and again with them, and both must take one kernel.
 bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
   if (attention != Attention::Auto) return attention == Attention::Own;
-  return q.scalar_type() == torch::kBFloat16 && c10::GradMode::is_enabled() &&
+  return q.scalar_type() == torch::kBFloat16 && !c10::InferenceMode::is_enabled() &&
          (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products());
 }
 
