@@ -178,3 +178,45 @@ TEST(StoreMerge, AnSqliteFileThatIsNotAResultsStoreIsRefusedAndLeftUntouched) {
   std::ofstream(text) << "not a database at all, just some text that is long enough\n";
   EXPECT_THROW(wb::merge_store(into, text), wb::Error);
 }
+
+// Every table of the schema comes through a merge. The source holds a row in each
+// table the schema has; a table added to the schema fails here until this test writes
+// a row into it and merge_store carries it.
+TEST(StoreMerge, CarriesEveryTableOfTheSchema) {
+  wbtest::TempDir dir;
+  {
+    wb::Store src(dir / "src.db");
+    const int64_t exp = src.experiment("all", "all.toml");
+    wb::Provenance prov;
+    prov.pid = 1;
+    const int64_t first = src.begin_run(exp, "default", "cfg", "pre", "[experiment]\n", 0, prov);
+    src.end_run(first, "interrupted", "stopped");
+    prov.pid = 2;
+    const int64_t run = src.begin_run(exp, "default", "cfg", "pre", "[experiment]\n", 0, prov);
+    src.continue_attempts(run, "pre");                                     // run_attempts
+    src.metric(run, 1, "train/loss", 2.0);                                 // metrics
+    src.result(run, "linear_probe", "h", "accuracy", 0, "test", 0.5);      // results
+    src.plugin(run, "model", "igpt", "1", std::string(64, 'a'), "/x.so");  // run_plugins
+    src.artifact(run, "tokens", "k", "/nowhere/tokens.pt", std::string(64, 'b'), 1);
+    src.tag(run, "kept");  // run_tags
+    src.end_run(run, "finished");
+  }
+  std::vector<std::string> tables;
+  {
+    wb::Store src(dir / "src.db");
+    src.query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name",
+        {}, [&](auto&, const auto& v) { tables.push_back(v[0]); });
+    for (const auto& t : tables)
+      ASSERT_GT(wbtest::count(src, "SELECT COUNT(*) FROM " + t), 0)
+          << "table " << t << " has no row in this test's source store: write one above";
+  }
+  wb::Store into(dir / "into.db");
+  wb::merge_store(into, dir / "src.db");
+  wb::Store src(dir / "src.db");
+  for (const auto& t : tables)
+    EXPECT_EQ(wbtest::count(into, "SELECT COUNT(*) FROM " + t),
+              wbtest::count(src, "SELECT COUNT(*) FROM " + t))
+        << "results merge does not carry table " << t;
+}
