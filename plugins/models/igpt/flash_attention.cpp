@@ -137,7 +137,9 @@ IGPT_INLINE float lanes_sum(VecF v) {
   return v[0];
 }
 
-// Scratch of one task, kept by its thread between heads (grown, never shrunk).
+// Scratch of one task, kept by its thread between heads (grown, never shrunk). A pass
+// takes each slot once, float and T slots numbered apart (for T = float they are the
+// same buffers).
 template <class T>
 std::vector<T>& scratch(int slot, int64_t n) {
   static thread_local std::vector<T> buffers[8];
@@ -146,7 +148,7 @@ std::vector<T>& scratch(int slot, int64_t n) {
   return b;
 }
 
-// Forward of one head: o (s x d, float32) and the rows' log-sum-exp. Per tile of 64
+// Forward of one head: o (s x d, in T) and the rows' log-sum-exp. Per tile of 64
 // queries: scores S = Q K^T against spans of up to kSpan keys that the tile can see
 // (whole 64-key tiles: nothing above the causal diagonal's tile), an online softmax
 // over each span in float32, and O += P V. A wide span pays the per-row work of the
