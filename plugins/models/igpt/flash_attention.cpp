@@ -361,17 +361,19 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
 IGPT_FLASH_TYPES(float)
 IGPT_FLASH_TYPES(bf16)
 
-// bfloat16 products on AMX (oneDNN's brgemm with VNNI-packed B); elsewhere bfloat16
-// inputs are widened and the float32 products run (oneDNN's bfloat16 brgemm without AMX
-// was not measured on any machine here).
-bool bf16_products() {
-  static const bool amx = cpublas::could_pack(at::kBFloat16);
-  return amx;
+// The dtype the products take for inputs of `t` (flash_attention_bf16_products).
+torch::ScalarType compute_type(torch::ScalarType t) {
+  return t == torch::kBFloat16 && flash_attention_bf16_products() ? torch::kBFloat16
+                                                                  : torch::kFloat;
 }
 
-// The dtype the products take for inputs of `t`.
-torch::ScalarType compute_type(torch::ScalarType t) {
-  return t == torch::kBFloat16 && bf16_products() ? torch::kBFloat16 : torch::kFloat;
+// f(T{}) for the products' dtype t: the one place the two element types part.
+template <class F>
+void with_type(torch::ScalarType t, F&& f) {
+  if (t == torch::kBFloat16)
+    f(bf16{});
+  else
+    f(float{});
 }
 
 // x in the compute dtype with unit stride along dh.
@@ -409,14 +411,12 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
     auto o = torch::empty(q.sizes(), q.options());
     auto lse = torch::empty({q.size(0), q.size(1), s}, q.options().dtype(torch::kFloat));
     const float scale = 1.0f / std::sqrt(float(d));
-    for_each_head(q, [&](int64_t i) {
-      float* li = lse.data_ptr<float>() + i * s;
-      if (t == torch::kBFloat16)
-        forward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i), s, d, causal,
-                     scale, o.data_ptr<bf16>() + i * s * d, li);
-      else
-        forward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i), s, d, causal,
-                     scale, o.data_ptr<float>() + i * s * d, li);
+    with_type(t, [&](auto type) {
+      using T = decltype(type);
+      for_each_head(q, [&](int64_t i) {
+        forward_head(rows_of<T>(q, i), rows_of<T>(k, i), rows_of<T>(v, i), s, d, causal, scale,
+                     o.data_ptr<T>() + i * s * d, lse.data_ptr<float>() + i * s);
+      });
     });
     ctx->save_for_backward({q, k, v, o, lse});
     ctx->saved_data["causal"] = causal;
@@ -436,18 +436,14 @@ class FlashAttentionFn : public torch::autograd::Function<FlashAttentionFn> {
     auto dq = torch::empty(q.sizes(), q.options()), dk = torch::empty(q.sizes(), q.options()),
          dv = torch::empty(q.sizes(), q.options());
     const float scale = 1.0f / std::sqrt(float(d));
-    for_each_head(q, [&](int64_t i) {
-      const float* li = lse.data_ptr<float>() + i * s;
-      if (t == torch::kBFloat16)
-        backward_head(rows_of<bf16>(q, i), rows_of<bf16>(k, i), rows_of<bf16>(v, i),
-                      rows_of<bf16>(dout, i), o.data_ptr<bf16>() + i * s * d, li, s, d, causal,
-                      scale, dq.data_ptr<bf16>() + i * s * d, dk.data_ptr<bf16>() + i * s * d,
-                      dv.data_ptr<bf16>() + i * s * d);
-      else
-        backward_head(rows_of<float>(q, i), rows_of<float>(k, i), rows_of<float>(v, i),
-                      rows_of<float>(dout, i), o.data_ptr<float>() + i * s * d, li, s, d, causal,
-                      scale, dq.data_ptr<float>() + i * s * d, dk.data_ptr<float>() + i * s * d,
-                      dv.data_ptr<float>() + i * s * d);
+    with_type(t, [&](auto type) {
+      using T = decltype(type);
+      for_each_head(q, [&](int64_t i) {
+        const int64_t at = i * s * d;
+        backward_head(rows_of<T>(q, i), rows_of<T>(k, i), rows_of<T>(v, i), rows_of<T>(dout, i),
+                      o.data_ptr<T>() + at, lse.data_ptr<float>() + i * s, s, d, causal, scale,
+                      dq.data_ptr<T>() + at, dk.data_ptr<T>() + at, dv.data_ptr<T>() + at);
+      });
     });
     return {dq.to(dtype), dk.to(dtype), dv.to(dtype), torch::Tensor()};
   }
@@ -465,8 +461,12 @@ const std::string& flash_attention_cpu_problem() {
   return problem;
 }
 
+// bfloat16 products on AMX (oneDNN's brgemm with VNNI-packed B); elsewhere bfloat16
+// inputs are widened and the float32 products run (oneDNN's bfloat16 brgemm without AMX
+// was not measured on any machine here).
 bool flash_attention_bf16_products() {
-  return bf16_products();
+  static const bool amx = cpublas::could_pack(at::kBFloat16);
+  return amx;
 }
 
 std::string flash_attention_products(torch::ScalarType dtype) {
