@@ -6,6 +6,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <workbench/error.hpp>
 
@@ -28,6 +29,13 @@ struct ResultsArgs {
   bool restore = false;  // results archive --restore
 };
 
+// The store at `db` opened for writing (migrated), for the commands that write one
+// that must exist (upgrade, tag, note, archive): none makes a store where there was none.
+Store existing_store_to_write(const std::string& db) {
+  if (!std::filesystem::exists(db)) throw Error(fmt::format("{}: no results store here", db));
+  return Store(db);
+}
+
 void list_runs(Store& store, const std::string& experiment, bool all) {
   // The checkpoint's loss on the whole validation split (a run's last figure).
   std::map<int64_t, std::string> val_loss;
@@ -42,8 +50,7 @@ void list_runs(Store& store, const std::string& experiment, bool all) {
       ++hidden;
       continue;
     }
-    std::string tags;
-    for (const auto& t : r.tags) tags += (tags.empty() ? "" : " ") + t;
+    std::string tags = fmt::format("{}", fmt::join(r.tags, " "));
     if (r.archived) tags += tags.empty() ? "(archived)" : " (archived)";
     rows.push_back({std::to_string(r.id), r.experiment, r.label, r.status, r.config_hash,
                     r.started_at, r.git_commit.substr(0, 10), val_loss[r.id], tags, r.note});
@@ -90,10 +97,7 @@ void add_results(CLI::App& app, int& exit_code) {
       "Bring a store of an older schema up to date (the one reading command that writes)");
   cmd->callback([args, show, table, merge, upgrade, tag, note, archive, &exit_code] {
     if (tag->parsed() || note->parsed() || archive->parsed()) {
-      // Writing commands, like merge; but none makes a store where there was none.
-      if (!std::filesystem::exists(args->db))
-        throw Error(fmt::format("{}: no results store here", args->db));
-      Store store(args->db);
+      Store store = existing_store_to_write(args->db);
       if (tag->parsed()) store.tag(args->run, args->text);
       if (note->parsed()) store.note(args->run, args->text);
       if (archive->parsed()) store.archive(args->run, !args->restore);
@@ -106,9 +110,7 @@ void add_results(CLI::App& app, int& exit_code) {
       return;
     }
     if (upgrade->parsed()) {
-      if (!std::filesystem::exists(args->db))
-        throw Error(fmt::format("{}: no results store here", args->db));
-      Store store(args->db);  // opening for writing runs the migrations
+      Store store = existing_store_to_write(args->db);  // opening it runs the migrations
       std::cout << fmt::format("{}: schema version {}\n", args->db, store.schema_version());
       exit_code = 0;
       return;

@@ -59,7 +59,7 @@ std::string fmt_values(const std::string& metric, const std::vector<double>& v) 
 }
 
 struct ResultRow {
-  std::string label, evaluator, metric, split, config;
+  std::string label, evaluator, metric, split, group;  // group: config_without_seed
   int64_t run, layer;
   double value;
 };
@@ -75,19 +75,17 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
       "CASE r.split WHEN 'train' THEN 0 WHEN 'val' THEN 1 ELSE 2 END";
   std::vector<ResultRow> results;
   store.query(sql, {experiment}, [&](auto&, const std::vector<std::string>& v) {
-    results.push_back({v[0], v[2], v[3], v[5], v[7], std::stoll(v[1]),
-                       v[4].empty() ? -1 : std::stoll(v[4]), std::stod(v[6])});
+    results.push_back({v[0], v[2], v[3], v[5], by_seed ? v[1] : config_without_seed(v[7]),
+                       std::stoll(v[1]), v[4].empty() ? -1 : std::stoll(v[4]), std::stod(v[6])});
   });
   // Runs that differ only in their seed make one column (mean ± std over them), unless
   // asked for apart; a run without such siblings keeps its own column.
-  std::map<std::string, std::set<int64_t>> group_runs;  // config without seed -> runs
-  for (const auto& r : results)
-    group_runs[by_seed ? std::to_string(r.run) : config_without_seed(r.config)].insert(r.run);
-  auto column = [&](const ResultRow& r) {
-    const auto& runs = group_runs[by_seed ? std::to_string(r.run) : config_without_seed(r.config)];
-    return runs.size() == 1
-               ? fmt::format("{} #{} {}", r.label, r.run, r.split)
-               : fmt::format("{} (n={}) {}", label_without_seed(r.label), runs.size(), r.split);
+  std::map<std::string, std::set<int64_t>> group_runs;  // group -> its runs
+  for (const auto& r : results) group_runs[r.group].insert(r.run);
+  auto run_name = [&](const ResultRow& r) {
+    const auto n = group_runs[r.group].size();
+    return n == 1 ? fmt::format("{} #{}", r.label, r.run)
+                  : fmt::format("{} (n={})", label_without_seed(r.label), n);
   };
   // (evaluator, metric) -> layer -> column -> values
   std::map<std::pair<std::string, std::string>,
@@ -97,10 +95,9 @@ void print_experiment_tables(Store& store, const std::string& experiment, std::o
   std::map<std::vector<std::string>, std::vector<double>> scalar_values;
   std::vector<std::vector<std::string>> scalar_keys;  // in the order first seen
   for (const auto& r : results) {
-    const std::string col = column(r);
+    const std::string name = run_name(r), col = name + " " + r.split;
     if (r.layer < 0) {
-      const std::vector<std::string> key = {col.substr(0, col.size() - r.split.size() - 1),
-                                            r.evaluator, r.metric, r.split};
+      const std::vector<std::string> key = {name, r.evaluator, r.metric, r.split};
       if (!scalar_values.count(key)) scalar_keys.push_back(key);
       scalar_values[key].push_back(r.value);
       continue;
