@@ -28,9 +28,10 @@ using vec::VecF;
 // waste more of the diagonal tile under the causal mask.
 constexpr int64_t kBlock = 64;
 constexpr int64_t kVecs = kBlock / kLanes;  // vectors per tile row
-// Keys per product in the forward: up to four tiles side by side. Measured on the AMX
-// Xeon, forward at (4, 8, 1024, 32), three alternating runs: bfloat16 15-20 ms against
-// 21-27 ms with spans of one tile; float32 25-26 against 26-38.
+// Keys per product in the forward: up to four tiles side by side. Forward at (4, 8,
+// 1024, 32) on the AMX Xeon (`attention_bench --forward-only --rounds 1 --repeats 5`,
+// twice each, alternating with a build where this was 64): bfloat16 19.0-19.3 ms
+// against 26.4-35.4 with spans of one tile; float32 35.2-38.2 against 36.0-47.7.
 constexpr int64_t kSpan = 256;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
