@@ -28,7 +28,7 @@
 #include "experiment/experiment.hpp"
 #include "platform/allocator.hpp"
 #include "plugins/plugin_registry.hpp"
-#include "pooled_features.hpp"
+#include "run/feature_cache.hpp"
 #include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/runner.hpp"
@@ -149,16 +149,16 @@ precision = "{}"
     auto x = torch::randint(vocab, {batch, tokens}, torch::kLong).to(device);  // int64 (B, S)
     auto gen = torch::make_generator<at::CPUGeneratorImpl>(0);
     std::function<void()> step;
-    wb::EvalInputs eval_inputs;
+    // The evaluators' feature service over no splits: only its uncached pass is timed.
+    const std::map<std::string, wb::TokenSplit> no_splits;
+    wb::FeatureCache features(*model, *objective, no_splits, "train_bench", device, bf16,
+                              artifacts);
     std::unique_ptr<wb::Progress> progress;
     if (mode == "train") {
       step = [&] { trainer.train_step(x, 1e-3); };
     } else {  // the linear probe's feature pass itself, one batch a step
-      eval_inputs.model = model;
-      eval_inputs.objective = objective;
-      eval_inputs.bfloat16 = bf16;
       progress = model_ctx.progress("features", kWarmupSteps + steps);
-      step = [&] { probe::pooled_features(eval_inputs, x, gen, batch, model_ctx, *progress); };
+      step = [&] { features.pass(x, gen, batch, *progress); };
     }
     auto timed = [&] {
       auto t0 = Clock::now();

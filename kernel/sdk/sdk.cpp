@@ -14,6 +14,7 @@ Model::~Model() = default;
 DecodeState::~DecodeState() = default;
 Objective::~Objective() = default;
 Evaluator::~Evaluator() = default;
+FeatureService::~FeatureService() = default;
 Progress::~Progress() = default;
 ArtifactCache::~ArtifactCache() = default;
 ArtifactLock::~ArtifactLock() = default;

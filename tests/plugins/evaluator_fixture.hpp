@@ -8,6 +8,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "run/feature_cache.hpp"
 #include "test_support.hpp"
 
 namespace wbtest {
@@ -40,6 +41,16 @@ struct EvalFixture {
     in.splits = {
         {"train", separable(64, 1)}, {"val", separable(32, 2)}, {"test", separable(32, 3)}};
     evaluator = wbtest::plugins().create<wb::Evaluator>(plugin, *ehost.context);
+    use_checkpoint("fixture");
+  }
+  // The run's feature service as the host makes it, for a checkpoint of key `key` (in
+  // the evaluator's artifact folder) trained in bfloat16 or not, and the inputs to match.
+  void use_checkpoint(const std::string& key, bool bfloat16 = false) {
+    in.checkpoint_key = in.cache_key = key;
+    in.bfloat16 = bfloat16;
+    features = std::make_unique<wb::FeatureCache>(*model, *obj, in.splits, key, torch::kCPU,
+                                                  in.bfloat16, *ehost.artifacts);
+    in.features = features.get();
   }
   static std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
     v.push_back(s);
@@ -59,6 +70,7 @@ struct EvalFixture {
   std::shared_ptr<wb::Objective> obj;
   std::shared_ptr<wb::Evaluator> evaluator;
   wb::EvalInputs in;
+  std::unique_ptr<wb::FeatureCache> features;
 };
 
 }  // namespace wbtest

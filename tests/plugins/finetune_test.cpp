@@ -90,7 +90,7 @@ TEST(Finetune, AHeadStartedFromTheProbeScoresAsTheProbeBeforeAnyStep) {
   for (const bool bfloat16 : {false, true}) {
     EvalFixture probe("ar", "finetune",
                       EvalFixture::with(sets, "evaluators.0.head_init=\"probe\""));
-    probe.in.bfloat16 = bfloat16;
+    probe.use_checkpoint("fixture", bfloat16);
     probe.evaluator->evaluate(probe.in);
     EXPECT_GE(probe.rows().at("accuracy/2/test"), 0.95) << "bfloat16 " << bfloat16;
     auto curve = val_curve(probe);  // epoch 0 is the start, scored as the epochs are
@@ -103,7 +103,7 @@ TEST(Finetune, AHeadStartedFromTheProbeScoresAsTheProbeBeforeAnyStep) {
 TEST(Finetune, ABfloatRunFineTunesInBfloat16AndStillLearns) {
   EvalFixture f("ar", "finetune",
                 {"evaluators.0.epochs=4", "evaluators.0.lr=0.01", "evaluators.0.batch_size=16"});
-  f.in.bfloat16 = true;  // training.precision = "bfloat16": the model in it, the head float32
+  f.use_checkpoint("fixture", /*bfloat16=*/true);  // the model in it, the head float32
   f.evaluator->evaluate(f.in);
   EXPECT_GE(f.rows().at("accuracy/2/test"), 0.9);
 }

@@ -11,7 +11,6 @@
 #include "evaluator_fixture.hpp"
 #include "layer_concat.hpp"  // plugins/evaluators/common
 #include "logistic_regression.hpp"
-#include "pooled_features.hpp"
 
 using wbtest::EvalFixture;
 
@@ -57,7 +56,7 @@ TEST(LayerConcat, NLayersCentredOnTheBestGiveNTimesTheWidth) {
 
 TEST(LinearProbe, ProbesEveryLayerPicksTheBestOnValAndConcatenatesAroundIt) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.concat=2"});
-  f.in.checkpoint_key = f.in.cache_key = "probe-test";
+  f.use_checkpoint("probe-test");
   f.evaluator->evaluate(f.in);
   auto rows = f.rows();
   for (int64_t layer = 0; layer <= 2; ++layer)
@@ -94,7 +93,7 @@ TEST(LinearProbe, TheRawPixelBaselineReadsTheRunsImagesInTheirTokensOrder) {
 
 TEST(LinearProbe, APoolGridProbesRegionMeansCachedBesideTheGlobalOnes) {
   EvalFixture f("ar", "linear_probe", {"evaluators.0.l2_steps=2", "evaluators.0.pool_grid=2"});
-  f.in.checkpoint_key = f.in.cache_key = "grid-test";
+  f.use_checkpoint("grid-test");
   f.evaluator->evaluate(f.in);
   auto rows = f.rows();
   // Its rows are named after the grid, so no table mixes them with the paper's feature.
@@ -105,17 +104,22 @@ TEST(LinearProbe, APoolGridProbesRegionMeansCachedBesideTheGlobalOnes) {
   EXPECT_FALSE(rows.count("best_layer/-1/val"));
   // The same pass as the global means, pooled per quadrant of the 4x4 image: four times
   // the width, and the quadrants' mean is the global mean, at every layer.
-  auto global = probe::shared_pooled_features(f.in, 16, *f.ehost.context);
-  auto grid = probe::shared_pooled_features(f.in, 16, *f.ehost.context, 2);
+  auto global = f.features->pooled(1, 16);
+  auto grid = f.features->pooled(2, 16);
   for (size_t l = 0; l < global["test"].size(); ++l) {
     const auto& g = global["test"][l];
     ASSERT_EQ(grid["test"][l].size(1), 4 * g.size(1)) << "layer " << l;
     EXPECT_TRUE(torch::allclose(grid["test"][l].view({g.size(0), 4, -1}).mean(1), g, 1e-4, 1e-5))
         << "layer " << l;
   }
-  const auto dir = std::filesystem::path(f.ehost.context->artifacts().dir("features", "grid-test"));
-  EXPECT_TRUE(std::filesystem::exists(dir / "pooled_features.pt"));
-  EXPECT_TRUE(std::filesystem::exists(dir / "pooled_features_grid2.pt"));
+  // Each grid its own cached file, under its own key.
+  auto& artifacts = *f.ehost.context;
+  for (const int64_t g : {1, 2})
+    EXPECT_TRUE(std::filesystem::exists(
+        std::filesystem::path(artifacts.artifacts().dir("features", f.features->key(g))) /
+        "pooled_features.pt"))
+        << "grid " << g;
+  EXPECT_NE(f.features->key(1), f.features->key(2));
 }
 
 TEST(LinearProbe, RefusesAPoolGridOnRawPixels) {
@@ -133,38 +137,50 @@ TEST(LinearProbe, RefusesAConcatenationWiderThanTheModel) {
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
 }
 
-TEST(PooledFeatures, TheSharedCacheIsTheSameWhicheverEvaluatorWritesIt) {
-  // Two hosts, as two evaluators of one run: the same config builds the same weights,
-  // and a masking objective draws its one mask per input from the checkpoint key, so
-  // both compute the same features; a second call reads the file the first wrote.
+TEST(FeatureService, OnePassPerKeyWhicheverEvaluatorAsksAndTheSameMasksForEvery) {
+  // Two services of one checkpoint key, as two runs of one checkpoint: the same config
+  // builds the same weights, and a masking objective's masks come from the service's
+  // draw (seeded by the key and the split), so both compute the same features. The
+  // second reads the file the first wrote: no pass of its own.
   EvalFixture a("bert", "linear_probe", {}), b("bert", "mask_ensemble", {});
   auto pa = a.model->module().parameters(), pb = b.model->module().parameters();
   for (size_t i = 0; i < pa.size(); ++i) ASSERT_TRUE(torch::equal(pa[i], pb[i]));
-  a.in.checkpoint_key = b.in.checkpoint_key = a.in.cache_key = b.in.cache_key = "shared";
-  auto fa = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
-  auto fb = probe::shared_pooled_features(b.in, 16, *b.ehost.context);
-  auto again = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
+  a.use_checkpoint("shared");
+  b.features = std::make_unique<wb::FeatureCache>(*b.model, *b.obj, b.in.splits, "shared",
+                                                  torch::kCPU, false, *a.ehost.artifacts);
+  auto fa = a.features->pooled(1, 16);
+  EXPECT_EQ(a.features->split_passes(), 3);  // train, val, test
+  auto fb = b.features->pooled(1, 8);        // another batch size: the same features
+  EXPECT_EQ(b.features->split_passes(), 0);
   for (const std::string s : {"train", "val", "test"})
-    for (size_t l = 0; l < fa[s].size(); ++l) {
+    for (size_t l = 0; l < fa[s].size(); ++l)
       EXPECT_TRUE(torch::equal(fa[s][l], fb[s][l])) << s << " layer " << l;
-      EXPECT_TRUE(torch::equal(fa[s][l], again[s][l])) << s << " layer " << l;
-    }
+  // The evaluators of one run: linear_probe asks first, mask_ensemble's first mask is
+  // the same pass (only its further masks run); nothing more is extracted.
+  a.evaluator->evaluate(a.in);
+  auto ensemble = wbtest::plugins().create<wb::Evaluator>("mask_ensemble", *b.ehost.context);
+  ensemble->evaluate(a.in);
+  EXPECT_EQ(a.features->split_passes(), 3);
+  // The mask draw is exposed: a plugin drawing from it sees the service's masks.
+  auto gen = a.features->mask_generator("test");
+  auto progress = a.ehost.context->progress("test", 0);
+  auto own = a.features->pass(a.in.splits.at("test").tokens, gen, 16, *progress);
+  for (size_t l = 0; l < own.size(); ++l) EXPECT_TRUE(torch::equal(own[l], fa["test"][l]));
   // Another checkpoint key draws other masks: the masked model sees other inputs.
-  a.in.checkpoint_key = a.in.cache_key = "another";
-  auto other = probe::shared_pooled_features(a.in, 16, *a.ehost.context);
+  a.use_checkpoint("another");
+  auto other = a.features->pooled(1, 16);
   EXPECT_FALSE(torch::equal(fa["test"][2], other["test"][2]));
 }
 
-TEST(PooledFeatures, BfloatRunsComputeThemInBfloat16AndCacheFloat32) {
+TEST(FeatureService, BfloatRunsComputeThemInBfloat16AndCacheFloat32) {
   // A run trained with training.precision = "bfloat16" also computes its features in
   // bfloat16 (EvalInputs::bfloat16): close to the float32 ones, not equal to them (so
   // the scope is on), and stored as float32 for the probe.
   EvalFixture f32("ar", "linear_probe", {}), bf16("ar", "linear_probe", {});
-  f32.in.checkpoint_key = f32.in.cache_key = "float32";
-  bf16.in.checkpoint_key = bf16.in.cache_key = "bfloat16";
-  bf16.in.bfloat16 = true;
-  auto a = probe::shared_pooled_features(f32.in, 16, *f32.ehost.context);
-  auto b = probe::shared_pooled_features(bf16.in, 16, *bf16.ehost.context);
+  f32.use_checkpoint("float32");
+  bf16.use_checkpoint("bfloat16", /*bfloat16=*/true);
+  auto a = f32.features->pooled(1, 16);
+  auto b = bf16.features->pooled(1, 16);
   const auto last = a["test"].size() - 1;
   EXPECT_EQ(b["test"][last].scalar_type(), torch::kFloat32);
   EXPECT_FALSE(torch::equal(a["test"][last], b["test"][last]));

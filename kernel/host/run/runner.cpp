@@ -18,6 +18,7 @@
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
 #include "plugins/plugin_guard.hpp"
+#include "run/feature_cache.hpp"
 #include "run/memory_guard.hpp"
 #include "run/progress.hpp"
 #include "run/provenance.hpp"
@@ -168,6 +169,13 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
       dataset = reg.create<Dataset>(rc.at("dataset").get_string("plugin"), run.dataset_context());
     return load_images(rc, *dataset, split);
   };
+  // One feature service for all the evaluators: each key's pass is made once, by
+  // whichever evaluator asks first.
+  FeatureCache features(
+      run.model(), run.objective(), inputs.splits, inputs.checkpoint_key, run.device(),
+      inputs.bfloat16, run.artifacts(),
+      [&](const std::string& key) { forget(opt, run.artifacts(), "features", key); });
+  inputs.features = &features;
   run.model().module().eval();
   // Data-parallel: the other workers on this machine sit idle while rank 0 evaluates;
   // it takes their cores.
@@ -176,14 +184,13 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
   for (const auto& section : rc.evaluators) {
     const std::string name = section.get_string("plugin");
     // The evaluator's code is in its keys too: a rebuilt evaluator evaluates again, and
-    // never reuses features its old code extracted.
+    // never reuses what its old code computed (the features are the host's: shared).
     const std::string& code = reg.get("evaluator", name).sha256;
     const std::string hash =
         short_hash(canonical_section("[evaluator]", section) + inputs.checkpoint_key + code);
     const int nth = ++seen[name];
     auto host = run.services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
     inputs.cache_key = short_hash(inputs.checkpoint_key + "\n" + code);
-    forget(opt, run.artifacts(), "features", inputs.cache_key);
     auto evaluator = reg.create<Evaluator>(name, host->context);
     auto t0 = std::chrono::steady_clock::now();
     guarded(fmt::format("evaluator '{}'", name), "evaluate()",

@@ -6,6 +6,8 @@
 #include <torch/types.h>
 
 #include <workbench/dataset.hpp>
+#include <workbench/error.hpp>
+#include <workbench/features.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 #include <workbench/plugin.hpp>
@@ -25,9 +27,17 @@ struct EvalInputs {
   std::map<std::string, TokenSplit> splits;  // "train", "val", "test"
   int64_t num_classes = 0;
   std::string checkpoint_key;  // hash of what made the checkpoint (config, plugins' code)
-  // checkpoint_key with this evaluator's code: the key to cache what it computes from
-  // the checkpoint (features) under, so a rebuilt evaluator never reuses its old output.
+  // checkpoint_key with this evaluator's code: the key to cache what it alone computes
+  // from the checkpoint under, so a rebuilt evaluator never reuses its old output.
   std::string cache_key;
+  // The run's pooled features of every layer and split, shared by all its evaluators
+  // (computed once per key, whichever asks first), and its mask draw.
+  FeatureService* features = nullptr;
+  // *features, or an error saying the host gave none.
+  FeatureService& feature_service() const {
+    if (!features) throw Error("the host gave the evaluator no feature service");
+    return *features;
+  }
   // training.precision on the run's device: run forward passes and fine-tuning steps
   // inside a wb::BfloatAutocast(device, bfloat16) scope, as pretraining did.
   bool bfloat16 = false;

@@ -9,6 +9,7 @@
 #include <workbench/error.hpp>
 #include <workbench/evaluator.hpp>
 #include <workbench/feature_pool.hpp>
+#include <workbench/features.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
 #include <workbench/plugin.hpp>

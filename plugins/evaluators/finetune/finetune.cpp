@@ -27,7 +27,6 @@
 
 #include "logistic_regression.hpp"
 #include "majority_vote.hpp"
-#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -218,7 +217,7 @@ class Finetune : public wb::Evaluator {
   // std) W + b. False when the user asked the run to stop.
   bool init_from_probe(const wb::EvalInputs& in, torch::nn::LinearImpl& head, int64_t layer) {
     const auto& c = ctx_.config();
-    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    auto features = in.feature_service().pooled(1, c.get_int("batch_size"));
     if (features.empty()) return false;
     auto fit = probe::fit_logistic(features.at("train")[layer], in.splits.at("train").labels,
                                    in.num_classes, c.get_float("head_l2"), probe::kMaxIter,

@@ -3,12 +3,11 @@
 // vote with their k most cosine-similar training images, weighted exp(similarity / T)
 // (probe::knn_vote). No fit, so no L2 grid: a cheap second opinion on the features
 // that the linear probe's numbers can be read against. The features are the
-// checkpoint's shared pooled ones (probe::shared_pooled_features).
+// run's shared pooled ones (EvalInputs::features): after a linear probe, no pass.
 #include <workbench/workbench.hpp>
 
 #include "best_layer.hpp"
 #include "knn_vote.hpp"
-#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -32,7 +31,7 @@ class Knn : public wb::Evaluator {
     for (const std::string split : {"train", "val", "test"})
       if (in.splits.at(split).tokens.size(0) == 0)
         throw wb::Error(fmt::format("knn: the {} split is empty", split));
-    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    auto features = in.feature_service().pooled(1, c.get_int("batch_size"));
     if (features.empty()) return;  // stopped by the user
     const int64_t k = c.get_int("k");
     const double t = c.get_float("temperature");

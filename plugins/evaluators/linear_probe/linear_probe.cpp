@@ -12,14 +12,13 @@
 // side by side (g*g*width features) in place of the paper's one mean over the image,
 // and its rows are named "grid<g>_accuracy", "grid<g>_best_layer", ...: never mixed
 // with the paper's feature in a table that reads "accuracy".
-// The features come from the checkpoint's shared cache (common/pooled_features.hpp).
+// The features come from the run's feature service (EvalInputs::features).
 #include <cmath>
 
 #include <workbench/workbench.hpp>
 
 #include "best_layer.hpp"
 #include "layer_concat.hpp"
-#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -73,7 +72,7 @@ class LinearProbe : public wb::Evaluator {
     if (concat > 1) probe::concat_window(0, concat, num_layers);  // refuse before the work
     const auto layers = probe::chosen_layers(c, num_layers, "linear_probe");
     const int64_t grid = c.get_int("pool_grid");
-    auto features = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_, grid);
+    auto features = in.feature_service().pooled(grid, c.get_int("batch_size"));
     if (features.empty()) return;  // stopped by the user
     if (grid > 1)
       ctx_.info("features: means over {}x{} regions, {} per layer", grid, grid,

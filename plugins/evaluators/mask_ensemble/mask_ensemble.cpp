@@ -6,13 +6,13 @@
 // the training split under one mask per input; val and test accuracy are reported for
 // a single mask (the mean over the K masks) and for the ensemble, side by side. The
 // fine-tuned classifier's ensemble is the `masks` key of the finetune evaluator.
-// The first mask's features are the checkpoint's shared cache (the ones linear_probe
-// reads), so after a linear_probe only the K - 1 further masks of val and test run.
+// The first mask's features are the run's shared ones (EvalInputs::features, the ones
+// linear_probe reads), so after a linear_probe only the K - 1 further masks of val and
+// test run.
 // Refuses a checkpoint whose objective does not mask (AR).
 #include <workbench/workbench.hpp>
 
 #include "majority_vote.hpp"
-#include "pooled_features.hpp"
 #include "probe_grid.hpp"
 
 namespace {
@@ -39,7 +39,7 @@ class MaskEnsemble : public wb::Evaluator {
 
     // Features of every layer: the training split under one mask (the shared cache's),
     // val and test under k: the cache's mask, then k - 1 fresh ones.
-    auto shared = probe::shared_pooled_features(in, c.get_int("batch_size"), ctx_);
+    auto shared = in.feature_service().pooled(1, c.get_int("batch_size"));
     if (shared.empty()) return;  // stopped by the user
     auto gen = ctx_.generator("masks");
     const std::vector<std::vector<torch::Tensor>> train = {shared.at("train")};
@@ -90,8 +90,8 @@ class MaskEnsemble : public wb::Evaluator {
     auto progress = ctx_.progress(fmt::format("{} x {} more masks", split, masks - 1),
                                   (masks - 1) * tokens.size(0));
     for (int64_t m = 1; m < masks; ++m) {  // a fresh mask at every call of the objective
-      out.push_back(probe::pooled_features(in, tokens, gen, ctx_.config().get_int("batch_size"),
-                                           ctx_, *progress));
+      out.push_back(
+          in.feature_service().pass(tokens, gen, ctx_.config().get_int("batch_size"), *progress));
       if (out.back().empty()) return {};  // stopped by the user
     }
     progress->finish();
