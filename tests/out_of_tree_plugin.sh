@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # docs/writing-a-plugin.md as a test: install the workbench, build the example
-# objective (docs/examples/denoise) out of tree against the installed SDK, run an
-# experiment with it, and check what a plugin author relies on:
-#  - its own metric (denoise_accuracy) lands in the store's metrics, and `workbench
-#    report` shows it, as it shows the results of an evaluator it does not know;
+# objective (docs/examples/denoise) and evaluator (docs/examples/centroid) out of tree
+# against the installed SDK, run an experiment with both, and check what a plugin
+# author relies on:
+#  - the guide's listings are the files built here;
+#  - the objective's own metric (denoise_accuracy) and the evaluator's results land in
+#    the store, and `workbench report` shows both; the evaluator reads the features the
+#    linear probe extracted (the run's feature service: one pass);
 #  - the build tree's workbench reuses what the installed one made (a plugin's identity
 #    is its code, not the run path that `cmake --install` rewrites);
 #  - rebuilt from the same code, the next run reuses the finished run;
@@ -17,18 +20,37 @@ set -euo pipefail
 src=$1 build=$2 work=$3 prefixes=${4:-}
 rm -rf "$work" && mkdir -p "$work"
 
+# The guide shows each example's source whole: the listing after "`NAME.cpp`, whole:"
+# must be the file this test builds.
+for name in denoise centroid; do
+  python3 - "$src/docs/writing-a-plugin.md" "$src/docs/examples/$name/$name.cpp" "$name" <<'PY'
+import sys
+guide, path, name = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3]
+at = guide.find("`%s.cpp`, whole:" % name)
+if at < 0:
+    sys.exit("FAIL: docs/writing-a-plugin.md has no listing of %s.cpp" % name)
+start = guide.index("```cpp\n", at) + len("```cpp\n")
+if guide[start:guide.index("```\n", start)] != path:
+    sys.exit("FAIL: the listing of %s.cpp in docs/writing-a-plugin.md differs from %s" % (name, sys.argv[2]))
+PY
+done
+
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 cp -r "$src/docs/examples/denoise" "$work/denoise"
+cp -r "$src/docs/examples/centroid" "$work/centroid"
 configure() {  # configure FOLDER [extra cmake args]
   local dir=$1
   shift
-  cmake -S "$work/denoise" -B "$dir" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix;$prefixes" \
-    -DCMAKE_BUILD_TYPE=Release "$@" > "$work/configure.log"
+  cmake -S "$work/${EXAMPLE:-denoise}" -B "$dir" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$work/prefix;$prefixes" -DCMAKE_BUILD_TYPE=Release "$@" \
+    > "$work/configure.log"
 }
 configure "$work/plugin"
 cmake --build "$work/plugin" > "$work/build.log"
+EXAMPLE=centroid configure "$work/evaluator"
+cmake --build "$work/evaluator" > "$work/build.log"
 
-export WORKBENCH_PLUGIN_PATH="$work/plugin"
+export WORKBENCH_PLUGIN_PATH="$work/plugin:$work/evaluator"
 wb="$work/prefix/bin/workbench"
 "$wb" plugins --describe denoise | tee "$work/describe.txt"
 grep -q "replace_prob" "$work/describe.txt"
@@ -41,7 +63,7 @@ run() {  # run LOG [WORKBENCH]
     --set dataset.resolution=7 --set dataset.max_train=300 --set dataset.max_eval=100 \
     --set model.size=tiny --set training.steps=10 --set training.val_every=5 \
     --set training.log_every=5 --set evaluators.0.max_iter=20 --set evaluators.0.l2_steps=1 \
-    2>&1 | tee "$1"
+    --set evaluators.1.plugin=centroid 2>&1 | tee "$1"
 }
 sql() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/results.db" "$1"; }
 run "$work/run1.log"
@@ -52,24 +74,24 @@ for name in train/denoise_accuracy train/val_denoise_accuracy train/final_val_de
   [ "$n" -gt 0 ] || { echo "FAIL: the plugin's metric $name is not in the store"; exit 1; }
 done
 
-# The report draws from the store alone: the plugin's metric, and the rows of an
-# evaluator no bundled code knows (written here as a plugin evaluator's would be).
-python3 -c 'import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-run = db.execute("SELECT MAX(id) FROM runs").fetchone()[0]
-db.executemany("INSERT INTO results(run_id, evaluator, evaluator_hash, metric, layer, split, value) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [(run, "knn_outside", "h", "accuracy", layer, "test", 0.5 + 0.1 * layer) for layer in range(3)])
-db.commit()' "$work/results.db"
+# The evaluator's results are in the store, from the linear probe's features.
+[ "$(sql "SELECT COUNT(*) FROM results WHERE evaluator = 'centroid' AND metric = 'accuracy'")" -gt 0 ] ||
+  { echo "FAIL: the out-of-tree evaluator's results are not in the store"; exit 1; }
+[ "$(grep -c "features: extracting" "$work/run1.log")" = 1 ] ||
+  { echo "FAIL: want one feature pass for the linear probe and the out-of-tree evaluator"; exit 1; }
+"$wb" plugins --describe centroid > /dev/null
+
+# The report draws from the store alone: the plugin's metric, and the results of an
+# evaluator no bundled code knows.
 "$wb" report quickstart --db "$work/results.db" --out "$work/report" > "$work/report.log"
 grep -q "train/denoise_accuracy" "$work/report/report.md" ||
   { echo "FAIL: the report does not show the plugin's metric"; exit 1; }
 [ -f "$work/report/metric_train_denoise_accuracy.png" ] ||
   { echo "FAIL: no curve of the plugin's metric"; exit 1; }
-grep -q "| knn_outside | accuracy | 2 | test | 0.7 |" "$work/report/report.md" ||
-  { echo "FAIL: the report does not show an unknown evaluator's results"; exit 1; }
-[ -f "$work/report/evaluator_knn_outside_accuracy.png" ] ||
-  { echo "FAIL: no by-layer figure of an unknown evaluator"; exit 1; }
+grep -q "| centroid | accuracy | 2 | test |" "$work/report/report.md" ||
+  { echo "FAIL: the report does not show the out-of-tree evaluator's results"; exit 1; }
+[ -f "$work/report/evaluator_centroid_accuracy.png" ] ||
+  { echo "FAIL: no by-layer figure of the out-of-tree evaluator"; exit 1; }
 
 # The build tree's binary and plugins (other run paths, same code): the run is reused.
 run "$work/run_build_tree.log" "$build/bin/workbench"
@@ -104,4 +126,4 @@ if WORKBENCH_PLUGIN_PATH="$work/old_abi" "$wb" plugins --describe denoise > "$wo
 fi
 cat "$work/refused.txt"
 grep -q "ABI 4" "$work/refused.txt"
-echo "out-of-tree plugin: built, loaded, run, its metric stored, cache keyed by its code, refusal explained"
+echo "out-of-tree plugins: built, loaded, run, their metric and results stored and reported, cache keyed by their code, refusal explained"

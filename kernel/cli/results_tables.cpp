@@ -179,6 +179,20 @@ void print_run(Store& store, int64_t id, std::ostream& out) {
     out << "\n";
     print_table(out, {"plugin", "name", "version", "sha256", "library"}, plugins);
   }
+  // Each evaluation with where its numbers came from: computed by this run, or copied
+  // from the run that computed them (same checkpoint, config and code).
+  std::vector<std::vector<std::string>> evaluations;
+  if (store.schema_version() >= 4)
+    for (const auto& e : store.evaluations(id))
+      evaluations.push_back({e.name, e.hash, fmt::format("{:.1f} s", e.seconds),
+                             e.computed_by == id ? "computed here"
+                             : e.computed_by == 0
+                                 ? "copied (its run has been deleted)"
+                                 : fmt::format("copied from run {}", e.computed_by)});
+  if (!evaluations.empty()) {
+    out << "\n";
+    print_table(out, {"evaluation", "hash", "took", "results"}, evaluations);
+  }
   out << "\n" << r->config << "\n";
   std::vector<std::vector<std::string>> rows;
   store.query(

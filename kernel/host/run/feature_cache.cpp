@@ -83,7 +83,12 @@ LayerFeatures FeatureCache::pass(const torch::Tensor& tokens, torch::Generator& 
 }
 
 SplitFeatures FeatureCache::pooled(int64_t grid, int64_t batch_size) {
-  if (auto it = memo_.find(grid); it != memo_.end()) return it->second;
+  if (auto it = memo_.find(grid); it != memo_.end()) {
+    log_message(LogLevel::Info, fmt::format("features: those an earlier evaluator of this run "
+                                            "read (key {})",
+                                            key(grid)));
+    return it->second;
+  }
   const std::string k = key(grid);
   if (forget_) forget_(k);
   // Another run extracting the same features waits here, then reuses them.

@@ -135,10 +135,32 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
   return true;
 }
 
+// An evaluation this store already holds, made by an earlier run (any experiment's)
+// from the same checkpoint with the same config and code: copied onto `run_id`, its
+// metrics renamed to start with `metrics`. False (compute it) when there is none, or
+// with --force.
+bool reuse_evaluation(Store& store, int64_t run_id, const std::string& what,
+                      const std::string& hash, const std::string& metrics, const RunOptions& opt) {
+  if (opt.force) return false;
+  const auto done = store.find_evaluation(hash);
+  if (!done) return false;
+  store.copy_evaluation(run_id, *done, metrics);
+  log_message(LogLevel::Info,
+              fmt::format("{}: reusing run {}'s results ({}, computed in {}; --force computes "
+                          "them again)",
+                          what, done->run, hash, format_duration(done->seconds)));
+  return true;
+}
+
 // The checkpoint's validation on the whole validation split (as cut by
 // dataset.max_eval), on every run, trained here or reused: the figure tables, reports
-// and nightly bands read. The periodic ones during training cover a subset.
-void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id) {
+// and nightly bands read. The periodic ones during training cover a subset. Its key
+// is the checkpoint's: a run that reuses the checkpoint reuses its validation too.
+void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& opt) {
+  const std::string hash = short_hash("validation\n" + run.checkpoint_key());
+  const std::string metrics = "train/final_val_";  // record_validation's names
+  if (reuse_evaluation(store, run_id, "validation", hash, metrics, opt)) return;
+  const auto t0 = std::chrono::steady_clock::now();
   const RunConfig& rc = run.config();
   const auto& training = rc.at("training");
   Validation v = validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
@@ -148,10 +170,13 @@ void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id) {
   record_validation(train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
   log_message(LogLevel::Info,
               fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  store.evaluation({run_id, "validation", hash, metrics, secs, run_id});
 }
 
 // The run's evaluators, in file order, on the pretrained model.
-void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt) {
+void evaluate(RunAssembly& run, Store& store, int64_t run_id, const PluginRegistry& reg,
+              const RunOptions& opt) {
   const RunConfig& rc = run.config();
   TokenData& td = run.tokens();
   EvalInputs inputs;
@@ -189,7 +214,11 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
     const std::string hash =
         short_hash(canonical_section("[evaluator]", section) + inputs.checkpoint_key + code);
     const int nth = ++seen[name];
-    auto host = run.services(section, hash, nth == 1 ? name : fmt::format("{}#{}", name, nth));
+    const std::string label = nth == 1 ? name : fmt::format("{}#{}", name, nth);
+    // Made before by a run of the same checkpoint with this evaluator's config and code:
+    // its rows are copied, nothing is computed.
+    if (reuse_evaluation(store, run_id, "evaluator " + label, hash, label + "/", opt)) continue;
+    auto host = run.services(section, hash, label);
     inputs.cache_key = short_hash(inputs.checkpoint_key + "\n" + code);
     auto evaluator = reg.create<Evaluator>(name, host->context);
     auto t0 = std::chrono::steady_clock::now();
@@ -197,6 +226,7 @@ void evaluate(RunAssembly& run, const PluginRegistry& reg, const RunOptions& opt
             [&] { evaluator->evaluate(inputs); });
     if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    store.evaluation({run_id, name, hash, label + "/", secs, run_id});
     log_message(LogLevel::Info,
                 fmt::format("evaluator {} done in {}", name, format_duration(secs)));
   }
@@ -225,8 +255,8 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
                                           model.num_layers(), model.width(), params));
   store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
   if (!pretrain(run, store, run_id, opt)) return;
-  validate_checkpoint(run, store, run_id);
-  evaluate(run, reg, opt);
+  validate_checkpoint(run, store, run_id, opt);
+  evaluate(run, store, run_id, reg, opt);
 }
 
 // Why a finished run's results are not those of the data as they are now, or "": a

@@ -38,9 +38,18 @@ struct RunRow {
   std::vector<std::string> tags;  // `results tag`, sorted
 };
 
+// One evaluation a run holds: an evaluator's results (or the checkpoint's whole-split
+// validation), the prefix of its metrics' names, and the run that computed it.
+struct Evaluation {
+  int64_t run = 0;
+  std::string name, hash, metrics;
+  double seconds = 0;
+  int64_t computed_by = 0;  // 0: that run has been deleted
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   explicit Store(const std::string& path);
   // A store to read from (an error naming the path when there is none), opened
@@ -92,6 +101,16 @@ class Store {
   // started the training) in run_attempts, and copies their training curves (train/*)
   // onto this run, so the finished run holds its whole curve. Returns their ids.
   std::vector<int64_t> continue_attempts(int64_t run, const std::string& pretrain_hash);
+  // An evaluation `run` finished itself (computed_by = run) or copied
+  // (copy_evaluation).
+  void evaluation(const Evaluation& e);
+  // The latest evaluation of any run with this hash, if any.
+  std::optional<Evaluation> find_evaluation(const std::string& hash);
+  // Copies evaluation `from` onto `run`: its result rows, and its metrics with their
+  // prefix from.metrics renamed to `metrics` (the evaluator's place in this run's file
+  // may differ: "finetune#2/"); recorded as computed by from's computing run.
+  void copy_evaluation(int64_t run, const Evaluation& from, const std::string& metrics);
+  std::vector<Evaluation> evaluations(int64_t run);
   // A plugin the run used: its name, version and library (path and SHA-256).
   void plugin(int64_t run, const std::string& kind, const std::string& name,
               const std::string& version, const std::string& sha256, const std::string& path);

@@ -170,6 +170,21 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
       if (target_id.count(run) && target_id.count(attempt))
         into.query("INSERT OR IGNORE INTO main.run_attempts (run_id, attempt_id) VALUES (?, ?)",
                    {target_id.at(run), target_id.at(attempt)}, [](auto&, auto&) {});
+    // Evaluations of the runs added, with the run that computed each mapped to its id
+    // in the target (none when it was not carried).
+    std::vector<std::vector<std::string>> evaluations;
+    into.query(
+        "SELECT run_id, name, hash, metrics, seconds, IFNULL(computed_by, 0) FROM "
+        "src.run_evaluations ORDER BY rowid",
+        {}, [&](auto&, const auto& v) { evaluations.push_back(v); });
+    for (const auto& e : evaluations)
+      if (target_id.count(e[0]))
+        into.query(
+            "INSERT OR IGNORE INTO main.run_evaluations (run_id, name, hash, metrics, seconds, "
+            "computed_by) VALUES (?, ?, ?, ?, ?, NULLIF(?, '0'))",
+            {target_id.at(e[0]), e[1], e[2], e[3], e[4],
+             target_id.count(e[5]) ? target_id.at(e[5]) : "0"},
+            [](auto&, auto&) {});
     // Tags join those a run already has in the target (its note and archive flag came
     // with its row, or stay the target's where it was there already).
     std::vector<std::pair<std::string, std::string>> tags;

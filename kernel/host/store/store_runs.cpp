@@ -127,6 +127,62 @@ std::vector<int64_t> Store::continue_attempts(int64_t run, const std::string& pr
   return adopted;
 }
 
+void Store::evaluation(const Evaluation& e) {
+  run_stmt(db_,
+           prepare("INSERT OR REPLACE INTO run_evaluations(run_id, name, hash, metrics, seconds, "
+                   "computed_by) VALUES(?, ?, ?, ?, ?, NULLIF(?, 0))"),
+           path_, e.run, e.name, e.hash, e.metrics, e.seconds, e.computed_by);
+}
+
+namespace {
+const char* kEvaluationColumns =
+    "SELECT run_id, name, hash, metrics, seconds, IFNULL(computed_by, 0) FROM run_evaluations ";
+Evaluation to_evaluation(const std::vector<std::string>& v) {
+  return {std::stoll(v[0]), v[1], v[2], v[3], std::stod(v[4]), std::stoll(v[5])};
+}
+}  // namespace
+
+std::optional<Evaluation> Store::find_evaluation(const std::string& hash) {
+  std::optional<Evaluation> found;
+  query(std::string(kEvaluationColumns) + "WHERE hash = ? ORDER BY run_id DESC LIMIT 1", {hash},
+        [&](auto&, const auto& v) { found = to_evaluation(v); });
+  return found;
+}
+
+std::vector<Evaluation> Store::evaluations(int64_t run) {
+  std::vector<Evaluation> out;
+  query(std::string(kEvaluationColumns) + "WHERE run_id = ? ORDER BY rowid", {std::to_string(run)},
+        [&](auto&, const auto& v) { out.push_back(to_evaluation(v)); });
+  return out;
+}
+
+void Store::copy_evaluation(int64_t run, const Evaluation& from, const std::string& metrics) {
+  const std::string to = std::to_string(run), src = std::to_string(from.run);
+  exec("SAVEPOINT copy_evaluation");
+  try {
+    query(
+        "INSERT OR REPLACE INTO results(run_id, evaluator, evaluator_hash, metric, layer, split, "
+        "value) SELECT ?, evaluator, evaluator_hash, metric, layer, split, value FROM results "
+        "WHERE run_id = ? AND evaluator_hash = ?",
+        {to, src, from.hash}, [](auto&, auto&) {});
+    // By prefix, not LIKE: metric names hold '_', LIKE's wildcard.
+    query(
+        "INSERT OR REPLACE INTO metrics(run_id, name, step, value) SELECT ?, ? || "
+        "substr(name, length(?) + 1), step, value FROM metrics WHERE run_id = ? AND "
+        "substr(name, 1, length(?)) = ?",
+        {to, metrics, from.metrics, src, from.metrics, from.metrics}, [](auto&, auto&) {});
+    Evaluation copy = from;
+    copy.run = run;
+    copy.metrics = metrics;
+    evaluation(copy);
+    exec("RELEASE copy_evaluation");
+  } catch (...) {
+    exec("ROLLBACK TO copy_evaluation");
+    exec("RELEASE copy_evaluation");
+    throw;
+  }
+}
+
 void Store::plugin(int64_t run, const std::string& kind, const std::string& name,
                    const std::string& version, const std::string& sha256, const std::string& path) {
   run_stmt(db_,

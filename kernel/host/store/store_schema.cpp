@@ -130,6 +130,20 @@ WHERE r.status = 'finished' AND r.archived = 0 AND r.id = (
 CREATE VIEW latest_results AS
 SELECT * FROM run_results WHERE run_id IN (SELECT run_id FROM latest_runs);
 )sql",
+    // 4: a run's evaluations, each keyed by what determines it (an evaluator's config
+    // and code with the checkpoint's key; the whole-split validation by the checkpoint's
+    // key): a run whose evaluation was made before copies its rows and says from where.
+    R"sql(
+CREATE TABLE run_evaluations(
+  run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  hash        TEXT NOT NULL,
+  metrics     TEXT NOT NULL,
+  seconds     REAL NOT NULL,
+  computed_by INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+  PRIMARY KEY (run_id, hash));
+CREATE INDEX run_evaluations_by_hash ON run_evaluations(hash);
+)sql",
 };
 
 }  // namespace

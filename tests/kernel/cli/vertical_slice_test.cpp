@@ -117,7 +117,7 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
     ++artifacts;
     EXPECT_EQ(wb::sha256_file(v[0]), v[1]) << v[0];
   });
-  EXPECT_EQ(artifacts, 5);  // palette, tokens, checkpoint, features (once per evaluator)
+  EXPECT_EQ(artifacts, 4);  // palette, tokens, checkpoint, features (one pass, both probes)
 
   // Again: the finished run is skipped.
   auto again = wb::run_experiment(exp, store, wbtest::plugins(), {});
@@ -149,7 +149,7 @@ TEST(VerticalSlice, TrainsProbesEveryLayerRecordsAndSkipsWhenDone) {
   // The redo lists the (reused) files its numbers came from, as the first run did.
   EXPECT_EQ(
       count(store, "SELECT COUNT(*) FROM artifacts GROUP BY run_id ORDER BY run_id DESC LIMIT 1"),
-      5);
+      4);
   EXPECT_EQ(
       count(store,
             "SELECT COUNT(*) FROM (SELECT layer, split FROM results WHERE metric = "
@@ -284,6 +284,87 @@ TEST(VerticalSlice, TwoEvaluatorsOfOnePluginKeepTheirCurvesApart) {
   for (const std::string row : {"| default | finetune | 1 |", "| default | finetune#2 | 1 |"})
     EXPECT_NE(text.find(row, section), std::string::npos) << row << " missing from\n" << text;
   EXPECT_GT(std::filesystem::file_size(dir / "report/finetune_curves.png"), 1000u);
+}
+
+// Per-evaluator identity: an evaluator added to a finished run's experiment file is
+// all that runs. The new run reuses the checkpoint, copies the validation and the
+// other evaluators' results from the run that made them (same checkpoint, config and
+// code), and its kNN reads the features the linear probe extracted: no pass.
+TEST(VerticalSlice, AnEvaluatorAddedToAFinishedExperimentIsAllThatRuns) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  wb::Store store(dir / "results.db");
+  const std::string file = tiny_experiment(dir / "data");
+  auto first =
+      wb::parse_experiment(file, dir / "slice.toml", {"training.steps=4"}, wbtest::plugins());
+  ASSERT_EQ(wb::run_experiment(first, store, wbtest::plugins(), {}).finished, 1);
+  auto added = wb::parse_experiment(file + "\n[[evaluators]]\nplugin = \"knn\"\nk = 5\n",
+                                    dir / "slice.toml", {"training.steps=4"}, wbtest::plugins());
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(wb::run_experiment(added, store, wbtest::plugins(), {}).finished, 1);
+  const std::string log = testing::internal::GetCapturedStdout();
+  for (const std::string said :
+       {"pretrain: reusing checkpoint", "validation: reusing run 1's results",
+        "evaluator linear_probe: reusing run 1's results",
+        "evaluator linear_probe#2: reusing run 1's results", "features: reusing",
+        "evaluator knn done"})
+    EXPECT_NE(log.find(said), std::string::npos) << "no \"" << said << "\" in\n" << log;
+  for (const std::string not_said :
+       {"features: extracting", "pretrain: validation loss", "evaluator linear_probe done"})
+    EXPECT_EQ(log.find(not_said), std::string::npos) << "\"" << not_said << "\" in\n" << log;
+  // Run 2 holds every number, the copied ones equal to run 1's.
+  EXPECT_EQ(count(store,
+                  "SELECT COUNT(*) FROM results a JOIN results b ON a.evaluator_hash = "
+                  "b.evaluator_hash AND a.metric = b.metric AND a.layer IS b.layer AND a.split IS "
+                  "b.split AND a.value = b.value WHERE a.run_id = 1 AND b.run_id = 2"),
+            count(store, "SELECT COUNT(*) FROM results WHERE run_id = 1"));
+  EXPECT_GT(count(store, "SELECT COUNT(*) FROM results WHERE run_id = 2 AND evaluator = 'knn'"), 0);
+  EXPECT_EQ(one(store,
+                "SELECT value FROM metrics WHERE run_id = 2 AND name = "
+                "'train/final_val_loss'"),
+            one(store,
+                "SELECT value FROM metrics WHERE run_id = 1 AND name = "
+                "'train/final_val_loss'"));
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM run_evaluations WHERE run_id = 2"), 4);
+  EXPECT_EQ(
+      count(store, "SELECT COUNT(*) FROM run_evaluations WHERE run_id = 2 AND computed_by = 1"), 3);
+  std::string out;
+  ASSERT_EQ(wbtest::run_cli("results show 2 --db " + (dir / "results.db"), &out), 0) << out;
+  EXPECT_NE(out.find("copied from run 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("computed here"), std::string::npos) << out;
+
+  // --force computes every evaluation again.
+  wb::RunOptions force;
+  force.force = true;
+  testing::internal::CaptureStdout();
+  ASSERT_EQ(wb::run_experiment(added, store, wbtest::plugins(), force).finished, 1);
+  const std::string forced = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(forced.find("reusing run"), std::string::npos) << forced;
+  EXPECT_EQ(
+      count(store, "SELECT COUNT(*) FROM run_evaluations WHERE run_id = 3 AND computed_by = 3"), 4);
+}
+
+// A BERT run with the three evaluators that read pooled features makes one feature
+// pass over the splits: linear_probe's, which mask_ensemble (its first mask) and
+// finetune (its probe head) read.
+TEST(VerticalSlice, ABertRunMakesOneFeaturePassForItsThreeEvaluators) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 500, 200);
+  wb::Store store(dir / "results.db");
+  auto exp = wb::parse_experiment(
+      tiny_experiment(dir / "data") +
+          "\n[[evaluators]]\nplugin = \"mask_ensemble\"\nmasks = 2\nl2_steps = 1\n"
+          "[[evaluators]]\nplugin = \"finetune\"\nepochs = 1\nhead_init = \"probe\"\n",
+      dir / "slice.toml", {"training.steps=2", "objective.plugin=\"bert\""}, wbtest::plugins());
+  testing::internal::CaptureStdout();
+  ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
+  const std::string log = testing::internal::GetCapturedStdout();
+  size_t passes = 0;
+  for (auto at = log.find("features: extracting"); at != std::string::npos;
+       at = log.find("features: extracting", at + 1))
+    ++passes;
+  EXPECT_EQ(passes, 1u) << log;
+  EXPECT_EQ(count(store, "SELECT COUNT(*) FROM run_evaluations WHERE run_id = 1"), 5);
 }
 
 // A run interrupted (Ctrl-C at a known point) and resumed: the finished row holds the

@@ -198,7 +198,8 @@ TEST(StoreMerge, CarriesEveryTableOfTheSchema) {
     src.result(run, "linear_probe", "h", "accuracy", 0, "test", 0.5);      // results
     src.plugin(run, "model", "igpt", "1", std::string(64, 'a'), "/x.so");  // run_plugins
     src.artifact(run, "tokens", "k", "/nowhere/tokens.pt", std::string(64, 'b'), 1);
-    src.tag(run, "kept");  // run_tags
+    src.tag(run, "kept");                                                   // run_tags
+    src.evaluation({run, "linear_probe", "h", "linear_probe/", 1.5, run});  // run_evaluations
     src.end_run(run, "finished");
   }
   std::vector<std::string> tables;

@@ -44,8 +44,14 @@ TEST(Store, RefusesAStoreFromANewerWorkbench) {
 }
 
 namespace {
-// What schema version 3 added: tags, notes, archiving (and the views that know them).
+// What schema version 4 added: the runs' evaluations.
+void drop_version_four(Store& s) {
+  s.exec("DROP TABLE run_evaluations");
+}
+// What schema version 3 added (and 4 after it): tags, notes, archiving (and the views
+// that know them).
 void drop_version_three(Store& s) {
+  drop_version_four(s);
   s.exec("DROP VIEW latest_results");
   s.exec("DROP VIEW latest_runs");
   s.exec("DROP TABLE run_tags");
@@ -72,6 +78,45 @@ TEST(Store, AVersionTwoStoreGainsTagsNotesAndArchiving) {
   again.archive(1, true);
   EXPECT_EQ(wbtest::count(again, "SELECT COUNT(*) FROM latest_runs"), 0);
   EXPECT_EQ(again.run(1)->tags, std::vector<std::string>{"kept"});
+}
+
+// A store of schema version 3 gains the evaluations table, and an evaluation copied
+// onto a later run brings its result rows and its curve, renamed to the later run's
+// place for the evaluator, and names the run that computed it.
+TEST(Store, AVersionThreeStoreGainsEvaluationsThatALaterRunCopies) {
+  wbtest::TempDir dir;
+  {
+    Store s(dir / "r.db");
+    drop_version_four(s);
+    s.exec("PRAGMA user_version = 3");
+  }
+  Store s(dir / "r.db");
+  EXPECT_EQ(s.schema_version(), Store::kSchemaVersion);
+  const int64_t e = s.experiment("e", "e.toml");
+  const int64_t a = s.begin_run(e, "default", "c1", "p", "", 0, wb::Provenance{});
+  s.result(a, "finetune", "h", "accuracy", 4, "test", 0.75);
+  s.result(a, "linear_probe", "other", "accuracy", 4, "test", 0.5);
+  s.metric(a, 1, "finetune/val_accuracy", 0.7);
+  s.metric(a, 2, "finetune/val_accuracy", 0.75);
+  s.metric(a, 1, "finetune_x/val", 9);  // another evaluator's, however alike its name
+  s.evaluation({a, "finetune", "h", "finetune/", 12.5, a});
+  EXPECT_FALSE(s.find_evaluation("nope"));
+  const auto found = s.find_evaluation("h");
+  ASSERT_TRUE(found);
+  const int64_t b = s.begin_run(e, "default", "c2", "p", "", 0, wb::Provenance{});
+  s.copy_evaluation(b, *found, "finetune#2/");
+  EXPECT_EQ(wbtest::count(s, "SELECT COUNT(*) FROM results WHERE run_id = 2"), 1);
+  EXPECT_EQ(wbtest::one(s, "SELECT value FROM results WHERE run_id = 2"), "0.75");
+  EXPECT_EQ(wbtest::count(s,
+                          "SELECT COUNT(*) FROM metrics WHERE run_id = 2 AND name = "
+                          "'finetune#2/val_accuracy'"),
+            2);
+  EXPECT_EQ(wbtest::count(s, "SELECT COUNT(*) FROM metrics WHERE run_id = 2"), 2);
+  const auto copied = s.evaluations(b);
+  ASSERT_EQ(copied.size(), 1u);
+  EXPECT_EQ(copied[0].computed_by, a);
+  EXPECT_EQ(copied[0].metrics, "finetune#2/");
+  EXPECT_EQ(copied[0].seconds, 12.5);
 }
 
 // A store written by the workbench of schema version 1 gains the run_plugins table
