@@ -4,7 +4,8 @@
 #     inside its room, e.g. `run_assembly.*` or `include/workbench/model.hpp`);
 #   - no source file under kernel/ passes 400 lines;
 #   - a plugin includes only the SDK (<workbench/...>) and its own or a sibling's files,
-#     never the host's ("run/...", "store/...", ...).
+#     never the host's ("run/...", "store/...", ...);
+#   - the host's rooms include one another without a cycle (tests/room_graph.py).
 #   bash tests/house_rules.sh [SOURCE_DIR]
 set -uo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -38,5 +39,20 @@ if grep -rnE "#include \"($rooms)/" plugins docs/examples; then
   echo "house rules: a plugin includes the host's internals (above); include <workbench/...> only"
   fail=1
 fi
-[ "$fail" = 0 ] && echo "house rules: $(files kernel | wc -l) files under kernel/ listed, none over 400 lines, plugins include only the SDK"
+# The host's rooms include one another without a cycle; the checker itself is tried on
+# a made-up pair of rooms that include each other, so that it cannot pass by failing to look.
+if ! graph=$(python3 tests/room_graph.py "$root"); then
+  echo "$graph"
+  fail=1
+fi
+cycle=$(mktemp -d)
+mkdir -p "$cycle/kernel/host/a" "$cycle/kernel/host/b"
+echo '#include "b/y.hpp"' >"$cycle/kernel/host/a/x.hpp"
+echo '#include "a/x.hpp"' >"$cycle/kernel/host/b/y.hpp"
+if python3 tests/room_graph.py "$cycle" >/dev/null; then
+  echo "house rules: tests/room_graph.py missed a cycle between two rooms"
+  fail=1
+fi
+rm -rf "$cycle"
+[ "$fail" = 0 ] && echo "house rules: $(files kernel | wc -l) files under kernel/ listed, none over 400 lines, plugins include only the SDK, no cycle between the host's rooms"
 exit "$fail"

@@ -7,9 +7,9 @@
 #include "commands.hpp"
 #include "experiment/experiment.hpp"
 #include "plugins/plugin_registry.hpp"
-#include "run/run_keys.hpp"
+#include "experiment/run_keys.hpp"
 #include "table.hpp"
-#include "training/training_keys.hpp"
+#include "experiment/training_keys.hpp"
 
 namespace wb::cli {
 

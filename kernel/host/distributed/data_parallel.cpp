@@ -8,7 +8,7 @@
 #include <workbench/error.hpp>
 
 #include "distributed/gradient_reducer.hpp"
-#include "run/run_context.hpp"
+#include "platform/log.hpp"
 
 namespace wb {
 

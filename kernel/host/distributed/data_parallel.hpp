@@ -9,7 +9,7 @@
 #include <torch/nn/module.h>
 
 #include "distributed/cluster.hpp"
-#include "training/parallelism.hpp"
+#include "distributed/parallelism.hpp"
 
 namespace wb {
 

@@ -15,7 +15,7 @@
 #include <workbench/error.hpp>
 
 #include "distributed/cluster.hpp"
-#include "run/run_context.hpp"
+#include "platform/log.hpp"
 
 namespace wb {
 

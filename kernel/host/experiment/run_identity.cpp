@@ -8,8 +8,8 @@
 #include "experiment/validate.hpp"
 #include "platform/hash.hpp"
 #include "plugins/plugin_registry.hpp"
-#include "run/run_keys.hpp"
-#include "training/training_keys.hpp"
+#include "experiment/run_keys.hpp"
+#include "experiment/training_keys.hpp"
 
 namespace wb {
 

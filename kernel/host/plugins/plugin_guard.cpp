@@ -6,7 +6,7 @@
 
 #include <workbench/error.hpp>
 
-#include "run/run_context.hpp"
+#include "platform/log.hpp"
 
 namespace wb {
 

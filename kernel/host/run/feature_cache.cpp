@@ -13,7 +13,7 @@
 
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
-#include "run/progress.hpp"
+#include "platform/progress.hpp"
 #include "run/run_context.hpp"
 
 namespace wb {

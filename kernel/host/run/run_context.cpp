@@ -19,29 +19,9 @@
 
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
-#include "run/progress.hpp"
+#include "platform/progress.hpp"
 
 namespace wb {
-
-uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream) {
-  std::string h = sha256_hex(fmt::format("{}/{}/{}", run_seed, owner, stream));
-  // 63 bits: torch and std generators take them all without sign surprises.
-  return std::stoull(h.substr(0, 16), nullptr, 16) >> 1;
-}
-
-void log_message(LogLevel level, const std::string& message) {
-  switch (level) {
-    case LogLevel::Debug:
-      spdlog::debug(message);
-      break;
-    case LogLevel::Info:
-      spdlog::info(message);
-      break;
-    case LogLevel::Warn:
-      spdlog::warn(message);
-      break;
-  }
-}
 
 std::string StoreArtifacts::path(const std::string& kind, const std::string& key) const {
   return (std::filesystem::path(root_) / kind / key).string();

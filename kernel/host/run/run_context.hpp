@@ -6,15 +6,10 @@
 
 #include <workbench/context.hpp>
 
+#include "platform/log.hpp"  // log_message, derive_seed
 #include "store/store.hpp"
 
 namespace wb {
-
-// A seed for `stream` of `owner`, derived from the run's seed by hashing, so streams
-// are independent and stable across versions.
-uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream);
-
-void log_message(LogLevel level, const std::string& message);
 
 // Removes from `dir` the temporaries of atomic writes (unique_temp_path) of this
 // machine whose process no longer exists: what a writer killed mid-write (kill -9,

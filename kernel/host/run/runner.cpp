@@ -20,7 +20,7 @@
 #include "plugins/plugin_guard.hpp"
 #include "run/feature_cache.hpp"
 #include "run/memory_guard.hpp"
-#include "run/progress.hpp"
+#include "platform/progress.hpp"
 #include "run/provenance.hpp"
 #include "run/run_assembly.hpp"
 #include "run/run_context.hpp"

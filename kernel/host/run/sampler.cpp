@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <workbench/workbench.hpp>
 
-#include "run/progress.hpp"
+#include "platform/progress.hpp"
 #include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
 #include "run/runner.hpp"

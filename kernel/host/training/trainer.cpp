@@ -18,8 +18,8 @@
 #include "distributed/data_parallel.hpp"
 #include "platform/interrupt.hpp"
 #include "plugins/plugin_guard.hpp"
-#include "run/progress.hpp"
-#include "run/run_context.hpp"
+#include "platform/progress.hpp"
+#include "platform/log.hpp"
 #include "training/fused_adam.hpp"
 #include "training/metric_means.hpp"
 

@@ -14,7 +14,7 @@
 #include <workbench/schedule.hpp>
 
 #include "distributed/cluster.hpp"
-#include "training/parallelism.hpp"
+#include "distributed/parallelism.hpp"
 
 namespace wb {
 

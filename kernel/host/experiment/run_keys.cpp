@@ -1,4 +1,4 @@
-#include "run/run_keys.hpp"
+#include "experiment/run_keys.hpp"
 
 #include <algorithm>
 #include <thread>

@@ -1,4 +1,4 @@
-#include "run/progress.hpp"
+#include "platform/progress.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "training/training_keys.hpp"
+#include "experiment/training_keys.hpp"
 
 namespace wb {
 
