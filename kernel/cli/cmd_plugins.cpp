@@ -6,10 +6,10 @@
 
 #include "commands.hpp"
 #include "experiment/experiment.hpp"
-#include "plugins/plugin_registry.hpp"
 #include "experiment/run_keys.hpp"
-#include "table.hpp"
 #include "experiment/training_keys.hpp"
+#include "plugins/plugin_registry.hpp"
+#include "table.hpp"
 
 namespace wb::cli {
 

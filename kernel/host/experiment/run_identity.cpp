@@ -5,11 +5,11 @@
 
 #include <workbench/precision.hpp>
 
+#include "experiment/run_keys.hpp"
+#include "experiment/training_keys.hpp"
 #include "experiment/validate.hpp"
 #include "platform/hash.hpp"
 #include "plugins/plugin_registry.hpp"
-#include "experiment/run_keys.hpp"
-#include "experiment/training_keys.hpp"
 
 namespace wb {
 

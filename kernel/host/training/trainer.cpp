@@ -17,9 +17,9 @@
 
 #include "distributed/data_parallel.hpp"
 #include "platform/interrupt.hpp"
-#include "plugins/plugin_guard.hpp"
-#include "platform/progress.hpp"
 #include "platform/log.hpp"
+#include "platform/progress.hpp"
+#include "plugins/plugin_guard.hpp"
 #include "training/fused_adam.hpp"
 #include "training/metric_means.hpp"
 
