@@ -1,7 +1,5 @@
 // `workbench run FILE [--set SECTION.KEY=VALUE]... [--shard i/n] [--dry-run] [--force] [--db PATH]
 //                    [--nproc N [--nnodes M --node-rank K --master ADDR:PORT]]`
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -13,12 +11,14 @@
 #include "distributed/cluster.hpp"
 #include "distributed/launch_env.hpp"
 #include "distributed/launcher.hpp"
+#include "distributed/run_workers.hpp"
 #include "distributed/shard.hpp"
 #include "experiment/experiment.hpp"
 #include "platform/interrupt.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "results_tables.hpp"
 #include "run/provenance.hpp"
+#include "run/run_record.hpp"
 #include "run/runner.hpp"
 
 namespace wb::cli {
@@ -84,44 +84,39 @@ int launch(const RunArgs& args, const Experiment& exp) {
   return ok ? 0 : 1;
 }
 
-// A worker's side: join the process group; ranks other than 0 record into a scratch
-// store of their own (rank 0's store is the run's record) and say only warnings.
+// A worker's side: join the process group and run; the leader records the runs in the
+// store (RunRecord::for_workers) and says what it does, the others say only warnings.
 int work(const RunArgs& args, const Experiment& exp, const ClusterSpec& spec,
          const PluginRegistry& reg) {
   namespace fs = std::filesystem;
-  if (spec.rank != 0 && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
-  if (spec.rank == 0)
-    spdlog::info("worker 0 of {} ({} on this machine), started by {}; rendezvous at {}:{}",
-                 spec.world, spec.local_world, spec.launcher, spec.master_addr, spec.master_port);
   auto cluster = connect_cluster(spec);
-  if (spec.rank == 0) spdlog::info("collectives: {}", cluster->backend());
+  const RunWorkers workers(cluster.get());
+  if (!workers.leader() && !std::getenv("WORKBENCH_LOG")) spdlog::set_level(spdlog::level::warn);
+  spdlog::info(
+      "worker {} of {} ({} on this machine), started by {}; rendezvous at {}:{}; "
+      "collectives: {}",
+      spec.rank, spec.world, spec.local_world, spec.launcher, spec.master_addr, spec.master_port,
+      cluster->backend());
   RunOptions opt = run_options(args);
   opt.cluster = cluster.get();
   opt.local_workers = spec.local_world;
   opt.local_rank = spec.local_rank;
   if (opt.artifacts_root.empty())
     opt.artifacts_root = (fs::absolute(args.db).parent_path() / "artifacts").string();
-  const std::string db =
-      spec.rank == 0
-          ? args.db
-          : (fs::temp_directory_path() / fmt::format("workbench-rank{}-{}.db", spec.rank, getpid()))
-                .string();
   RunSummary s;
   {
-    Store store(db);
-    s = run_experiment(exp, store, reg, opt);
-    if (spec.rank == 0) {
+    RunRecord record = RunRecord::for_workers(args.db, workers);
+    s = run_experiment(exp, record, reg, opt);
+    if (Store* store = record.store()) {
       std::cout << fmt::format(
           "\n{}: {} finished, {} skipped (already done), {} failed, {} interrupted on {} "
           "workers; results in {}\n\n",
           exp.name, s.finished, s.skipped, s.failed, s.interrupted, spec.world, args.db);
-      print_experiment_tables(store, exp.name, std::cout);
+      print_experiment_tables(*store, exp.name, std::cout);
     }
   }
   // Rank 0 keeps the rendezvous store alive until every worker has read its last word.
   if (s.ok()) cluster->barrier();
-  if (spec.rank != 0)
-    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
   return s.ok() ? 0 : 1;
 }
 }  // namespace

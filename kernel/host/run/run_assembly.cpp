@@ -4,24 +4,15 @@
 
 #include "platform/hash.hpp"
 #include "plugins/plugin_guard.hpp"
+#include "run/run_record.hpp"
 
 namespace wb {
-
-namespace {
-// Where a plugin's figures go when nothing records them.
-struct DiscardedResults : ResultSink {
-  void metric(int64_t, const std::string&, double) override {}
-  void result(const std::string&, int64_t, const std::string&, double) override {}
-};
-}  // namespace
 
 PluginServices::PluginServices(const Section& section, uint64_t seed, torch::Device device,
                                ArtifactCache* artifacts, Store* store, int64_t run,
                                const std::string& hash, const std::string& metric_prefix,
                                const DataFacts* facts)
-    : sink(store ? std::unique_ptr<ResultSink>(std::make_unique<StoreResults>(
-                       store, run, section.get_string("plugin"), hash, metric_prefix))
-                 : std::make_unique<DiscardedResults>()),
+    : sink(RunRecord(store).results(run, section.get_string("plugin"), hash, metric_prefix)),
       context(section, seed, device, artifacts, sink.get()) {
   if (facts) context.set_data(*facts);
 }

@@ -24,6 +24,7 @@
 #include "run/provenance.hpp"
 #include "run/run_assembly.hpp"
 #include "run/run_context.hpp"
+#include "run/run_record.hpp"
 #include "run/tokens.hpp"
 #include "training/trainer.hpp"
 
@@ -75,7 +76,7 @@ void forget(const RunOptions& opt, StoreArtifacts& artifacts, const std::string&
 // The pretrained weights of the run's configuration in the run's model: the cached
 // final.pt when there is one, else trained now (resuming last.pt). False on a worker
 // other than rank 0 once its share is done: rank 0 alone evaluates.
-bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& opt) {
+bool pretrain(RunAssembly& run, RunRecord& record, int64_t run_id, const RunOptions& opt) {
   const RunConfig& rc = run.config();
   const RunWorkers workers(opt.cluster);
   const bool leader = workers.leader();
@@ -101,7 +102,7 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     // (not when the checkpoint is unusable: then the pretraining starts over).
     const std::string last = (fs::path(ckpt_dir) / "last.pt").string();
     if (leader && !drop_unusable_checkpoint(last) && fs::exists(last)) {
-      const auto attempts = store.continue_attempts(run_id, rc.pretrain_hash);
+      const auto attempts = record.continue_attempts(run_id, rc.pretrain_hash);
       if (!attempts.empty())
         log_message(LogLevel::Info,
                     fmt::format("pretrain: continuing run(s) {} (their curve is on this run)",
@@ -111,9 +112,9 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
     if (rc.at("experiment").get_bool("memory_check"))
       check_training_memory(rc.at("training"), model, run.facts(), run.device(), workers.count(),
                             opt.local_workers);
-    StoreResults train_sink(&store, run_id, "train", key);
+    auto train_sink = record.results(run_id, "train", key);
     // Bits per dimension: a token stands for one pixel of `channels` values.
-    Trainer trainer(rc.at("training"), model, run.objective(), train_sink,
+    Trainer trainer(rc.at("training"), model, run.objective(), *train_sink,
                     {run.device(), run.seed(), ckpt_dir, run.facts().channels, workers.cluster()});
     // Pretraining sees the unlabeled split too when there is one (stl10); the
     // evaluators see only the labelled splits.
@@ -139,12 +140,12 @@ bool pretrain(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& 
 // from the same checkpoint with the same config and code: copied onto `run_id`, its
 // metrics renamed to start with `metrics`. False (compute it) when there is none, or
 // with --force.
-bool reuse_evaluation(Store& store, int64_t run_id, const std::string& what,
+bool reuse_evaluation(RunRecord& record, int64_t run_id, const std::string& what,
                       const std::string& hash, const std::string& metrics, const RunOptions& opt) {
   if (opt.force) return false;
-  const auto done = store.find_evaluation(hash);
+  const auto done = record.find_evaluation(hash);
   if (!done) return false;
-  store.copy_evaluation(run_id, *done, metrics);
+  record.copy_evaluation(run_id, *done, metrics);
   log_message(LogLevel::Info,
               fmt::format("{}: reusing run {}'s results ({}, computed in {}; --force computes "
                           "them again)",
@@ -156,26 +157,27 @@ bool reuse_evaluation(Store& store, int64_t run_id, const std::string& what,
 // dataset.max_eval), on every run, trained here or reused: the figure tables, reports
 // and nightly bands read. The periodic ones during training cover a subset. Its key
 // is the checkpoint's: a run that reuses the checkpoint reuses its validation too.
-void validate_checkpoint(RunAssembly& run, Store& store, int64_t run_id, const RunOptions& opt) {
+void validate_checkpoint(RunAssembly& run, RunRecord& record, int64_t run_id,
+                         const RunOptions& opt) {
   const std::string hash = short_hash("validation\n" + run.checkpoint_key());
   const std::string metrics = "train/final_val_";  // record_validation's names
-  if (reuse_evaluation(store, run_id, "validation", hash, metrics, opt)) return;
+  if (reuse_evaluation(record, run_id, "validation", hash, metrics, opt)) return;
   const auto t0 = std::chrono::steady_clock::now();
   const RunConfig& rc = run.config();
   const auto& training = rc.at("training");
   Validation v = validate(run.model(), run.objective(), run.tokens().splits["val"].tokens,
                           training.get_int("batch_size"), /*max_batches=*/0, run.seed(),
                           run.device(), run.bfloat16());
-  StoreResults train_sink(&store, run_id, "train", run.checkpoint_key());
-  record_validation(train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
+  auto train_sink = record.results(run_id, "train", run.checkpoint_key());
+  record_validation(*train_sink, training.get_int("steps"), "final_val_", v, run.facts().channels);
   log_message(LogLevel::Info,
               fmt::format("pretrain: validation loss {:.4f} on all {} images", v.loss, v.images));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  store.evaluation({run_id, "validation", hash, metrics, secs, run_id});
+  record.evaluation({run_id, "validation", hash, metrics, secs, run_id});
 }
 
 // The run's evaluators, in file order, on the pretrained model.
-void evaluate(RunAssembly& run, Store& store, int64_t run_id, const PluginRegistry& reg,
+void evaluate(RunAssembly& run, RunRecord& record, int64_t run_id, const PluginRegistry& reg,
               const RunOptions& opt) {
   const RunConfig& rc = run.config();
   TokenData& td = run.tokens();
@@ -217,7 +219,7 @@ void evaluate(RunAssembly& run, Store& store, int64_t run_id, const PluginRegist
     const std::string label = nth == 1 ? name : fmt::format("{}#{}", name, nth);
     // Made before by a run of the same checkpoint with this evaluator's config and code:
     // its rows are copied, nothing is computed.
-    if (reuse_evaluation(store, run_id, "evaluator " + label, hash, label + "/", opt)) continue;
+    if (reuse_evaluation(record, run_id, "evaluator " + label, hash, label + "/", opt)) continue;
     auto host = run.services(section, hash, label);
     inputs.cache_key = short_hash(inputs.checkpoint_key + "\n" + code);
     auto evaluator = reg.create<Evaluator>(name, host->context);
@@ -226,7 +228,7 @@ void evaluate(RunAssembly& run, Store& store, int64_t run_id, const PluginRegist
             [&] { evaluator->evaluate(inputs); });
     if (interrupted()) throw Interrupted("interrupted during evaluator " + name);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    store.evaluation({run_id, name, hash, label + "/", secs, run_id});
+    record.evaluation({run_id, name, hash, label + "/", secs, run_id});
     log_message(LogLevel::Info,
                 fmt::format("evaluator {} done in {}", name, format_duration(secs)));
   }
@@ -234,10 +236,10 @@ void evaluate(RunAssembly& run, Store& store, int64_t run_id, const PluginRegist
 
 // One run: its tokens, its pretrained checkpoint, the checkpoint's validation, its
 // evaluators.
-void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegistry& reg,
+void execute(const RunConfig& rc, RunRecord& record, int64_t run_id, const PluginRegistry& reg,
              const RunOptions& opt, torch::Device device) {
-  StoreArtifacts artifacts(opt.artifacts_root, &store, run_id);
-  RunAssembly run(rc, reg, device, artifacts, &store, run_id);
+  StoreArtifacts artifacts(opt.artifacts_root, record.store(), run_id);
+  RunAssembly run(rc, reg, device, artifacts, record.store(), run_id);
   forget(opt, artifacts, "tokens", rc.data_hash);
   // Data-parallel: rank 0 builds (or finds) the token cache first; the others then read
   // it rather than racing to write it. The checkpoint's key follows from the tokens.
@@ -253,27 +255,25 @@ void execute(const RunConfig& rc, Store& store, int64_t run_id, const PluginRegi
   for (const auto& p : model.module().parameters()) params += p.numel();
   log_message(LogLevel::Info, fmt::format("model: {} layers, width {}, {} parameters",
                                           model.num_layers(), model.width(), params));
-  store.metric(run_id, 0, "model/parameters", static_cast<double>(params));
-  if (!pretrain(run, store, run_id, opt)) return;
-  validate_checkpoint(run, store, run_id, opt);
-  evaluate(run, store, run_id, reg, opt);
+  record.metric(run_id, 0, "model/parameters", static_cast<double>(params));
+  if (!pretrain(run, record, run_id, opt)) return;
+  validate_checkpoint(run, record, run_id, opt);
+  evaluate(run, record, run_id, reg, opt);
 }
 
 // Why a finished run's results are not those of the data as they are now, or "": a
 // file its tokens were made from changed since, or the token cache was made again
 // (by another run) into other tokens than the ones it recorded.
-std::string data_changed_since(Store& store, int64_t run, const RunConfig& rc,
+std::string data_changed_since(RunRecord& record, int64_t run, const RunConfig& rc,
                                const std::string& artifacts_root) {
   const StoreArtifacts artifacts(artifacts_root, nullptr, 0);
   std::string changed = data_changed(rc, artifacts);
   if (!changed.empty()) return changed + " since its tokens were made";
-  std::string used;
-  store.query("SELECT sha256 FROM artifacts WHERE run_id = ? AND kind = 'tokens' ORDER BY id",
-              {std::to_string(run)}, [&](auto&, const auto& v) { used = v[0]; });
-  std::ifstream record(
+  const std::string used = record.tokens_sha256(run);
+  std::ifstream checksum(
       checksum_path((fs::path(artifacts.path("tokens", rc.data_hash)) / "tokens.pt").string()));
   std::string now;
-  if (!used.empty() && record >> now && now != used)
+  if (!used.empty() && checksum >> now && now != used)
     return "its token cache has been made again since, from other data";
   return "";
 }
@@ -287,12 +287,22 @@ std::string outcome_key(size_t i, const RunConfig& rc) {
 
 RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
                           const RunOptions& options) {
+  RunRecord record(&store);
+  return run_experiment(exp, record, registry, options);
+}
+
+RunSummary run_experiment(const Experiment& exp, RunRecord& record, const PluginRegistry& registry,
+                          const RunOptions& options) {
   RunSummary summary;
   RunOptions opt = options;
-  if (opt.artifacts_root.empty())
-    opt.artifacts_root = (fs::absolute(store.path()).parent_path() / "artifacts").string();
-  store.mark_dead_runs(host_name());
-  const int64_t exp_id = store.experiment(exp.name, exp.file);
+  if (opt.artifacts_root.empty()) {
+    if (!record.store())
+      throw Error("run_experiment: a worker without the store needs RunOptions::artifacts_root");
+    opt.artifacts_root =
+        (fs::absolute(record.store()->path()).parent_path() / "artifacts").string();
+  }
+  record.mark_dead_runs();
+  const int64_t exp_id = record.experiment(exp.name, exp.file);
   install_interrupt_handler();
   const RunWorkers workers(opt.cluster);
   for (size_t i = 0; i < exp.runs.size(); ++i) {
@@ -310,10 +320,10 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
       run_lock = StoreArtifacts(opt.artifacts_root, nullptr, 0)
                      .lock("runs", short_hash(exp.name + "\n" + rc.hash));
     if (!opt.force) {
-      // Data-parallel: rank 0's store decides; the others hold a scratch store.
-      auto done = store.finished_run(exp_id, rc.hash);
+      // Data-parallel: rank 0's store decides (the others' record holds nothing).
+      auto done = record.finished_run(exp_id, rc.hash);
       if (done) {
-        const std::string changed = data_changed_since(store, *done, rc, opt.artifacts_root);
+        const std::string changed = data_changed_since(record, *done, rc, opt.artifacts_root);
         if (!changed.empty()) {
           log_message(LogLevel::Warn, fmt::format("{}: finished as run {}, but {}; running it "
                                                   "again",
@@ -338,36 +348,33 @@ RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegis
     Provenance prov = collect_provenance(opt.command_line);
     prov.device = device.str();
     prov.threads = set_threads(e.get_int("threads"), opt.local_workers);
-    const int64_t run_id = store.begin_run(exp_id, rc.label, rc.hash, rc.pretrain_hash,
-                                           rc.canonical, e.get_int("seed"), prov);
-    for (const auto& p : rc.plugins)
-      store.plugin(run_id, p.kind, p.name, p.version, p.sha256, p.path);
+    const int64_t run_id = record.begin_run(exp_id, rc, prov);
     log_message(LogLevel::Info, fmt::format("{}: started as run {} on {} with {} threads", tag,
                                             run_id, prov.device, prov.threads));
     auto t0 = std::chrono::steady_clock::now();
     try {
       torch::manual_seed(derive_seed(static_cast<uint64_t>(e.get_int("seed")), "host", "torch"));
-      execute(rc, store, run_id, registry, opt, device);
+      execute(rc, record, run_id, registry, opt, device);
       // Data-parallel: the others wait here while rank 0 evaluates, and end as it did.
       const std::string outcome = workers.outcome(outcome_key(i, rc), "finished");
       if (outcome != "finished") {
-        store.end_run(run_id, outcome, "rank 0's run ended so");
+        record.end_run(run_id, outcome, "rank 0's run ended so");
         ++summary.failed;
         break;
       }
-      store.end_run(run_id, "finished");
+      record.end_run(run_id, "finished");
       ++summary.finished;
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       log_message(LogLevel::Info, fmt::format("{}: finished in {}", tag, format_duration(secs)));
     } catch (const Interrupted& ex) {
       workers.tell(outcome_key(i, rc), "interrupted");
-      store.end_run(run_id, "interrupted", ex.what());
+      record.end_run(run_id, "interrupted", ex.what());
       ++summary.interrupted;
       log_message(LogLevel::Warn, fmt::format("{}: {}", tag, ex.what()));
       break;  // the user asked to stop: no further runs
     } catch (...) {
       const std::string message = current_exception_message();  // no C++ frames
-      store.end_run(run_id, "failed", message);
+      record.end_run(run_id, "failed", message);
       ++summary.failed;
       log_message(LogLevel::Warn, fmt::format("{}: failed: {}", tag, message));
       // A data-parallel experiment stops at its first failed run (rerun the command to

@@ -7,6 +7,7 @@
 #include "distributed/cluster.hpp"
 #include "experiment/experiment.hpp"
 #include "plugins/plugin_registry.hpp"
+#include "run/run_record.hpp"
 #include "store/store.hpp"
 
 namespace wb {
@@ -33,6 +34,10 @@ struct RunSummary {
   bool ok() const { return failed == 0 && interrupted == 0; }
 };
 
+// Records into `record` (the store's, or a data-parallel worker's discarding one).
+RunSummary run_experiment(const Experiment& exp, RunRecord& record, const PluginRegistry& registry,
+                          const RunOptions& options);
+// One process: records into `store`.
 RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
                           const RunOptions& options);
 
