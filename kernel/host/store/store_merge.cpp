@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <workbench/error.hpp>
 
 #include "platform/hash.hpp"
@@ -54,6 +56,63 @@ std::string carried_path(const std::string& path, const fs::path& from_root,
     throw Error(fmt::format("{}: checksum differs from {} recorded for {}", target.string(),
                             sha256.substr(0, 12), path));
   return target.string();
+}
+
+// The tables merge carries by their own rules: experiments and runs (matched, not
+// copied blindly) and artifacts (their files are copied too). Every other table is
+// carried by carry_table from what the schema says of it, so a new table needs no
+// edit here.
+const std::vector<std::string> kOwnRules = {"experiments", "runs", "artifacts"};
+
+// Carries the rows of table `t` of the source whose run (its first column that refers
+// to runs(id)) came into the target, every column that refers to a run renumbered
+// through temp.run_map: rows of runs added, and for a table whose rows are unique by a
+// key, the rows a run already there lacks (tags added since). A reference to a run
+// that did not come along becomes NULL where the column allows it, else drops the row.
+void carry_table(Store& into, const std::string& t) {
+  struct Column {
+    std::string name;
+    bool not_null = false, rowid = false, run = false;
+  };
+  std::vector<Column> cols;
+  int pk_columns = 0;
+  into.query("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?, 'src')", {t},
+             [&](auto&, const auto& v) {
+               cols.push_back({v[0], v[2] == "1", v[3] == "1" && v[1] == "INTEGER", false});
+               pk_columns += v[3] != "0";
+             });
+  if (pk_columns != 1)
+    for (auto& c : cols) c.rowid = false;  // a composite key: none is the rowid
+  std::vector<std::string> refs;
+  into.query("SELECT \"from\" FROM pragma_foreign_key_list(?, 'src') WHERE \"table\" = 'runs'", {t},
+             [&](auto&, const auto& v) { refs.push_back(v[0]); });
+  const Column* owner = nullptr;
+  for (auto& c : cols) {
+    c.run = std::find(refs.begin(), refs.end(), c.name) != refs.end();
+    if (c.run && !owner) owner = &c;
+  }
+  if (!owner)
+    throw Error(fmt::format("results merge: table {} refers to no run; merge cannot carry it", t));
+  bool keyed = false;  // rows unique by a key: a run already there can take missing ones
+  into.query(
+      "SELECT 1 FROM pragma_index_list(?, 'src') WHERE \"unique\" AND origin IN "
+      "('pk', 'u')",
+      {t}, [&](auto&, auto&) { keyed = true; });
+  keyed = keyed || pk_columns > 1;
+  std::vector<std::string> names, values;
+  std::string where = fmt::format("s.{} IN (SELECT src_id FROM temp.run_map{})", owner->name,
+                                  keyed ? "" : " WHERE added");
+  for (const auto& c : cols) {
+    if (c.rowid) continue;  // numbered anew by the target
+    names.push_back(c.name);
+    values.push_back(
+        c.run ? fmt::format("(SELECT dst_id FROM temp.run_map WHERE src_id = s.{})", c.name)
+              : "s." + c.name);
+    if (c.run && c.not_null && &c != owner)
+      where += fmt::format(" AND s.{} IN (SELECT src_id FROM temp.run_map)", c.name);
+  }
+  into.exec(fmt::format("INSERT OR IGNORE INTO main.{0} ({1}) SELECT {2} FROM src.{0} s WHERE {3}",
+                        t, fmt::join(names, ", "), fmt::join(values, ", "), where));
 }
 
 }  // namespace
@@ -115,6 +174,7 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
           runs.push_back({v[0], v[1], v[2], v[3], v[4], v[5], v[6]});
         });
     std::map<std::string, std::string> target_id;  // a source run's id in the target
+    std::set<std::string> added;                   // the source runs copied in now
     for (const auto& r : runs) {
       const std::string present =
           one_value(into,
@@ -133,19 +193,7 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
                  {std::to_string(exp), r.id}, [](auto&, auto&) {});
       const std::string id = one_value(into, "SELECT last_insert_rowid()", {});
       target_id[r.id] = id;
-      into.query(
-          "INSERT INTO main.metrics (run_id, name, step, value) SELECT ?, name, step, value "
-          "FROM src.metrics WHERE run_id = ?",
-          {id, r.id}, [](auto&, auto&) {});
-      into.query(
-          "INSERT INTO main.run_plugins (run_id, kind, name, version, sha256, path) SELECT ?, "
-          "kind, name, version, sha256, path FROM src.run_plugins WHERE run_id = ?",
-          {id, r.id}, [](auto&, auto&) {});
-      into.query(
-          "INSERT INTO main.results (run_id, evaluator, evaluator_hash, metric, layer, split, "
-          "value) SELECT ?, evaluator, evaluator_hash, metric, layer, split, value FROM "
-          "src.results WHERE run_id = ?",
-          {id, r.id}, [](auto&, auto&) {});
+      added.insert(r.id);
       std::vector<std::vector<std::string>> artifacts;
       into.query(
           "SELECT kind, key, path, sha256, bytes, created_at FROM src.artifacts WHERE run_id = ? "
@@ -160,41 +208,20 @@ MergeSummary merge_store(Store& into, const std::string& from, std::string artif
       }
       ++summary.runs_added;
     }
-    // A resumed run's earlier attempts (`results show` names them): the links, between
-    // the runs' ids in the target.
-    std::vector<std::pair<std::string, std::string>> attempts;
-    into.query("SELECT run_id, attempt_id FROM src.run_attempts", {}, [&](auto&, const auto& v) {
-      attempts.push_back({v[0], v[1]});
-    });
-    for (const auto& [run, attempt] : attempts)
-      if (target_id.count(run) && target_id.count(attempt))
-        into.query("INSERT OR IGNORE INTO main.run_attempts (run_id, attempt_id) VALUES (?, ?)",
-                   {target_id.at(run), target_id.at(attempt)}, [](auto&, auto&) {});
-    // Evaluations of the runs added, with the run that computed each mapped to its id
-    // in the target (none when it was not carried).
-    std::vector<std::vector<std::string>> evaluations;
+    // Every other table, by what the schema says of it (carry_table).
+    into.exec(
+        "CREATE TEMP TABLE run_map(src_id INTEGER PRIMARY KEY, dst_id INTEGER, added INTEGER)");
+    for (const auto& [src_id, dst_id] : target_id)
+      into.query("INSERT INTO temp.run_map VALUES (?, ?, ?)",
+                 {src_id, dst_id, added.count(src_id) ? "1" : "0"}, [](auto&, auto&) {});
+    std::vector<std::string> tables;
     into.query(
-        "SELECT run_id, name, hash, metrics, seconds, IFNULL(computed_by, 0) FROM "
-        "src.run_evaluations ORDER BY rowid",
-        {}, [&](auto&, const auto& v) { evaluations.push_back(v); });
-    for (const auto& e : evaluations)
-      if (target_id.count(e[0]))
-        into.query(
-            "INSERT OR IGNORE INTO main.run_evaluations (run_id, name, hash, metrics, seconds, "
-            "computed_by) VALUES (?, ?, ?, ?, ?, NULLIF(?, '0'))",
-            {target_id.at(e[0]), e[1], e[2], e[3], e[4],
-             target_id.count(e[5]) ? target_id.at(e[5]) : "0"},
-            [](auto&, auto&) {});
-    // Tags join those a run already has in the target (its note and archive flag came
-    // with its row, or stay the target's where it was there already).
-    std::vector<std::pair<std::string, std::string>> tags;
-    into.query("SELECT run_id, tag FROM src.run_tags", {}, [&](auto&, const auto& v) {
-      tags.push_back({v[0], v[1]});
-    });
-    for (const auto& [run, tag] : tags)
-      if (target_id.count(run))
-        into.query("INSERT OR IGNORE INTO main.run_tags (run_id, tag) VALUES (?, ?)",
-                   {target_id.at(run), tag}, [](auto&, auto&) {});
+        "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name",
+        {}, [&](auto&, const auto& v) { tables.push_back(v[0]); });
+    for (const auto& t : tables)
+      if (std::find(kOwnRules.begin(), kOwnRules.end(), t) == kOwnRules.end()) carry_table(into, t);
+    into.exec("DROP TABLE temp.run_map");
     into.exec("COMMIT");
   } catch (...) {
     // Neither may hide the first error (a ROLLBACK after a BEGIN that failed has no

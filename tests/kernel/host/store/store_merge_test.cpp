@@ -179,6 +179,10 @@ TEST(StoreMerge, AnSqliteFileThatIsNotAResultsStoreIsRefusedAndLeftUntouched) {
   EXPECT_THROW(wb::merge_store(into, text), wb::Error);
 }
 
+const char* kLaterTable =
+    "CREATE TABLE run_later(run_id INTEGER NOT NULL REFERENCES runs(id), earlier INTEGER "
+    "REFERENCES runs(id), note TEXT)";
+
 // Every table of the schema comes through a merge. The source holds a row in each
 // table the schema has; a table added to the schema fails here until this test writes
 // a row into it and merge_store carries it.
@@ -201,6 +205,11 @@ TEST(StoreMerge, CarriesEveryTableOfTheSchema) {
     src.tag(run, "kept");                                                   // run_tags
     src.evaluation({run, "linear_probe", "h", "linear_probe/", 1.5, run});  // run_evaluations
     src.end_run(run, "finished");
+    // A table the schema does not have yet, as a later migration would add it: merge
+    // carries it from what the schema says (its reference to runs), with no edit.
+    src.exec(kLaterTable);
+    src.query("INSERT INTO run_later(run_id, earlier, note) VALUES (?, ?, NULL)",
+              {std::to_string(run), std::to_string(first)}, [](auto&, auto&) {});
   }
   std::vector<std::string> tables;
   {
@@ -214,8 +223,14 @@ TEST(StoreMerge, CarriesEveryTableOfTheSchema) {
           << "table " << t << " has no row in this test's source store: write one above";
   }
   wb::Store into(dir / "into.db");
+  into.exec(kLaterTable);
   wb::merge_store(into, dir / "src.db");
   wb::Store src(dir / "src.db");
+  // Both references renumbered (the runs came in as 1 and 2), NULL kept NULL.
+  EXPECT_EQ(wbtest::one(into,
+                        "SELECT run_id || ' ' || earlier || ' ' || (note IS NULL) FROM "
+                        "run_later"),
+            "2 1 1");
   for (const auto& t : tables)
     EXPECT_EQ(wbtest::count(into, "SELECT COUNT(*) FROM " + t),
               wbtest::count(src, "SELECT COUNT(*) FROM " + t))
