@@ -5,7 +5,8 @@
 #   - no source file under kernel/ passes 400 lines;
 #   - a plugin includes only the SDK (<workbench/...>) and its own or a sibling's files,
 #     never the host's ("run/...", "store/...", ...);
-#   - the host's rooms include one another without a cycle (tests/room_graph.py).
+#   - the host's rooms include one another without a cycle (tests/room_graph.py);
+#   - tests/plugins/ mirrors plugins/ (a test folder is a plugin kind's or a plugin's).
 #   bash tests/house_rules.sh [SOURCE_DIR]
 set -uo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -39,6 +40,13 @@ if grep -rnE "#include \"($rooms)/" plugins docs/examples; then
   echo "house rules: a plugin includes the host's internals (above); include <workbench/...> only"
   fail=1
 fi
+# tests/plugins/ mirrors plugins/: every folder there is a plugin kind or a plugin.
+while IFS= read -r d; do
+  if [ ! -d "plugins/${d#tests/plugins/}" ]; then
+    echo "house rules: $d mirrors no folder of plugins/ (tests/plugins/<kind>s/<name>/)"
+    fail=1
+  fi
+done < <(files tests/plugins | xargs -n1 dirname | sort -u | grep -v '^tests/plugins$')
 # The host's rooms include one another without a cycle; the checker itself is tried on
 # a made-up pair of rooms that include each other, so that it cannot pass by failing to look.
 if ! graph=$(python3 tests/room_graph.py "$root"); then
@@ -54,5 +62,5 @@ if python3 tests/room_graph.py "$cycle" >/dev/null; then
   fail=1
 fi
 rm -rf "$cycle"
-[ "$fail" = 0 ] && echo "house rules: $(files kernel | wc -l) files under kernel/ listed, none over 400 lines, plugins include only the SDK, no cycle between the host's rooms"
+[ "$fail" = 0 ] && echo "house rules: $(files kernel | wc -l) files under kernel/ listed, none over 400 lines, plugins include only the SDK, no cycle between the host's rooms, tests/plugins mirrors plugins"
 exit "$fail"

@@ -8,7 +8,7 @@
 
 #include <workbench/workbench.hpp>
 
-#include "evaluator_fixture.hpp"
+#include "../evaluator_fixture.hpp"
 
 using wbtest::EvalFixture;
 

@@ -5,7 +5,7 @@
 
 #include <workbench/workbench.hpp>
 
-#include "evaluator_fixture.hpp"
+#include "../evaluator_fixture.hpp"
 #include "majority_vote.hpp"  // plugins/evaluators/common
 
 using wbtest::EvalFixture;

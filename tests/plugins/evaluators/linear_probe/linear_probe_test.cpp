@@ -8,7 +8,7 @@
 
 #include <workbench/workbench.hpp>
 
-#include "evaluator_fixture.hpp"
+#include "../evaluator_fixture.hpp"
 #include "layer_concat.hpp"  // plugins/evaluators/common
 #include "logistic_regression.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <workbench/workbench.hpp>
 
-#include "evaluator_fixture.hpp"
+#include "../evaluator_fixture.hpp"
 #include "knn_vote.hpp"  // plugins/evaluators/common
 
 using wbtest::EvalFixture;
