@@ -53,10 +53,12 @@ fi
 # changes to the user's shell.
 venv=$WB_TORCH_VENV
 wants=("torch==$WB_TORCH_VERSION")
-# The tests' references: transformers (the golden test of the igpt model) and pillow
-# (its image processor's reference tokens).
+# The tests' references: transformers (the golden test of the igpt model), pillow
+# (its image processor's reference tokens) and tensorboard (its reader checks the
+# exported event files).
 if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--bench" ]; then
-  wants+=("transformers==$WB_TRANSFORMERS_VERSION" "pillow==$WB_PILLOW_VERSION")
+  wants+=("transformers==$WB_TRANSFORMERS_VERSION" "pillow==$WB_PILLOW_VERSION"
+    "tensorboard==$WB_TENSORBOARD_VERSION")
 fi
 # numpy and scikit-learn: the references of bench/ (k-means, logistic regression).
 if [ "${1:-}" = "--bench" ]; then wants+=(numpy scikit-learn); fi

@@ -9,4 +9,6 @@ WB_TORCH_VERSION=2.15.0
 WB_TRANSFORMERS_VERSION=5.23.0
 # pillow: ImageGPTImageProcessor, the reference tokens of the import test.
 WB_PILLOW_VERSION=13.0.0
+# tensorboard: its EventAccumulator reads `workbench export tensorboard`'s files back.
+WB_TENSORBOARD_VERSION=2.21.0
 WB_TORCH_VENV=${WB_TORCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/igpt-workbench/torch-$WB_TORCH_VERSION}

@@ -15,6 +15,7 @@ void add_results(CLI::App& app, int& exit_code);
 void add_sample(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
+void add_export(CLI::App& app, int& exit_code);
 
 // The plugins on the default search path; refused ones are logged as warnings.
 PluginRegistry load_plugins();
