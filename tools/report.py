@@ -33,7 +33,8 @@ except ImportError:
 
 def latest_runs(db, experiment):
     """name -> (run id, config text): the latest finished run of each distinct config,
-    named by its label, with its config hash added where labels repeat (a --set)."""
+    named by its label, with its config hash added where labels repeat (a --set); and
+    name -> its run's label as stored."""
     # The store's one definition of the runs that count (view latest_runs), in the
     # order each config first ran.
     rows = db.execute(
@@ -43,8 +44,57 @@ def latest_runs(db, experiment):
     count = defaultdict(int)
     for label, *_ in rows:
         count[label] += 1
-    return {(label if count[label] == 1 else f"{label} {h[:8]}"): (run, config)
-            for label, h, run, config in rows}
+    name = {h: label if count[label] == 1 else f"{label} {h[:8]}" for label, h, _, _ in rows}
+    return ({name[h]: (run, config) for _, h, run, config in rows},
+            {name[h]: label for label, h, _, _ in rows})
+
+
+def config_without_seed(config):
+    """The resolved config without its [experiment] seed line: runs whose configs are
+    equal this way differ in their seed alone (as `results table` groups them)."""
+    out, section = [], None
+    for line in config.splitlines():
+        if line.startswith("["):
+            section = line
+        if section == "[experiment]" and line.startswith("seed = "):
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def seed_groups(runs, labels, by_seed):
+    """group name -> the names of its runs: runs that differ only in their seed are one
+    group, named by their stored label (`labels`) without a swept seed and their count
+    ("default (n=3)"); a run alone keeps its name. by_seed: every run its own group."""
+    members = defaultdict(list)
+    for label, (_, config) in runs.items():
+        members[label if by_seed else config_without_seed(config)].append(label)
+    out = {}
+    for names in members.values():
+        if len(names) == 1:
+            out[names[0]] = names
+        else:
+            name = " ".join(w for w in labels[names[0]].split()
+                            if not w.startswith("experiment.seed=")) or "default"
+            out[f"{name} (n={len(names)})"] = names
+    return out
+
+
+def mean_std(values):
+    """(mean, sample standard deviation; 0 for one value)."""
+    m = sum(values) / len(values)
+    sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0
+    return m, sd
+
+
+def pct_group(values):
+    """A group's accuracies in %: "mean ± std" for several, the value for one."""
+    if not values:
+        return ""
+    if len(values) == 1:
+        return pct(values[0])
+    m, sd = mean_std(values)
+    return f"{100 * m:.2f} ± {100 * sd:.2f}"
 
 
 def section_value(config, section, key):
@@ -179,7 +229,7 @@ def other_evaluators(db, runs, out, md):
 
 def other_metrics(db, runs, out, md):
     """Every other recorded metric (a plugin's too): its last, smallest and largest value
-    per run, and its curve against the step."""
+    per run, each at its step (the best, whichever way is better), and its curve."""
     names = set()
     for _, (run, _) in runs.items():
         names |= {n for (n,) in db.execute("SELECT DISTINCT name FROM metrics WHERE run_id = ?",
@@ -193,9 +243,10 @@ def other_metrics(db, runs, out, md):
             series = training_series(db, run, name) if name.startswith("train/") \
                 else metric_series(db, run, name)
             if series:
-                values = [v for _, v in series]
-                rows.append([label, name, len(series), f"{values[-1]:.4g}", f"{min(values):.4g}",
-                             f"{max(values):.4g}"])
+                last, low, high = series[-1], min(series, key=lambda p: (p[1], p[0])), \
+                    max(series, key=lambda p: (p[1], -p[0]))
+                rows.append([label, name, len(series), f"{last[1]:.4g} @{last[0]}",
+                             f"{low[1]:.4g} @{low[0]}", f"{high[1]:.4g} @{high[0]}"])
                 curves.setdefault(name, {})[label] = series
     if not rows:
         return
@@ -221,11 +272,13 @@ def main():
     ap.add_argument("--db", required=True)
     ap.add_argument("--experiment", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--by-seed", action="store_true",
+                    help="every run apart, not runs that differ only in seed as mean ± std")
     args = ap.parse_args()
     if not os.path.exists(args.db):
         sys.exit(f"report: {args.db}: no results store there")
     db = open_read_only(args.db)
-    runs = latest_runs(db, args.experiment)
+    runs, stored_labels = latest_runs(db, args.experiment)
     if not runs:
         sys.exit(f"report: no finished run of experiment '{args.experiment}' in {args.db}")
     os.makedirs(args.out, exist_ok=True)
@@ -245,26 +298,46 @@ def main():
               for (_, _, split), v in results(db, run, "linear_probe", "pixel_accuracy").items()
               if split == "test"]
 
-    # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines).
+    # Probe accuracy by layer, and the figure of it (raw pixels as dashed lines). Runs
+    # that differ only in their seed are one column and one line, mean ± std over the
+    # seeds, their band shaded (--by-seed: apart).
+    groups = seed_groups(runs, stored_labels, args.by_seed)
     probe_curves = {**probes, **region_probes}
-    layers = sorted({layer for p in probe_curves.values() for layer in p})
+    grouped = {}  # name -> layer -> the test accuracies of its runs
+    for name, labels in groups.items():
+        for suffix in [""] + sorted({k[len(labels[0]):] for k in region_probes
+                                     if k.startswith(labels[0] + " (")}):
+            by_layer = defaultdict(list)
+            for label in labels:
+                for layer, acc in probe_curves.get(label + suffix, {}).items():
+                    if "test" in acc:
+                        by_layer[layer].append(acc["test"])
+            if by_layer:
+                grouped[name + suffix] = dict(sorted(by_layer.items()))
+    layers = sorted({layer for p in grouped.values() for layer in p})
     if layers:
         md.append("## Linear probe by layer (test)\n")
-        md.append(table(["layer"] + list(probe_curves),
-                        [[layer] + [pct(probe_curves[label].get(layer, {}).get("test"))
-                                    for label in probe_curves] for layer in layers]))
+        md.append(table(["layer"] + list(grouped),
+                        [[layer] + [pct_group(grouped[name].get(layer, [])) for name in grouped]
+                         for layer in layers]))
 
         def draw(ax):
             colours = {}  # each run's pixel line in its probe curve's colour
-            for label, p in probe_curves.items():
-                if p:
-                    line, = ax.plot(list(p), [100 * p[layer].get("test", float("nan"))
-                                              for layer in p], marker="o", label=label,
-                                    linestyle=":" if label in region_probes else "-")
+            for name, p in grouped.items():
+                xs = list(p)
+                stats = [mean_std(p[layer]) for layer in xs]
+                line, = ax.plot(xs, [100 * m for m, _ in stats], marker="o", label=name,
+                                linestyle=":" if "regions)" in name else "-")
+                if max(len(v) for v in p.values()) > 1:  # the seeds' spread
+                    ax.fill_between(xs, [100 * (m - sd) for m, sd in stats],
+                                    [100 * (m + sd) for m, sd in stats],
+                                    color=line.get_color(), alpha=0.2)
+                for label in groups.get(name, []):
                     colours.setdefault(label, line.get_color())
             for label, v in pixels:
                 ax.axhline(100 * v, linestyle="--", color=colours.get(label, "grey"),
                            label=f"{label}: raw pixels")
+            ax.set_title("Linear probe accuracy by layer (test)")
             ax.set_xlabel("layer (0 = embedding)")
             ax.set_ylabel("probe test accuracy (%)")
             ax.legend(fontsize=8)

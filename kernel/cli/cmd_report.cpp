@@ -25,6 +25,7 @@ struct ReportArgs {
   std::string experiment;
   std::string db = default_db();
   std::string out;
+  bool by_seed = false;
 };
 
 // <prefix>/share/workbench/report.py beside <prefix>/bin/workbench: installed there,
@@ -58,6 +59,8 @@ void add_report(CLI::App& app, int& exit_code) {
   cmd->add_option("experiment", args->experiment, "experiment name")->required();
   cmd->add_option("--db", args->db, "results store")->capture_default_str();
   cmd->add_option("--out", args->out, "folder (default: reports/<experiment> beside the store)");
+  cmd->add_flag("--by-seed", args->by_seed,
+                "every run apart (default: runs that differ only in seed as mean ± std)");
   cmd->callback([args, &exit_code] {
     checked_experiment_name(args->experiment);
     // The store's schema checked here, as every reading command checks it, before
@@ -67,10 +70,10 @@ void add_report(CLI::App& app, int& exit_code) {
         args->out.empty()
             ? (fs::absolute(args->db).parent_path() / "reports" / args->experiment).string()
             : args->out;
-    const std::string cmd =
-        fmt::format("{} {} --db {} --experiment {} --out {}", shell_quoted(python()),
-                    shell_quoted(report_script()), shell_quoted(args->db),
-                    shell_quoted(args->experiment), shell_quoted(out));
+    const std::string cmd = fmt::format("{} {} --db {} --experiment {} --out {}{}",
+                                        shell_quoted(python()), shell_quoted(report_script()),
+                                        shell_quoted(args->db), shell_quoted(args->experiment),
+                                        shell_quoted(out), args->by_seed ? " --by-seed" : "");
     const int status = std::system(cmd.c_str());
     // The script names its own failures (no finished run, no matplotlib); a Python
     // that does not run it at all says nothing, so this line says what ran.

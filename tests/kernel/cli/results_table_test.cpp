@@ -69,6 +69,37 @@ TEST(ResultsTable, BySeedShowsEachRunApart) {
   EXPECT_NE(out.find("70.00"), std::string::npos) << out;
 }
 
+// The report groups seeds as the table does: one column, one line with its band, for
+// runs that differ only in seed; `--by-seed` puts them apart.
+TEST(Report, GroupsRunsThatDifferOnlyInSeedAndBySeedShowsThemApart) {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") != 0)
+    GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
+  wbtest::TempDir dir;
+  write_store(dir / "r.db");
+  for (const std::string flags : {"", " --by-seed"}) {
+    std::string out;
+    ASSERT_EQ(wbtest::run_cli(fmt::format("report seeds --db {} --out {}{}", dir / "r.db",
+                                          dir / "report", flags),
+                              &out),
+              0)
+        << out;
+    const std::string md = wbtest::read_text(dir / "report/report.md");
+    const auto section = md.find("## Linear probe by layer (test)");
+    ASSERT_NE(section, std::string::npos) << md;
+    const auto end = md.find("\n## ", section + 1);
+    const std::string text = md.substr(section, end == std::string::npos ? end : end - section);
+    const std::string header = text.substr(0, text.find('\n', text.find("| layer")));
+    if (flags.empty()) {
+      EXPECT_NE(header.find("default (n=3)"), std::string::npos) << md;
+      EXPECT_NE(text.find("| 1 | 80.00 ± 10.00 | 50.00 |"), std::string::npos) << md;
+    } else {
+      EXPECT_EQ(header.find("(n=3)"), std::string::npos) << md;
+      EXPECT_EQ(text.find("±"), std::string::npos) << md;
+      EXPECT_NE(text.find("| 1 | 70.00 | 80.00 | 90.00 | 50.00 |"), std::string::npos) << md;
+    }
+  }
+}
+
 // `results tag`, `note` and `archive`: shown by `results` and `results show`; an
 // archived run leaves the list (`--all` brings it back) and the tables, stays in the
 // store, and all three survive `results merge` into another store.
