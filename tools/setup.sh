@@ -26,11 +26,15 @@ PACKAGES=(
   libgtest-dev
   # `workbench report` draws its figures with matplotlib (tools/report.py)
   python3-matplotlib
+  # `workbench serve`: the web server and the charts of its page
+  libcpp-httplib-dev libjs-chart.js
   # the virtual environment that holds the engine
   python3-venv python3-pip
   # the embedded default dataset (IDX files in /usr/share/datasets/fashion-mnist)
   dataset-fashion-mnist
 )
+# The tests alone: a real browser loads `workbench serve`'s page (headless Chromium).
+if [ "${1:-}" = "--tests" ] || [ "${1:-}" = "--bench" ]; then PACKAGES+=(chromium); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -16,6 +16,7 @@ void add_sample(CLI::App& app, int& exit_code);
 void add_check(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
 void add_export(CLI::App& app, int& exit_code);
+void add_serve(CLI::App& app, int& exit_code);
 
 // The plugins on the default search path; refused ones are logged as warnings.
 PluginRegistry load_plugins();

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   wb::cli::add_check(app, exit_code);
   wb::cli::add_report(app, exit_code);
   wb::cli::add_export(app, exit_code);
+  wb::cli::add_serve(app, exit_code);
   // A first word that names no command: say which word, and the commands there are
   // (CLI11 alone would only say that a subcommand is required).
   if (argc > 1 && argv[1][0] != '-') {

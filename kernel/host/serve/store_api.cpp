@@ -1,0 +1,225 @@
+#include "serve/store_api.hpp"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+#include <workbench/error.hpp>
+
+#include "platform/hash.hpp"
+
+namespace wb {
+
+namespace {
+
+using nlohmann::json;
+
+std::string ids_list(const std::vector<int64_t>& runs) {
+  std::string out;
+  for (const int64_t r : runs) out += (out.empty() ? "" : ",") + std::to_string(r);
+  return out.empty() ? "NULL" : out;  // numbers only: safe inside IN (...)
+}
+
+// The resolved config without its [experiment] seed line (results table's rule).
+std::string config_without_seed(const std::string& config) {
+  std::istringstream in(config);
+  std::string line, out, section;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    if (section == "[experiment]" && line.rfind("seed = ", 0) == 0) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+// "section.key" (and "evaluators.N.key") -> the value as TOML writes it.
+void flatten(const toml::table& t, const std::string& prefix,
+             std::map<std::string, std::string>& out) {
+  for (const auto& [k, v] : t) {
+    const std::string key =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = v.as_table()) {
+      flatten(*sub, key, out);
+    } else if (const auto* arr = v.as_array(); arr && !arr->empty() && arr->front().is_table()) {
+      for (size_t i = 0; i < arr->size(); ++i)
+        flatten(*arr->get(i)->as_table(), key + "." + std::to_string(i), out);
+    } else {
+      std::ostringstream s;
+      v.visit([&](const auto& node) { s << node; });
+      out[key] = s.str();
+    }
+  }
+}
+
+}  // namespace
+
+int64_t run_id_of(const std::string& text) {
+  size_t used = 0;
+  int64_t id = 0;
+  try {
+    id = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (used == 0 || used != text.size() || id < 1)
+    throw Error(fmt::format("'{}' is not a run id", text));
+  return id;
+}
+
+json runs_json(Store& store, bool all) {
+  json out = json::array();
+  store.query(
+      "SELECT r.id, e.name, r.label, r.status, r.seed, r.started_at, IFNULL(r.ended_at, ''), "
+      "IFNULL((julianday(IFNULL(r.ended_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) - "
+      "julianday(r.started_at)) * 86400, 0), IFNULL(r.device, ''), IFNULL(r.host, ''), "
+      "IFNULL(r.git_commit, ''), IFNULL(r.note, ''), r.archived, r.config, r.config_hash, "
+      "(SELECT IFNULL(group_concat(tag, ' '), '') FROM (SELECT tag FROM run_tags t WHERE "
+      "t.run_id = r.id ORDER BY tag)), "
+      "IFNULL((SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id AND m.name = "
+      "'train/loss'), 0) FROM runs r JOIN experiments e ON e.id = r.experiment_id " +
+          std::string(all ? "" : "WHERE r.archived = 0 ") + "ORDER BY r.id DESC",
+      {}, [&](auto&, const auto& v) {
+        json r = {{"id", std::stoll(v[0])},
+                  {"experiment", v[1]},
+                  {"label", v[2]},
+                  {"status", v[3]},
+                  {"seed", std::stoll(v[4])},
+                  {"started_at", v[5]},
+                  {"ended_at", v[6]},
+                  {"seconds", std::stod(v[7])},
+                  {"device", v[8]},
+                  {"host", v[9]},
+                  {"commit", v[10]},
+                  {"note", v[11]},
+                  {"archived", v[12] == "1"},
+                  {"config_hash", v[14]},
+                  {"group", v[1] + "/" + short_hash(config_without_seed(v[13]))},
+                  {"tags", json::array()}};
+        std::istringstream tags(v[15]);
+        for (std::string t; tags >> t;) r["tags"].push_back(t);
+        int64_t steps = 0;
+        try {
+          steps = toml::parse(v[13])["training"]["steps"].value_or(int64_t{0});
+        } catch (const toml::parse_error&) {
+        }
+        r["progress"] = {{"step", std::stoll(v[16])}, {"steps", steps}};
+        out.push_back(r);
+      });
+  // Headline results: the whole-model test rows (best_layer_accuracy and the like).
+  for (auto& r : out) {
+    json head = json::array();
+    store.query(
+        "SELECT evaluator, metric, value FROM results WHERE run_id = ? AND layer = -1 AND "
+        "split = 'test' AND value IS NOT NULL ORDER BY id LIMIT 3",
+        {std::to_string(r["id"].get<int64_t>())}, [&](auto&, const auto& v) {
+          head.push_back({{"evaluator", v[0]}, {"metric", v[1]}, {"value", std::stod(v[2])}});
+        });
+    r["headline"] = head;
+  }
+  return out;
+}
+
+json run_json(Store& store, int64_t id) {
+  const auto row = store.run(id);
+  if (!row) return nullptr;
+  json r = {{"id", row->id},
+            {"experiment", row->experiment},
+            {"label", row->label},
+            {"status", row->status},
+            {"error", row->error},
+            {"config", row->config},
+            {"seed", row->seed},
+            {"started_at", row->started_at},
+            {"ended_at", row->ended_at},
+            {"commit", row->git_commit},
+            {"device", row->device},
+            {"host", row->host},
+            {"note", row->note},
+            {"tags", row->tags},
+            {"archived", row->archived},
+            {"plugins", json::array()},
+            {"evaluations", json::array()}};
+  store.query("SELECT kind, name, version, sha256 FROM run_plugins WHERE run_id = ? ORDER BY kind",
+              {std::to_string(id)}, [&](auto&, const auto& v) {
+                r["plugins"].push_back(
+                    {{"kind", v[0]}, {"name", v[1]}, {"version", v[2]}, {"sha256", v[3]}});
+              });
+  for (const auto& e : store.evaluations(id))
+    r["evaluations"].push_back({{"name", e.name},
+                                {"hash", e.hash},
+                                {"seconds", e.seconds},
+                                {"computed_by", e.computed_by}});
+  return r;
+}
+
+json metric_names_json(Store& store, const std::vector<int64_t>& runs) {
+  json out = json::array();
+  store.query(
+      "SELECT DISTINCT name FROM metrics WHERE run_id IN (" + ids_list(runs) + ") ORDER BY name",
+      {}, [&](auto&, const auto& v) { out.push_back(v[0]); });
+  return out;
+}
+
+json curve_json(Store& store, const std::string& name, const std::vector<int64_t>& runs) {
+  json out = json::array();
+  for (const int64_t id : runs) {
+    json points = json::array();
+    store.query(
+        "SELECT step, value FROM metrics WHERE run_id = ? AND name = ? AND value IS NOT "
+        "NULL ORDER BY step",
+        {std::to_string(id), name}, [&](auto&, const auto& v) {
+          points.push_back({std::stoll(v[0]), std::stod(v[1])});
+        });
+    out.push_back({{"run", id}, {"points", points}});
+  }
+  return {{"name", name}, {"runs", out}};
+}
+
+json results_json(Store& store, const std::vector<int64_t>& runs) {
+  json out = json::array();
+  store.query(
+      "SELECT run_id, evaluator, evaluator_hash, metric, IFNULL(layer, -1), IFNULL(split, ''), "
+      "value FROM results WHERE value IS NOT NULL AND run_id IN (" +
+          ids_list(runs) + ") ORDER BY run_id, id",
+      {}, [&](auto&, const auto& v) {
+        out.push_back({{"run", std::stoll(v[0])},
+                       {"evaluator", v[1]},
+                       {"hash", v[2]},
+                       {"metric", v[3]},
+                       {"layer", std::stoll(v[4])},
+                       {"split", v[5]},
+                       {"value", std::stod(v[6])}});
+      });
+  return out;
+}
+
+json config_diff_json(Store& store, const std::vector<int64_t>& runs) {
+  std::map<int64_t, std::map<std::string, std::string>> values;
+  std::set<std::string> keys;
+  for (const int64_t id : runs) {
+    const auto row = store.run(id);
+    if (!row) throw Error(fmt::format("no run {}", id));
+    try {
+      flatten(toml::parse(row->config), "", values[id]);
+    } catch (const toml::parse_error& e) {
+      throw Error(fmt::format("run {}: its config does not parse: {}", id, e.description()));
+    }
+    for (const auto& [k, _] : values[id]) keys.insert(k);
+  }
+  json out = json::array();
+  for (const auto& k : keys) {
+    std::set<std::string> seen;
+    json per_run = json::object();
+    for (const int64_t id : runs) {
+      const auto it = values[id].find(k);
+      const std::string v = it == values[id].end() ? "" : it->second;
+      seen.insert(v);
+      per_run[std::to_string(id)] = v;
+    }
+    if (seen.size() > 1) out.push_back({{"key", k}, {"values", per_run}});
+  }
+  return out;
+}
+
+}  // namespace wb
