@@ -12,6 +12,7 @@
 
 #include <workbench/error.hpp>
 
+#include "experiment/experiment.hpp"  // config_without_seed
 #include "table.hpp"
 
 namespace wb::cli {
@@ -22,19 +23,6 @@ std::string fmt_value(const std::string& metric, const std::string& v) {
   double d = std::stod(v);
   if (metric.find("accuracy") != std::string::npos) return fmt::format("{:.2f}", 100 * d);
   return fmt::format("{:.4g}", d);
-}
-
-// The resolved config without its [experiment] seed line: runs whose configs are equal
-// this way differ in their seed alone.
-std::string config_without_seed(const std::string& config) {
-  std::istringstream in(config);
-  std::string line, out, section;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    if (section == "[experiment]" && line.rfind("seed = ", 0) == 0) continue;
-    out += line + "\n";
-  }
-  return out;
 }
 
 // A run's label without a swept seed ("experiment.seed=2"): the group's label.

@@ -166,6 +166,17 @@ Experiment parse_experiment(const std::string& text, const std::string& file,
   return exp;
 }
 
+std::string config_without_seed(const std::string& canonical) {
+  std::istringstream in(canonical);
+  std::string line, out, section;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') section = line;
+    if (section == "[experiment]" && line.rfind("seed = ", 0) == 0) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
 Experiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
                            const PluginRegistry& registry) {
   std::error_code ec;

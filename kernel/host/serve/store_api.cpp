@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 #include <workbench/error.hpp>
 
+#include "experiment/experiment.hpp"  // config_without_seed
 #include "platform/hash.hpp"
 
 namespace wb {
@@ -20,18 +21,6 @@ std::string ids_list(const std::vector<int64_t>& runs) {
   std::string out;
   for (const int64_t r : runs) out += (out.empty() ? "" : ",") + std::to_string(r);
   return out.empty() ? "NULL" : out;  // numbers only: safe inside IN (...)
-}
-
-// The resolved config without its [experiment] seed line (results table's rule).
-std::string config_without_seed(const std::string& config) {
-  std::istringstream in(config);
-  std::string line, out, section;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line[0] == '[') section = line;
-    if (section == "[experiment]" && line.rfind("seed = ", 0) == 0) continue;
-    out += line + "\n";
-  }
-  return out;
 }
 
 // "section.key" (and "evaluators.N.key") -> the value as TOML writes it.
