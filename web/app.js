@@ -361,7 +361,9 @@ async function renderCompare() {
   const pts = ids.filter((id) => cells.get(resSel.value).has(id)).map((id) => ({
     x: Number(d.values[String(id)]), y: cells.get(resSel.value).get(id).value, id }));
   state.charts.scatter = new Chart(document.getElementById("scatter-chart"), {
-    type: "scatter", data: { datasets: [{ label: resSel.value + " against " + d.key, data: pts }] },
+    type: "scatter",
+    data: { datasets: [{ label: resSel.value + " against " + d.key, data: pts, pointRadius: 5,
+                         backgroundColor: PALETTE[0], borderColor: PALETTE[0] }] },
     options: { animation: false, maintainAspectRatio: false,
                scales: { x: { title: { display: true, text: d.key } }, y: { title: { display: true, text: resSel.value } } } },
   });

@@ -175,6 +175,9 @@ TEST(Serve, ThePagesRenderInARealBrowser) {
     FAIL() << "no chromium (bash tools/setup.sh --tests installs Debian's chromium)";
   wbtest::TempDir dir;
   write_store(dir / "results.db");
+  fs::create_directories(dir / "reports/web");
+  wb::write_png_grid(dir / "reports/web/samples-p0.png",
+                     {torch::full({1, 4, 4, 1}, 200, torch::kUInt8)}, 8);
   Server server(fmt::format("--db {} --port 0", dir / "results.db"), dir / "serve.log");
   ASSERT_GT(server.port, 0) << wbtest::read_text(dir / "serve.log");
   // Screenshots beside the binaries: build/serve_<page>.png.
@@ -217,6 +220,16 @@ TEST(Serve, ThePagesRenderInARealBrowser) {
   EXPECT_NE(layers.find("linear_probe accuracy (test) by layer"), std::string::npos) << layers;
   EXPECT_NE(layers.find("default (n=2): best layer on val 2 (the large point)"), std::string::npos)
       << layers;
-  for (const std::string name : {"runs", "curves", "layers"})
+  // Results side by side: the best-layer row, one column per selected run.
+  const std::string compare = page("compare");
+  EXPECT_NE(compare.find("<td>linear_probe best_layer_accuracy layer -1 test</td>"),
+            std::string::npos)
+      << compare;
+  EXPECT_NE(compare.find("#3 training.steps=9</th>"), std::string::npos) << compare;
+  // The store folder's images, loaded from the server.
+  const std::string images = page("images");
+  EXPECT_NE(images.find("<img src=\"/files/reports/web/samples-p0.png\""), std::string::npos)
+      << images;
+  for (const std::string name : {"runs", "curves", "layers", "compare", "images"})
     EXPECT_TRUE(fs::exists(build / ("serve_" + name + ".png"))) << name;
 }
