@@ -345,7 +345,9 @@ def main():
         md.append("![probe accuracy by layer](probe_by_layer.png)\n")
 
     # Best layer (chosen on val) beside the final validation loss, and their figure.
-    rows, points = [], []
+    # Runs that differ only in their seed are one row (their layers listed, accuracies
+    # and bits as mean ± std) where each has one best layer per grid.
+    rows, points, entries = [], [], defaultdict(list)  # (label, grid) -> [(layer, val, test, bits)]
     for label, (run, _) in runs.items():
         # The checkpoint on the whole validation split; stores written before it was
         # recorded have only the periodic figure (a subset), the last of which is used.
@@ -356,13 +358,28 @@ def main():
             prefix = "" if g == 1 else f"grid{g}_"
             best = results(db, run, "linear_probe", prefix + "best_layer")
             acc = results(db, run, "linear_probe", prefix + "best_layer_accuracy")
-            name = label if g == 1 else f"{label} ({g}x{g} regions)"
             for (h, _, _), layer in best.items():
                 test = acc.get((h, -1, "test"))
-                rows.append([name, int(layer), pct(acc.get((h, -1, "val"))), pct(test),
-                             "" if bits is None else f"{bits:.4f}"])
+                entries[(label, g)].append((int(layer), acc.get((h, -1, "val")), test, bits))
                 if g == 1 and bits is not None and test is not None:
                     points.append((bits, 100 * test, label))
+    for name, labels in groups.items():
+        for g in sorted({g for (label, g) in entries if label in labels}):
+            suffix = "" if g == 1 else f" ({g}x{g} regions)"
+            mine = [entries.get((label, g), []) for label in labels]
+            if len(labels) > 1 and all(len(e) == 1 for e in mine):
+                best = [e[0] for e in mine]
+                bits = [b for *_, b in best if b is not None]
+                m, sd = mean_std(bits) if bits else (None, None)
+                rows.append([name + suffix, ", ".join(str(layer) for layer, *_ in best),
+                             pct_group([v for _, v, _, _ in best if v is not None]),
+                             pct_group([t for _, _, t, _ in best if t is not None]),
+                             "" if m is None else f"{m:.4f} ± {sd:.4f}"])
+                continue
+            for label, e in zip(labels, mine):
+                for layer, v, t, b in e:
+                    rows.append([label + suffix, layer, pct(v), pct(t),
+                                 "" if b is None else f"{b:.4f}"])
     if rows:
         md.append("## Best layer (chosen on validation)\n")
         md.append(table(["run", "layer", "val", "test", "val bits/dim"], rows))

@@ -76,6 +76,13 @@ TEST(Report, GroupsRunsThatDifferOnlyInSeedAndBySeedShowsThemApart) {
     GTEST_SKIP() << "no python3-matplotlib (bash tools/setup.sh installs it)";
   wbtest::TempDir dir;
   write_store(dir / "r.db");
+  {  // each run's best layer on val: 1 for the first three, 2 for the fourth
+    wb::Store store(dir / "r.db");
+    for (int64_t run = 1; run <= 4; ++run) {
+      store.result(run, "linear_probe", "h", "best_layer", -1, "val", run == 4 ? 2 : 1);
+      store.result(run, "linear_probe", "h", "best_layer_accuracy", -1, "test", 0.6 + 0.1 * run);
+    }
+  }
   for (const std::string flags : {"", " --by-seed"}) {
     std::string out;
     ASSERT_EQ(wbtest::run_cli(fmt::format("report seeds --db {} --out {}{}", dir / "r.db",
@@ -92,6 +99,8 @@ TEST(Report, GroupsRunsThatDifferOnlyInSeedAndBySeedShowsThemApart) {
     if (flags.empty()) {
       EXPECT_NE(header.find("default (n=3)"), std::string::npos) << md;
       EXPECT_NE(text.find("| 1 | 80.00 ± 10.00 | 50.00 |"), std::string::npos) << md;
+      // The best layer: one row for the three seeds, their layers listed.
+      EXPECT_NE(md.find("| default (n=3) | 1, 1, 1 |  | 80.00 ± 10.00 |"), std::string::npos) << md;
     } else {
       EXPECT_EQ(header.find("(n=3)"), std::string::npos) << md;
       EXPECT_EQ(text.find("±"), std::string::npos) << md;
