@@ -61,6 +61,20 @@ Model& RunAssembly::model() {
   return *model_;
 }
 
+std::shared_ptr<Model> RunAssembly::model_copy() {
+  Model& shared = model();
+  const std::string name = rc_.at("model").get_string("plugin");
+  auto copy = guard(registry_.create<Model>(name, model_host_->context), name);
+  copy->build(ModelSpec{facts().vocab_size, facts().context});
+  copy->module().to(device_);
+  torch::NoGradGuard no_grad;
+  auto from = shared.module().named_parameters(), to = copy->module().named_parameters();
+  for (auto& p : to) p.value().copy_(from[p.key()]);
+  auto from_buffers = shared.module().named_buffers();
+  for (auto& b : copy->module().named_buffers()) b.value().copy_(from_buffers[b.key()]);
+  return copy;
+}
+
 Objective& RunAssembly::objective() {
   if (!objective_) {
     const std::string name = rc_.at("objective").get_string("plugin");

@@ -60,6 +60,9 @@ class RunAssembly {
   const DataFacts& facts();
   void set_facts(const DataFacts& facts) { facts_ = facts; }
   Model& model();
+  // Another instance of the model plugin, built for the same data, on the device, with
+  // model()'s weights copied in: an evaluator's own to change (EvalInputs::model_copy).
+  std::shared_ptr<Model> model_copy();
   Objective& objective();
   // The dataset's context: the evaluators' images come from a dataset made in it.
   HostContext& dataset_context() { return dataset_.context; }

@@ -183,6 +183,7 @@ void evaluate(RunAssembly& run, RunRecord& record, int64_t run_id, const PluginR
   TokenData& td = run.tokens();
   EvalInputs inputs;
   inputs.model = &run.model();
+  inputs.model_copy = [&run] { return run.model_copy(); };
   inputs.objective = &run.objective();
   inputs.splits = td.splits;
   inputs.num_classes = td.num_classes;

@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <torch/types.h>
@@ -22,7 +23,12 @@ struct TokenSplit {
 
 // What an evaluator gets: the pretrained model, its objective and the tokenised splits.
 struct EvalInputs {
+  // The pretrained model, shared by the run's evaluators: read it, never change it.
   Model* model = nullptr;
+  // A new instance of the run's model holding the pretrained weights, the caller's own:
+  // for an evaluator that changes weights (fine-tuning), so that no evaluator sees
+  // another's. Empty when the host gives none.
+  std::function<std::shared_ptr<Model>()> model_copy;
   const Objective* objective = nullptr;
   std::map<std::string, TokenSplit> splits;  // "train", "val", "test"
   int64_t num_classes = 0;

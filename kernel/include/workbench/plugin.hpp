@@ -15,7 +15,8 @@
 // Bump when any SDK type a plugin sees changes layout or meaning.
 // 5: objectives return a TrainingBatch (targets, weights) and tensor metrics;
 //    PluginContext::data(); Quantizer::channels(); features asked through FeatureRequest.
-// 6: evaluators get the run's FeatureService (EvalInputs::features).
+// 6: evaluators get the run's FeatureService (EvalInputs::features) and a copy of the
+//    model of their own (EvalInputs::model_copy).
 #define WB_ABI_VERSION 6
 
 // A plugin may claim another ABI only in the loader's own tests.

@@ -13,10 +13,10 @@
 // on reaching it while the classification gradient disturbs the features; the probe
 // reads the run's shared features, so it costs one L-BFGS fit). Optional pad-crop-flip
 // augmentation of the images before they are encoded again; early stopping on
-// validation accuracy, the best epoch's weights restored before the test score. The
-// pretrained weights are put back afterwards, so evaluators after this one judge the
-// pretrained model. With `masks` = K > 1 (BERT) the best epoch is also scored by the
-// majority vote of K masks.
+// validation accuracy, the best epoch's weights restored before the test score. It
+// fine-tunes a copy of the model of its own (EvalInputs::model_copy): the run's shared
+// model stays the pretrained one for every other evaluator. With `masks` = K > 1
+// (BERT) the best epoch is also scored by the majority vote of K masks.
 #include <cmath>
 
 #include <torch/nn/functional/loss.h>
@@ -31,7 +31,7 @@
 
 namespace {
 
-// A module's parameters and buffers, copied (to restore them later).
+// A module's parameters and buffers, copied (the best epoch's, to restore them).
 std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
   std::vector<torch::Tensor> out;
   for (const auto& p : m.parameters()) out.push_back(p.detach().clone());
@@ -79,7 +79,10 @@ class Finetune : public wb::Evaluator {
 
   void evaluate(const wb::EvalInputs& in) override {
     const auto& c = ctx_.config();
-    auto& model = *in.model;
+    if (!in.model_copy)
+      throw wb::Error("finetune: the host gives no copy of the model to fine-tune");
+    const auto own = in.model_copy();
+    auto& model = *own;
     const int64_t layer = c.get_int("layer") < 0 ? model.num_layers() : c.get_int("layer");
     if (layer > model.num_layers())
       throw wb::Error(
@@ -100,7 +103,6 @@ class Finetune : public wb::Evaluator {
       train_images = in.images("train");
     }
 
-    const auto pretrained = snapshot(model.module());
     torch::nn::Linear head(model.width(), in.num_classes);
     torch::nn::init::zeros_(head->weight);
     torch::nn::init::zeros_(head->bias);
@@ -111,8 +113,8 @@ class Finetune : public wb::Evaluator {
       if (!init_from_probe(in, *head, layer)) return;
       // Epoch 0, the start to beat: the probe's head on the pretrained model, scored as
       // every epoch is (through the model, in eval mode). Kept if no epoch beats it.
-      best_val = accuracy(in, *head, layer, "val");
-      best_model = pretrained;
+      best_val = accuracy(in, model, *head, layer, "val");
+      best_model = snapshot(model.module());
       best_head = snapshot(*head);
       ctx_.results().metric(0, "val_accuracy", best_val);
       ctx_.info("epoch 0 (the probe's head): val accuracy {:.2f}%", 100 * best_val);
@@ -162,13 +164,10 @@ class Finetune : public wb::Evaluator {
         const double batch_loss = loss.item<double>();  // one device sync per step
         loss_sum += batch_loss * double(x.size(0));
         progress->advance(1, fmt::format("epoch {} loss {:.4f}", epoch, batch_loss));
-        if (ctx_.stop_requested()) {
-          restore(model.module(), pretrained);
-          return;  // the host records the run as interrupted
-        }
+        if (ctx_.stop_requested()) return;  // the host records the run as interrupted
       }
       ++epochs_run;
-      const double val = accuracy(in, *head, layer, "val");
+      const double val = accuracy(in, model, *head, layer, "val");
       ctx_.results().metric(epoch, "train_loss", loss_sum / double(tokens.size(0)));
       ctx_.results().metric(epoch, "val_accuracy", val);
       ctx_.results().metric(epoch, "lr", lr);  // at the epoch's last step
@@ -187,7 +186,7 @@ class Finetune : public wb::Evaluator {
     progress->finish();
     restore(model.module(), best_model);
     restore(*head, best_head);
-    const double test = accuracy(in, *head, layer, "test");
+    const double test = accuracy(in, model, *head, layer, "test");
     ctx_.results().result("accuracy", layer, "val", best_val);
     ctx_.results().result("accuracy", layer, "test", test);
     if (masks > 1) {
@@ -196,7 +195,7 @@ class Finetune : public wb::Evaluator {
         std::vector<torch::Tensor> preds;
         auto mask_gen = ctx_.generator("ensemble_masks_" + split);
         for (int64_t m = 0; m < masks; ++m)
-          preds.push_back(predict(in, *head, layer, split, mask_gen));
+          preds.push_back(predict(in, model, *head, layer, split, mask_gen));
         auto vote = probe::majority_vote(torch::stack(preds), in.num_classes, vote_gen);
         const double ensemble =
             vote.eq(in.splits.at(split).labels).to(torch::kDouble).mean().item<double>();
@@ -207,8 +206,6 @@ class Finetune : public wb::Evaluator {
     ctx_.results().result("epochs", layer, "train", static_cast<double>(epochs_run));
     ctx_.info("fine-tuned ({} loss, head on layer {}): val {:.2f}%, test {:.2f}%",
               joint ? "joint" : "classification", layer, 100 * best_val, 100 * test);
-    restore(model.module(), pretrained);
-    model.module().eval();
   }
 
  private:
@@ -242,10 +239,10 @@ class Finetune : public wb::Evaluator {
 
   // Predicted classes, int64 (N), of model + head on a split, in eval mode, one pass,
   // masks (BERT) drawn from `gen`.
-  torch::Tensor predict(const wb::EvalInputs& in, torch::nn::LinearImpl& head, int64_t layer,
-                        const std::string& split, torch::Generator& gen) {
+  torch::Tensor predict(const wb::EvalInputs& in, wb::Model& model, torch::nn::LinearImpl& head,
+                        int64_t layer, const std::string& split, torch::Generator& gen) {
     torch::NoGradGuard no_grad;
-    in.model->module().eval();
+    model.module().eval();
     const auto& s = in.splits.at(split);
     const int64_t b = ctx_.config().get_int("batch_size");
     std::vector<torch::Tensor> parts;
@@ -255,7 +252,7 @@ class Finetune : public wb::Evaluator {
       torch::Tensor features;
       {
         wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);
-        features = in.model->forward(view, wb::FeatureRequest{true}).features[layer];
+        features = model.forward(view, wb::FeatureRequest{true}).features[layer];
       }
       parts.push_back(logits_of(head, features).argmax(-1).cpu());
     }
@@ -263,12 +260,16 @@ class Finetune : public wb::Evaluator {
   }
 
   // Accuracy on a split; masks from a fixed stream, so every evaluation sees the same.
-  double accuracy(const wb::EvalInputs& in, torch::nn::LinearImpl& head, int64_t layer,
-                  const std::string& split) {
+  double accuracy(const wb::EvalInputs& in, wb::Model& model, torch::nn::LinearImpl& head,
+                  int64_t layer, const std::string& split) {
     auto gen = ctx_.generator("eval_masks");
     const auto& labels = in.splits.at(split).labels;
     if (labels.size(0) == 0) return 0.0;
-    return predict(in, head, layer, split, gen).eq(labels).to(torch::kDouble).mean().item<double>();
+    return predict(in, model, head, layer, split, gen)
+        .eq(labels)
+        .to(torch::kDouble)
+        .mean()
+        .item<double>();
   }
 
   wb::PluginContext& ctx_;

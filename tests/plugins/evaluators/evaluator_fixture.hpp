@@ -41,6 +41,16 @@ struct EvalFixture {
     in.splits = {
         {"train", separable(64, 1)}, {"val", separable(32, 2)}, {"test", separable(32, 3)}};
     evaluator = wbtest::plugins().create<wb::Evaluator>(plugin, *ehost.context);
+    // The evaluator's own model, as the host gives it (RunAssembly::model_copy).
+    in.model_copy = [this] {
+      auto copy = wbtest::plugins().create<wb::Model>("igpt", *mhost.context);
+      copy->build({8, 16});
+      torch::NoGradGuard no_grad;
+      auto from = model->module().named_parameters();
+      for (auto& p : copy->module().named_parameters()) p.value().copy_(from[p.key()]);
+      ++copies;
+      return copy;
+    };
     use_checkpoint("fixture");
   }
   // The run's feature service as the host makes it, for a checkpoint of key `key` (in
@@ -71,6 +81,7 @@ struct EvalFixture {
   std::shared_ptr<wb::Evaluator> evaluator;
   wb::EvalInputs in;
   std::unique_ptr<wb::FeatureCache> features;
+  int copies = 0;  // model copies the evaluator asked for
 };
 
 }  // namespace wbtest

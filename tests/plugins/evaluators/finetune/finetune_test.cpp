@@ -12,7 +12,9 @@
 
 using wbtest::EvalFixture;
 
-TEST(Finetune, LearnsSeparableClassesAndRestoresThePretrainedWeights) {
+// It learns on a copy of the model of its own: the shared, pretrained one is never
+// touched (no evaluator sees another's weights).
+TEST(Finetune, LearnsSeparableClassesOnItsOwnCopyOfTheModel) {
   EvalFixture f("ar", "finetune",
                 {"evaluators.0.epochs=6", "evaluators.0.lr=0.01", "evaluators.0.batch_size=16",
                  "evaluators.0.loss=\"classification\"", "evaluators.0.patience=0"});
@@ -25,6 +27,7 @@ TEST(Finetune, LearnsSeparableClassesAndRestoresThePretrainedWeights) {
   EXPECT_EQ(rows.at("epochs/2/train"), 6);
   auto after = f.model->module().parameters();
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i]));
+  EXPECT_EQ(f.copies, 1);
 }
 
 TEST(Finetune, JointLossAtAnEarlierLayerAlsoLearnsAndRecordsItsCurve) {
