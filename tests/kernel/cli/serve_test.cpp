@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "run/runner.hpp"
 #include "run/sampler.hpp"
 #include "test_support.hpp"
 
@@ -109,6 +110,32 @@ std::string chromium() {
   return "";
 }
 
+// A store made by small real runs: two seeds of one config (pretraining, validation,
+// a linear probe at every layer), and a run of another config left training (its row
+// as a live run leaves it: begun, a point of its curve, not ended).
+void write_store_by_runs(const wbtest::TempDir& dir) {
+  wbtest::write_pattern_dataset(dir / "data", 300, 100);
+  const std::string file =
+      wbtest::minimal_experiment(
+          fmt::format("path = \"{}\"\nresolution = 7\nmax_eval = 100\n", dir / "data")) +
+      "[experiment]\nname = \"web\"\n[training]\nsteps = 20\nbatch_size = 16\nlog_every = "
+      "2\nval_every = "
+      "10\n[[evaluators]]\nplugin = \"linear_probe\"\nl2_steps = 1\nmax_iter = 30\n";
+  wb::Store store(dir / "results.db");
+  for (const std::string seed : {"0", "1"}) {
+    auto exp = wb::parse_experiment(file, dir / "web.toml", {"experiment.seed=" + seed},
+                                    wbtest::plugins());
+    ASSERT_TRUE(wb::run_experiment(exp, store, wbtest::plugins(), {}).ok());
+  }
+  store.note(1, kNote);
+  const int64_t e = store.experiment("web", "web.toml");
+  std::string config = store.run(1)->config;  // run 1's, but for 9 steps
+  config.replace(config.find("steps = 20"), 10, "steps = 9");
+  const int64_t live =
+      store.begin_run(e, "training.steps=9", "c9", "p9", config, 0, wb::Provenance{});
+  store.metric(live, 3, "train/loss", 2.0);
+}
+
 }  // namespace
 
 TEST(Serve, AnswersItsEndpointsRefusesWhatItMustAndStopsOnSigterm) {
@@ -174,7 +201,7 @@ TEST(Serve, ThePagesRenderInARealBrowser) {
   if (browser.empty())
     FAIL() << "no chromium (bash tools/setup.sh --tests installs Debian's chromium)";
   wbtest::TempDir dir;
-  write_store(dir / "results.db");
+  write_store_by_runs(dir);
   fs::create_directories(dir / "reports/web");
   wb::write_png_grid(dir / "reports/web/samples-p0.png",
                      {torch::full({1, 4, 4, 1}, 200, torch::kUInt8)}, 8);
@@ -205,9 +232,10 @@ TEST(Serve, ThePagesRenderInARealBrowser) {
       << runs;
   EXPECT_EQ(runs.find("<b>bold?</b>"), std::string::npos) << runs;
   EXPECT_EQ(runs.find("<title>pwned"), std::string::npos) << runs;
-  // The keys that differ between the selected runs (all three at first).
+  // The keys that differ between the selected runs (all three at first), and only those.
   EXPECT_NE(runs.find("<td>experiment.seed</td>"), std::string::npos) << runs;
   EXPECT_NE(runs.find("<td>training.steps</td>"), std::string::npos) << runs;
+  EXPECT_EQ(runs.find("<td>model.layers</td>"), std::string::npos) << runs;
 
   const std::string curves = page("curves");
   EXPECT_NE(curves.find("data-page-ready=\"curves\""), std::string::npos) << curves;
@@ -218,14 +246,15 @@ TEST(Serve, ThePagesRenderInARealBrowser) {
 
   const std::string layers = page("layers");
   EXPECT_NE(layers.find("linear_probe accuracy (test) by layer"), std::string::npos) << layers;
-  EXPECT_NE(layers.find("default (n=2): best layer on val 2 (the large point)"), std::string::npos)
-      << layers;
+  EXPECT_NE(layers.find("default (n=2): best layer on val "), std::string::npos) << layers;
   // Results side by side: the best-layer row, one column per selected run.
   const std::string compare = page("compare");
   EXPECT_NE(compare.find("<td>linear_probe best_layer_accuracy layer -1 test</td>"),
             std::string::npos)
       << compare;
   EXPECT_NE(compare.find("#3 training.steps=9</th>"), std::string::npos) << compare;
+  EXPECT_NE(compare.find("<td>linear_probe accuracy layer 2 test</td>"), std::string::npos)
+      << compare;
   // The store folder's images, loaded from the server.
   const std::string images = page("images");
   EXPECT_NE(images.find("<img src=\"/files/reports/web/samples-p0.png\""), std::string::npos)
