@@ -2,14 +2,13 @@
 
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
 #include <workbench/error.hpp>
 
 #include "export/tensorboard_events.hpp"
+#include "platform/files.hpp"
 
 namespace fs = std::filesystem;
 
@@ -29,11 +28,6 @@ std::string folder_name(const std::string& s) {
   std::string out;
   for (const unsigned char c : s) out += c == '/' || c == '\\' || c < 0x20 ? '_' : char(c);
   return out;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace

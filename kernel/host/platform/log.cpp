@@ -7,10 +7,13 @@
 
 namespace wb {
 
-uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream) {
-  std::string h = sha256_hex(fmt::format("{}/{}/{}", run_seed, owner, stream));
+uint64_t seed_of(const std::string& text) {
   // 63 bits: torch and std generators take them all without sign surprises.
-  return std::stoull(h.substr(0, 16), nullptr, 16) >> 1;
+  return std::stoull(sha256_hex(text).substr(0, 16), nullptr, 16) >> 1;
+}
+
+uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream) {
+  return seed_of(fmt::format("{}/{}/{}", run_seed, owner, stream));
 }
 
 void log_message(LogLevel level, const std::string& message) {

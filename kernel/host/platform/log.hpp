@@ -8,6 +8,9 @@
 
 namespace wb {
 
+// A 63-bit seed from any text, by SHA-256: the same on every platform and build.
+uint64_t seed_of(const std::string& text);
+
 // A seed for `stream` of `owner`, derived from the run's seed by hashing, so streams
 // are independent and stable across versions.
 uint64_t derive_seed(uint64_t run_seed, const std::string& owner, const std::string& stream);

@@ -13,8 +13,8 @@
 
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
+#include "platform/log.hpp"
 #include "platform/progress.hpp"
-#include "run/run_context.hpp"
 
 namespace wb {
 
@@ -51,9 +51,8 @@ std::string FeatureCache::key(int64_t grid) const {
 torch::Generator FeatureCache::mask_generator(const std::string& split) const {
   // The same derivation as a plugin's seeds, from the checkpoint rather than the run's
   // seed: the checkpoint's key already holds the seed it was trained with.
-  const std::string h = sha256_hex(fmt::format("{}/masks/{}", checkpoint_key_, split));
-  return torch::make_generator<at::CPUGeneratorImpl>(std::stoull(h.substr(0, 16), nullptr, 16) >>
-                                                     1);
+  return torch::make_generator<at::CPUGeneratorImpl>(
+      seed_of(fmt::format("{}/masks/{}", checkpoint_key_, split)));
 }
 
 LayerFeatures FeatureCache::pass(const torch::Tensor& tokens, torch::Generator& gen,

@@ -17,6 +17,7 @@
 #include <workbench/checked_file.hpp>
 #include <workbench/error.hpp>
 
+#include "platform/files.hpp"
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
 #include "platform/progress.hpp"
@@ -34,8 +35,7 @@ std::string StoreArtifacts::dir(const std::string& kind, const std::string& key)
   // A folder of the tree that is a symbolic link out of it (the artifacts root itself
   // may be one: --artifacts on another disk) is refused, never written through.
   const fs::path root = fs::canonical(root_), real = fs::canonical(d);
-  const auto [end, _] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
-  if (end != root.end())
+  if (!lies_within(root, real))
     throw Error(
         fmt::format("{}: leads out of the artifacts folder {} (to {}) through a symbolic "
                     "link; refused",

@@ -5,14 +5,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 #include <workbench/error.hpp>
 
+#include "platform/files.hpp"
 #include "platform/interrupt.hpp"
 #include "serve/store_api.hpp"
 #include "store/store.hpp"
@@ -22,12 +21,6 @@ namespace fs = std::filesystem;
 namespace wb {
 
 namespace {
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot be read", p.string()));
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // The run ids of a request's `run` parameters (run=1&run=2).
 std::vector<int64_t> run_ids(const httplib::Request& req) {
@@ -43,8 +36,7 @@ fs::path file_below(const fs::path& root, const std::string& rel) {
   std::error_code ec;
   const fs::path real = fs::canonical(root / rel, ec);
   if (ec || !fs::is_regular_file(real)) return {};
-  const auto [end, _] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
-  return end == root.end() ? real : fs::path();
+  return lies_within(root, real) ? real : fs::path();
 }
 
 const char* content_type(const fs::path& p) {
