@@ -56,55 +56,55 @@ int64_t run_id_of(const std::string& text) {
   return id;
 }
 
+// The fields of a run that /api/runs and /api/run/ID share, from the store's RunRow.
+json run_fields(const RunRow& row) {
+  return {{"id", row.id},
+          {"experiment", row.experiment},
+          {"label", row.label},
+          {"status", row.status},
+          {"seed", row.seed},
+          {"started_at", row.started_at},
+          {"ended_at", row.ended_at},
+          {"commit", row.git_commit},
+          {"device", row.device},
+          {"host", row.host},
+          {"note", row.note},
+          {"tags", row.tags},
+          {"archived", row.archived}};
+}
+
 json runs_json(Store& store, bool all) {
   json out = json::array();
-  store.query(
-      "SELECT r.id, e.name, r.label, r.status, r.seed, r.started_at, IFNULL(r.ended_at, ''), "
-      "IFNULL((julianday(IFNULL(r.ended_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) - "
-      "julianday(r.started_at)) * 86400, 0), IFNULL(r.device, ''), IFNULL(r.host, ''), "
-      "IFNULL(r.git_commit, ''), IFNULL(r.note, ''), r.archived, r.config, r.config_hash, "
-      "(SELECT IFNULL(group_concat(tag, ' '), '') FROM (SELECT tag FROM run_tags t WHERE "
-      "t.run_id = r.id ORDER BY tag)), "
-      "IFNULL((SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id AND m.name = "
-      "'train/loss'), 0) FROM runs r JOIN experiments e ON e.id = r.experiment_id " +
-          std::string(all ? "" : "WHERE r.archived = 0 ") + "ORDER BY r.id DESC",
-      {}, [&](auto&, const auto& v) {
-        json r = {{"id", std::stoll(v[0])},
-                  {"experiment", v[1]},
-                  {"label", v[2]},
-                  {"status", v[3]},
-                  {"seed", std::stoll(v[4])},
-                  {"started_at", v[5]},
-                  {"ended_at", v[6]},
-                  {"seconds", std::stod(v[7])},
-                  {"device", v[8]},
-                  {"host", v[9]},
-                  {"commit", v[10]},
-                  {"note", v[11]},
-                  {"archived", v[12] == "1"},
-                  {"config_hash", v[14]},
-                  {"group", v[1] + "/" + short_hash(config_without_seed(v[13]))},
-                  {"tags", json::array()}};
-        std::istringstream tags(v[15]);
-        for (std::string t; tags >> t;) r["tags"].push_back(t);
-        int64_t steps = 0;
-        try {
-          steps = toml::parse(v[13])["training"]["steps"].value_or(int64_t{0});
-        } catch (const toml::parse_error&) {
-        }
-        r["progress"] = {{"step", std::stoll(v[16])}, {"steps", steps}};
-        out.push_back(r);
-      });
-  // Headline results: the whole-model test rows (best_layer_accuracy and the like).
-  for (auto& r : out) {
-    json head = json::array();
+  const auto rows = store.runs();
+  for (auto row = rows.rbegin(); row != rows.rend(); ++row) {  // newest first
+    if (row->archived && !all) continue;
+    json r = run_fields(*row);
+    r["config_hash"] = row->config_hash;
+    r["group"] = row->experiment + "/" + short_hash(config_without_seed(row->config));
+    // How long it ran (so far, for a running one) and its last training step.
+    const std::string id = std::to_string(row->id);
+    store.query(
+        "SELECT IFNULL((julianday(IFNULL(ended_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) - "
+        "julianday(started_at)) * 86400, 0), IFNULL((SELECT MAX(step) FROM metrics m WHERE "
+        "m.run_id = r.id AND m.name = 'train/loss'), 0) FROM runs r WHERE id = ?",
+        {id}, [&](auto&, const auto& v) {
+          r["seconds"] = std::stod(v[0]);
+          r["progress"] = {{"step", std::stoll(v[1])}, {"steps", 0}};
+        });
+    try {
+      r["progress"]["steps"] = toml::parse(row->config)["training"]["steps"].value_or(int64_t{0});
+    } catch (const toml::parse_error&) {
+    }
+    // Headline results: the whole-model test rows (best_layer_accuracy and the like).
+    r["headline"] = json::array();
     store.query(
         "SELECT evaluator, metric, value FROM results WHERE run_id = ? AND layer = -1 AND "
         "split = 'test' AND value IS NOT NULL ORDER BY id LIMIT 3",
-        {std::to_string(r["id"].get<int64_t>())}, [&](auto&, const auto& v) {
-          head.push_back({{"evaluator", v[0]}, {"metric", v[1]}, {"value", std::stod(v[2])}});
+        {id}, [&](auto&, const auto& v) {
+          r["headline"].push_back(
+              {{"evaluator", v[0]}, {"metric", v[1]}, {"value", std::stod(v[2])}});
         });
-    r["headline"] = head;
+    out.push_back(r);
   }
   return out;
 }
@@ -112,23 +112,11 @@ json runs_json(Store& store, bool all) {
 json run_json(Store& store, int64_t id) {
   const auto row = store.run(id);
   if (!row) return nullptr;
-  json r = {{"id", row->id},
-            {"experiment", row->experiment},
-            {"label", row->label},
-            {"status", row->status},
-            {"error", row->error},
-            {"config", row->config},
-            {"seed", row->seed},
-            {"started_at", row->started_at},
-            {"ended_at", row->ended_at},
-            {"commit", row->git_commit},
-            {"device", row->device},
-            {"host", row->host},
-            {"note", row->note},
-            {"tags", row->tags},
-            {"archived", row->archived},
-            {"plugins", json::array()},
-            {"evaluations", json::array()}};
+  json r = run_fields(*row);
+  r["error"] = row->error;
+  r["config"] = row->config;
+  r["plugins"] = json::array();
+  r["evaluations"] = json::array();
   store.query("SELECT kind, name, version, sha256 FROM run_plugins WHERE run_id = ? ORDER BY kind",
               {std::to_string(id)}, [&](auto&, const auto& v) {
                 r["plugins"].push_back(
