@@ -139,8 +139,9 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--dry-run", args->dry_run, "print the expanded, resolved runs and stop");
   cmd->add_flag("--force", args->force,
                 "redo runs whose config already finished, computing every evaluation again "
-                "(not copying the store's results of the same checkpoint, config and code), "
-                "reusing cached tokens, checkpoints and features");
+                "from the start (not copying the store's results of the same checkpoint, "
+                "config and code, nor resuming a stopped fine-tuning), reusing cached tokens, "
+                "checkpoints and features");
   cmd->add_flag("--recompute", args->recompute,
                 "--force, and also remake every artifact the runs use (tokens, palette, "
                 "checkpoint, features), deleting the cached ones first");

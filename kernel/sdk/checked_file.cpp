@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -33,13 +34,27 @@ struct Digest {
   }
 };
 
-// The checksum a record holds ("" when there is no readable record): the first word of
-// its first line, as sha256sum writes it.
-std::string recorded_sha256(const std::string& path) {
+// The checksums a record accepts (none when there is no readable record): the first
+// word of each line, as sha256sum writes them. One, but two while write_checked swaps
+// the file: the old one's and the new one's.
+std::vector<std::string> recorded_sha256s(const std::string& path) {
   std::ifstream in(checksum_path(path));
-  std::string word;
-  if (!(in >> word) || word.size() != 64) return "";
-  return word;
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string word;
+    if (words >> word && word.size() == 64) out.push_back(word);
+  }
+  return out;
+}
+
+// Replaces the record of `path` with one accepting `sha256s`.
+void write_record(const std::string& path, const std::vector<std::string>& sha256s) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  std::string text;
+  for (const auto& sha : sha256s) text += fmt::format("{}  {}\n", sha, name);
+  write_atomically(checksum_path(path), [&](const std::string& rtmp) { write_file(rtmp, text); });
 }
 
 }  // namespace
@@ -70,16 +85,21 @@ std::string checksum_path(const std::string& path) {
 std::string write_checked(const std::string& path,
                           const std::function<void(const std::string&)>& write) {
   std::string sha;
+  // The file being replaced, if its record names it: accepted (still checked against
+  // its checksum) until the new file is in place.
+  const auto before = recorded_sha256s(path);
   write_atomically(path, [&](const std::string& tmp) {
     write(tmp);
-    // The record before the rename: a process killed in between leaves the old file
-    // (or none) beside a record that does not match it, which reads as "remake".
     sha = sha256_file(tmp);
-    const std::string name = std::filesystem::path(path).filename().string();
-    write_atomically(checksum_path(path), [&](const std::string& rtmp) {
-      write_file(rtmp, fmt::format("{}  {}\n", sha, name));
-    });
+    // The record before the rename: a process killed in between leaves the old file
+    // (or none) beside a record that accepts the old file and the new, so a resumable
+    // checkpoint being overwritten is never lost to a kill at that moment.
+    std::vector<std::string> accepted;
+    if (!before.empty() && before.front() != sha) accepted.push_back(before.front());
+    accepted.push_back(sha);
+    write_record(path, accepted);
   });
+  write_record(path, {sha});  // the new file alone from now on
   return sha;
 }
 
@@ -89,17 +109,17 @@ std::string checked_problem(const std::string& path, std::string* sha256) {
   if (S_ISLNK(st.st_mode))
     return "is a symbolic link (an artifact is a file of the store's own folder)";
   if (!S_ISREG(st.st_mode)) return "is not a regular file";
-  const std::string want = recorded_sha256(path);
-  if (want.empty()) return fmt::format("has no checksum record ({})", checksum_path(path));
+  const auto accepted = recorded_sha256s(path);
+  if (accepted.empty()) return fmt::format("has no checksum record ({})", checksum_path(path));
   std::string have;
   try {
     have = sha256_file(path);
   } catch (const Error& e) {
     return e.what();
   }
-  if (have != want)
+  if (std::find(accepted.begin(), accepted.end(), have) == accepted.end())
     return fmt::format("its content changed since it was written (SHA-256 {}..., recorded {}...)",
-                       have.substr(0, 12), want.substr(0, 12));
+                       have.substr(0, 12), accepted.back().substr(0, 12));
   if (sha256) *sha256 = have;
   return "";
 }

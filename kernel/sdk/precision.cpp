@@ -63,4 +63,13 @@ void BfloatAutocast::set(bool on) const {
   at::autocast::set_autocast_enabled(type, on);
 }
 
+Float32Scope::Float32Scope(torch::Device device)
+    : device_(device), was_enabled_(at::autocast::is_autocast_enabled(device.type())) {
+  if (was_enabled_) at::autocast::set_autocast_enabled(device_.type(), false);
+}
+
+Float32Scope::~Float32Scope() {
+  if (was_enabled_) at::autocast::set_autocast_enabled(device_.type(), true);
+}
+
 }  // namespace wb

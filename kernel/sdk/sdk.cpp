@@ -15,6 +15,7 @@ DecodeState::~DecodeState() = default;
 Objective::~Objective() = default;
 Evaluator::~Evaluator() = default;
 FeatureService::~FeatureService() = default;
+Optimiser::~Optimiser() = default;
 Progress::~Progress() = default;
 ArtifactCache::~ArtifactCache() = default;
 ArtifactLock::~ArtifactLock() = default;

@@ -92,7 +92,68 @@ void interrupt_each_phase(int sig) {
   }
 }
 
+// The saved progress of evaluations under `dir` (EvaluatorState's optimiser<n>.pt).
+int saved_progress(const std::string& dir) {
+  int n = 0;
+  if (!std::filesystem::exists(dir)) return 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    n += name.rfind("optimiser", 0) == 0 && e.path().extension() == ".pt";
+  }
+  return n;
+}
+
 }  // namespace
+
+// Fine-tuning stopped (SIGTERM: mid-epoch, saved on the way out) or killed (kill -9:
+// its last epoch's end) after its second epoch: the same command resumes it from its
+// saved progress, ends with the results of a run never interrupted, and deletes the
+// progress once finished.
+TEST(Signals, FineTuningInterruptedResumesFromItsSavedProgress) {
+  wbtest::TempDir dir;
+  wbtest::write_pattern_dataset(dir / "data", 400, 100);
+  std::ofstream(dir / "e.toml") << faults::experiment(dir / "data", 20) << R"(
+[[evaluators]]
+plugin = "finetune"
+epochs = 5
+patience = 0
+batch_size = 8
+)";
+  std::string out;
+  const std::string whole = fmt::format("run {} --db {}", dir / "e.toml", dir / "whole/r.db");
+  ASSERT_EQ(wbtest::run_cli(whole, &out), 0) << out;
+  const auto want = faults::results_by_config(dir / "whole/r.db");
+  ASSERT_EQ(want.size(), 1u);
+  EXPECT_EQ(saved_progress(dir / "whole"), 0);
+  for (const int sig : {SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(strsignal(sig));
+    const std::string db = dir / fmt::format("{}/r.db", sig);
+    const std::string log = dir / fmt::format("{}.log", sig);
+    const std::string args = fmt::format("run {} --db {}", dir / "e.toml", db);
+    const pid_t pid = start(args, log);
+    ASSERT_GT(pid, 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (wbtest::read_text(log).find("[finetune] epoch 2:") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(kill(pid, sig), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const std::string text = wbtest::read_text(log);
+    ASSERT_EQ(text.find("fine-tuned"), std::string::npos) << "finished before the signal\n" << text;
+    EXPECT_EQ(saved_progress(dir / std::to_string(sig)), 1) << text;
+    if (sig == SIGTERM)
+      EXPECT_NE(
+          faults::one(db, "SELECT error FROM runs WHERE id = 1").find("during evaluator finetune"),
+          std::string::npos)
+          << text;
+    ASSERT_EQ(wbtest::run_cli(args, &out), 0) << out;
+    EXPECT_NE(out.find("[finetune] resuming at epoch"), std::string::npos) << out;
+    EXPECT_EQ(out.find("[finetune] epoch 1:"), std::string::npos) << out;
+    EXPECT_EQ(faults::results_by_config(db), want) << out;
+    EXPECT_EQ(saved_progress(dir / std::to_string(sig)), 0) << out;
+  }
+}
 
 TEST(Signals, SigtermInEachPhaseInterruptsTheRunAndTheRerunFinishesItAsIfUninterrupted) {
   interrupt_each_phase(SIGTERM);

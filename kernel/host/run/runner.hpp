@@ -12,6 +12,8 @@
 
 namespace wb {
 
+class StoreArtifacts;
+
 struct RunOptions {
   // --force: redo runs whose config hash already finished: the run and its
   // evaluations, reusing cached artifacts (tokens, checkpoint, features).
@@ -40,6 +42,11 @@ RunSummary run_experiment(const Experiment& exp, RunRecord& record, const Plugin
 // One process: records into `store`.
 RunSummary run_experiment(const Experiment& exp, Store& store, const PluginRegistry& registry,
                           const RunOptions& options);
+
+// --recompute: nothing cached is reused. Rank 0 deletes the artifact folder of `kind`
+// and `key` before the artifact's first use; the others wait for it to be made again.
+void forget(const RunOptions& opt, StoreArtifacts& artifacts, const std::string& kind,
+            const std::string& key);
 
 // `--dry-run`: each run's label, hash and resolved config.
 void print_runs(const Experiment& exp, std::ostream& out);

@@ -6,8 +6,6 @@
 #include <future>
 
 #include <fmt/format.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adam.h>
 #include <torch/serialize.h>
 
 #include <workbench/atomic_file.hpp>
@@ -20,7 +18,6 @@
 #include "platform/log.hpp"
 #include "platform/progress.hpp"
 #include "plugins/plugin_guard.hpp"
-#include "training/fused_adam.hpp"
 #include "training/metric_means.hpp"
 
 namespace wb {
@@ -123,10 +120,8 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       dims_per_token_(std::max<int64_t>(1, place.dims_per_token)),
       parallel_(make_parallelism(place.cluster, model.module(), training.get_int("batch_size"))),
       objective_gen_(torch::make_generator<at::CPUGeneratorImpl>(
-          derive_seed(place.seed, "trainer", "objective"))) {
-  auto opts = torch::optim::AdamOptions(cfg_.get_float("lr")).betas({0.9, 0.95}).weight_decay(0.0);
-  optimizer_ = std::make_unique<FusedAdam>(model_.module().parameters(), opts);
-}
+          derive_seed(place.seed, "trainer", "objective"))),
+      adam_(model.module().parameters(), training.get_float("grad_clip")) {}
 
 // The sample order is a function of the step alone: epoch e is a permutation seeded by
 // (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
@@ -201,7 +196,7 @@ void record_validation(ResultSink& sink, int64_t at, const std::string& prefix, 
 void Trainer::save(const std::string& path, int64_t step, const Progress& p) {
   torch::serialize::OutputArchive ar, model_ar, opt_ar;
   model_.module().save(model_ar);
-  optimizer_->save(opt_ar);
+  adam_.save(opt_ar);
   ar.write("model", model_ar);
   ar.write("optimizer", opt_ar);
   ar.write("step", torch::tensor(step, torch::kLong));
@@ -231,7 +226,7 @@ int64_t Trainer::resume(const std::string& path, Progress* p) {
     ar.read("model", model_ar);
     ar.read("optimizer", opt_ar);
     model_.module().load(model_ar);
-    optimizer_->load(opt_ar);
+    adam_.load(opt_ar);
     ar.read("step", step);
     ar.read("best_val", best);
     ar.read("since_best", since);
@@ -249,10 +244,7 @@ int64_t Trainer::resume(const std::string& path, Progress* p) {
 Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, int64_t step) {
   const int64_t b = batch.size(0);
   const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
-  const double clip = cfg_.get_float("grad_clip");
-  for (auto& group : optimizer_->param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-  optimizer_->zero_grad();
+  adam_.begin(lr);
   StepResult r;
   torch::Generator gen = parallel_->step_generator(objective_gen_, seed_, step);
   const auto chunks = batch.chunk(accumulate);
@@ -284,10 +276,7 @@ Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, i
   // The loss is the global batch's, and an interrupt on any worker stops all at the same
   // step.
   r.interrupted = parallel_->agree_on_step(&r.loss, interrupted());
-  if (std::isfinite(r.loss)) {
-    if (clip > 0) torch::nn::utils::clip_grad_norm_(model_.module().parameters(), clip);
-    optimizer_->step();
-  }
+  if (std::isfinite(r.loss)) adam_.update();
   return r;
 }
 

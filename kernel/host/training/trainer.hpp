@@ -6,7 +6,6 @@
 #include <map>
 #include <string>
 
-#include <torch/optim/optimizer.h>
 #include <workbench/config.hpp>
 #include <workbench/context.hpp>
 #include <workbench/model.hpp>
@@ -15,6 +14,7 @@
 
 #include "distributed/cluster.hpp"
 #include "distributed/parallelism.hpp"
+#include "training/adam_step.hpp"
 
 namespace wb {
 
@@ -123,8 +123,8 @@ class Trainer {
   ResultSink& sink_;
   int64_t dims_per_token_;
   std::unique_ptr<Parallelism> parallel_;  // one process, or data-parallel workers
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  torch::Generator objective_gen_;  // masks and other objective randomness; checkpointed
+  torch::Generator objective_gen_;         // masks and other objective randomness; checkpointed
+  AdamStep adam_;                          // after objective_gen_: made from the model's parameters
   int64_t perm_epoch_ = -1;
   torch::Tensor perm_;
 };

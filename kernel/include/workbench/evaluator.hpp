@@ -11,6 +11,7 @@
 #include <workbench/features.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
+#include <workbench/optimiser.hpp>
 #include <workbench/plugin.hpp>
 #include <workbench/quantizer.hpp>
 
@@ -44,9 +45,20 @@ struct EvalInputs {
     if (!features) throw Error("the host gave the evaluator no feature service");
     return *features;
   }
-  // training.precision on the run's device: run forward passes and fine-tuning steps
-  // inside a wb::BfloatAutocast(device, bfloat16) scope, as pretraining did.
+  // training.precision on the run's device: run forward passes inside a
+  // wb::BfloatAutocast(device, bfloat16) scope, as pretraining did (an Optimiser's
+  // step opens it around the loss itself).
   bool bfloat16 = false;
+  // The host's optimisation step over the given tensors (optimiser.hpp): for an
+  // evaluator that trains (fine-tuning), so that it steps, schedules, casts and resumes
+  // as pretraining does. Its saved state is this evaluation's: kept until it finishes.
+  OptimiserFactory optimiser;
+  // optimiser(params, spec), or an error saying the host gave none.
+  std::unique_ptr<Optimiser> make_optimiser(std::vector<torch::Tensor> params,
+                                            OptimiserSpec spec) const {
+    if (!optimiser) throw Error("the host gave the evaluator no optimiser");
+    return optimiser(std::move(params), spec);
+  }
   // The run's fitted palette: encodes images an evaluator changed (augmentation),
   // decodes tokens back to colours.
   const Quantizer* quantizer = nullptr;

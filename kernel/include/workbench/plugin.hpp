@@ -17,7 +17,9 @@
 //    PluginContext::data(); Quantizer::channels(); features asked through FeatureRequest.
 // 6: evaluators get the run's FeatureService (EvalInputs::features) and a copy of the
 //    model of their own (EvalInputs::model_copy).
-#define WB_ABI_VERSION 6
+// 7: evaluators that train step through the host's Optimiser (EvalInputs::optimiser);
+//    wb::Float32Scope.
+#define WB_ABI_VERSION 7
 
 // A plugin may claim another ABI only in the loader's own tests.
 #ifndef WB_PLUGIN_ABI_VERSION

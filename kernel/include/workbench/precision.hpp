@@ -35,4 +35,20 @@ class WB_API BfloatAutocast {
   bool active_ = false;
 };
 
+// Float32 inside a BfloatAutocast scope: autocast off on `device` until the end of this
+// scope, then as it was. For a computation bfloat16's 8 significant bits would spoil
+// (a classifier head that carries a folded-in standardisation) inside an Optimiser's
+// step, which opens its autocast scope around the whole loss.
+class WB_API Float32Scope {
+ public:
+  explicit Float32Scope(torch::Device device);
+  ~Float32Scope();
+  Float32Scope(const Float32Scope&) = delete;
+  Float32Scope& operator=(const Float32Scope&) = delete;
+
+ private:
+  torch::Device device_;
+  bool was_enabled_;
+};
+
 }  // namespace wb

@@ -12,6 +12,7 @@
 #include <workbench/features.hpp>
 #include <workbench/model.hpp>
 #include <workbench/objective.hpp>
+#include <workbench/optimiser.hpp>
 #include <workbench/plugin.hpp>
 #include <workbench/precision.hpp>
 #include <workbench/quantizer.hpp>

@@ -2,8 +2,11 @@
 // normalised hidden state of the last layer (or of `layer`, the paper's best-probe
 // variant), trained together with the whole model on the labelled training split.
 // Loss L_CLF, or L_GEN + L_CLF (`loss = "joint"`, the paper's better choice) with
-// L_GEN the pretraining objective's loss on the same batch. Adam with the paper's
-// betas at a constant learning rate (the paper's), or pretraining's schedule: a linear
+// L_GEN the pretraining objective's loss on the same batch. It steps through the host's
+// optimiser (EvalInputs::optimiser: pretraining's Adam with the paper's betas, the
+// run's precision, progress saved at every epoch's end and when the run is stopped,
+// resumed by the next run of this evaluation), at a constant learning rate (the
+// paper's), or pretraining's schedule: a linear
 // warm-up over `warmup_steps` (fresh Adam moments take full-size first steps, which
 // disturb the pretrained weights), then with `schedule = "cosine"` a decay to 0 at the
 // last epoch (its small last steps settle the weights where a constant rate ends on
@@ -22,9 +25,9 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/linear.h>
-#include <torch/optim/adam.h>
 #include <workbench/workbench.hpp>
 
+#include "finetune_progress.hpp"
 #include "logistic_regression.hpp"
 #include "majority_vote.hpp"
 #include "probe_grid.hpp"
@@ -107,87 +110,105 @@ class Finetune : public wb::Evaluator {
     torch::nn::init::zeros_(head->weight);
     torch::nn::init::zeros_(head->bias);
     head->to(ctx_.device());
-    double best_val = -1;
-    std::vector<torch::Tensor> best_model, best_head;
-    if (c.get_string("head_init") == "probe") {
+    std::vector<torch::Tensor> params = model.module().parameters();
+    for (const auto& p : head->parameters()) params.push_back(p);
+    const int64_t epochs = c.get_int("epochs");
+    const int64_t steps_per_epoch = (train.tokens.size(0) + b - 1) / b;
+    wb::OptimiserSpec spec;
+    spec.lr = c.get_float("lr");
+    spec.total_steps = epochs * steps_per_epoch;
+    spec.warmup_steps = c.get_int("warmup_steps");
+    spec.cosine = c.get_string("schedule") == "cosine";
+    // The host's step: Adam with the paper's betas, the schedule, the run's precision,
+    // and this evaluation's saved progress.
+    auto optimiser = in.make_optimiser(params, spec);
+
+    auto gen = ctx_.generator("batches");
+    finetune::Progress p;
+    wb::TrainingState saved;
+    if (optimiser->resume(&saved)) {  // weights, head and Adam restored by the host
+      p = finetune::Progress::from_state(saved);
+      gen.set_state(p.gen);
+      replay_curve(p.curve);
+      ctx_.info("resuming at epoch {}, step {} (saved progress of this evaluation)", p.epoch,
+                optimiser->steps_done());
+    } else if (c.get_string("head_init") == "probe") {
       if (!init_from_probe(in, *head, layer)) return;
       // Epoch 0, the start to beat: the probe's head on the pretrained model, scored as
       // every epoch is (through the model, in eval mode). Kept if no epoch beats it.
-      best_val = accuracy(in, model, *head, layer, "val");
-      best_model = snapshot(model.module());
-      best_head = snapshot(*head);
-      ctx_.results().metric(0, "val_accuracy", best_val);
-      ctx_.info("epoch 0 (the probe's head): val accuracy {:.2f}%", 100 * best_val);
+      p.best_val = accuracy(in, model, *head, layer, "val");
+      p.best_model = snapshot(model.module());
+      p.best_head = snapshot(*head);
+      p.curve.push_back({0, NAN, p.best_val, NAN});
+      ctx_.results().metric(0, "val_accuracy", p.best_val);
+      ctx_.info("epoch 0 (the probe's head): val accuracy {:.2f}%", 100 * p.best_val);
     }
-    std::vector<torch::Tensor> params = model.module().parameters();
-    for (const auto& p : head->parameters()) params.push_back(p);
-    torch::optim::Adam adam(params,
-                            torch::optim::AdamOptions(c.get_float("lr")).betas({0.9, 0.95}));
-
-    auto gen = ctx_.generator("batches");
-    int64_t since_best = 0, epochs_run = 0;
-    const int64_t steps_per_epoch = (train.tokens.size(0) + b - 1) / b;
-    const int64_t total_steps = c.get_int("epochs") * steps_per_epoch;
-    const bool cosine = c.get_string("schedule") == "cosine";
-    const double peak = c.get_float("lr");
-    const int64_t warmup = c.get_int("warmup_steps");
-    int64_t step = 0;
-    double lr = peak;
-    auto progress = ctx_.progress("finetune", total_steps);
-    for (int64_t epoch = 1; epoch <= c.get_int("epochs"); ++epoch) {
-      // This epoch's tokens: the cached ones, or the augmented images encoded anew.
+    auto progress = ctx_.progress("finetune", spec.total_steps);
+    progress->advance(optimiser->steps_done(), "");
+    for (; p.epoch <= epochs; ++p.epoch) {
+      // This epoch's tokens (the cached ones, or the augmented images encoded anew) and
+      // order, drawn from the generator's state at the epoch's start: a resumed epoch
+      // draws them again, then its masks go on from where they were.
+      const torch::Tensor masks_state = gen.get_state();
+      if (p.next_row == 0) p.epoch_gen = masks_state;
+      gen.set_state(p.epoch_gen);
       torch::Tensor tokens = train.tokens;
       if (pad > 0) tokens = in.quantizer->encode(wb::pad_crop_flip(train_images.images, pad, gen));
       auto order = torch::randperm(tokens.size(0), gen, torch::kLong);
+      if (p.next_row > 0) gen.set_state(masks_state);
       model.module().train();
-      double loss_sum = 0;
-      for (int64_t i = 0; i < tokens.size(0); i += b) {
+      for (int64_t i = p.next_row; i < tokens.size(0); i += b) {
         auto idx = order.slice(0, i, std::min(tokens.size(0), i + b));
         auto x = tokens.index_select(0, idx).to(ctx_.device());
         auto y = train.labels.index_select(0, idx).to(ctx_.device());
         auto batch = in.objective->prepare(x, gen);
-        torch::Tensor features, gen_loss;
-        {
-          wb::BfloatAutocast autocast(ctx_.device(), in.bfloat16);  // as pretraining ran
+        const double batch_loss = optimiser->step([&] {
           auto out = model.forward(batch.input, wb::FeatureRequest{true});
-          features = out.features[layer];
-          if (joint) gen_loss = gen_weight * in.objective->loss(batch, out).loss;
+          auto loss =
+              torch::nn::functional::cross_entropy(logits_of(*head, out.features[layer]), y);
+          if (joint) loss = loss + gen_weight * in.objective->loss(batch, out).loss;
+          return loss;
+        });
+        p.loss_sum += batch_loss * double(x.size(0));
+        progress->advance(1, fmt::format("epoch {} loss {:.4f}", p.epoch, batch_loss));
+        if (ctx_.stop_requested()) {  // the host records the run as interrupted
+          p.next_row = i + b;
+          p.gen = gen.get_state();
+          optimiser->save(p.to_state());
+          return;
         }
-        auto loss = torch::nn::functional::cross_entropy(logits_of(*head, features), y);
-        if (joint) loss = loss + gen_loss;
-        lr = wb::learning_rate(peak, step++, warmup, total_steps, cosine);
-        for (auto& group : adam.param_groups())
-          static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-        adam.zero_grad();
-        loss.backward();
-        adam.step();
-        const double batch_loss = loss.item<double>();  // one device sync per step
-        loss_sum += batch_loss * double(x.size(0));
-        progress->advance(1, fmt::format("epoch {} loss {:.4f}", epoch, batch_loss));
-        if (ctx_.stop_requested()) return;  // the host records the run as interrupted
       }
-      ++epochs_run;
+      ++p.epochs_run;
+      const double train_loss = p.loss_sum / double(tokens.size(0));
       const double val = accuracy(in, model, *head, layer, "val");
-      ctx_.results().metric(epoch, "train_loss", loss_sum / double(tokens.size(0)));
-      ctx_.results().metric(epoch, "val_accuracy", val);
-      ctx_.results().metric(epoch, "lr", lr);  // at the epoch's last step
-      ctx_.info("epoch {}: train loss {:.4f}, val accuracy {:.2f}%", epoch,
-                loss_sum / double(tokens.size(0)), 100 * val);
-      if (val > best_val) {
-        best_val = val;
-        since_best = 0;
-        best_model = snapshot(model.module());
-        best_head = snapshot(*head);
-      } else if (c.get_int("patience") > 0 && ++since_best >= c.get_int("patience")) {
-        ctx_.info("early stop: no better val accuracy in {} epochs", since_best);
-        break;
+      p.curve.push_back({double(p.epoch), train_loss, val, optimiser->lr()});
+      replay_curve({p.curve.back()});
+      ctx_.info("epoch {}: train loss {:.4f}, val accuracy {:.2f}%", p.epoch, train_loss,
+                100 * val);
+      p.next_row = 0;
+      p.loss_sum = 0;
+      bool stop = false;
+      if (val > p.best_val) {
+        p.best_val = val;
+        p.since_best = 0;
+        p.best_model = snapshot(model.module());
+        p.best_head = snapshot(*head);
+      } else if (c.get_int("patience") > 0 && ++p.since_best >= c.get_int("patience")) {
+        ctx_.info("early stop: no better val accuracy in {} epochs", p.since_best);
+        stop = true;
       }
+      // The epoch's end, saved: a run killed later resumes at the next epoch.
+      p.gen = gen.get_state();
+      finetune::Progress next = p;
+      next.epoch = stop ? epochs + 1 : p.epoch + 1;
+      optimiser->save(next.to_state());
+      if (stop) break;
     }
     progress->finish();
-    restore(model.module(), best_model);
-    restore(*head, best_head);
+    restore(model.module(), p.best_model);
+    restore(*head, p.best_head);
     const double test = accuracy(in, model, *head, layer, "test");
-    ctx_.results().result("accuracy", layer, "val", best_val);
+    ctx_.results().result("accuracy", layer, "val", p.best_val);
     ctx_.results().result("accuracy", layer, "test", test);
     if (masks > 1) {
       auto vote_gen = ctx_.generator("ties");
@@ -203,12 +224,22 @@ class Finetune : public wb::Evaluator {
         ctx_.info("{}: {:.2f}% with the vote of {} masks", split, 100 * ensemble, masks);
       }
     }
-    ctx_.results().result("epochs", layer, "train", static_cast<double>(epochs_run));
+    ctx_.results().result("epochs", layer, "train", static_cast<double>(p.epochs_run));
     ctx_.info("fine-tuned ({} loss, head on layer {}): val {:.2f}%, test {:.2f}%",
-              joint ? "joint" : "classification", layer, 100 * best_val, 100 * test);
+              joint ? "joint" : "classification", layer, 100 * p.best_val, 100 * test);
   }
 
  private:
+  // The curve's rows (epoch, train loss, val accuracy, lr; NaN = none) as metrics.
+  void replay_curve(const std::vector<std::vector<double>>& rows) {
+    for (const auto& r : rows) {
+      const auto epoch = static_cast<int64_t>(r[0]);
+      if (!std::isnan(r[1])) ctx_.results().metric(epoch, "train_loss", r[1]);
+      ctx_.results().metric(epoch, "val_accuracy", r[2]);
+      if (!std::isnan(r[3])) ctx_.results().metric(epoch, "lr", r[3]);  // the epoch's last step's
+    }
+  }
+
   // Sets the head to the linear probe of `layer` fitted on the training split's shared
   // features, its standardisation folded into the weights: x W' + b' = ((x - mean) /
   // std) W + b. False when the user asked the run to stop.
@@ -228,12 +259,14 @@ class Finetune : public wb::Evaluator {
     return true;
   }
 
-  // The head's logits (B, classes), float32, from pooled features (B, width), outside
-  // autocast whatever the model ran in: a head started from the probe carries the
+  // The head's logits (B, classes), float32, from pooled features (B, width), with
+  // autocast off whatever the model ran in (the optimiser's step runs the whole loss
+  // under the run's precision): a head started from the probe carries the
   // standardisation folded in, large weights and a bias that cancels much of x W, the
   // case bfloat16's 8 significant bits handle worst. A margin, not a measured fix: on
   // beat_pixels' checkpoint the probe's head scored 85.55 % val either way.
   static torch::Tensor logits_of(torch::nn::LinearImpl& head, const torch::Tensor& features) {
+    wb::Float32Scope float32(features.device());
     return head.forward(features.to(torch::kFloat32));
   }
 

@@ -8,6 +8,7 @@
 
 #include <workbench/workbench.hpp>
 
+#include "run/evaluator_state.hpp"
 #include "run/feature_cache.hpp"
 #include "test_support.hpp"
 
@@ -53,14 +54,18 @@ struct EvalFixture {
     };
     use_checkpoint("fixture");
   }
-  // The run's feature service as the host makes it, for a checkpoint of key `key` (in
-  // the evaluator's artifact folder) trained in bfloat16 or not, and the inputs to match.
+  // The run's feature service and the evaluation's optimisers as the host makes them,
+  // for a checkpoint of key `key` (in the evaluator's artifact folder) trained in
+  // bfloat16 or not, and the inputs to match.
   void use_checkpoint(const std::string& key, bool bfloat16 = false) {
     in.checkpoint_key = in.cache_key = key;
     in.bfloat16 = bfloat16;
     features = std::make_unique<wb::FeatureCache>(*model, *obj, in.splits, key, torch::kCPU,
                                                   in.bfloat16, *ehost.artifacts);
     in.features = features.get();
+    state = std::make_unique<wb::EvaluatorState>(*ehost.artifacts, "evaluation-" + key, torch::kCPU,
+                                                 in.bfloat16);
+    in.optimiser = state->factory();
   }
   static std::vector<std::string> with(std::vector<std::string> v, const std::string& s) {
     v.push_back(s);
@@ -81,6 +86,7 @@ struct EvalFixture {
   std::shared_ptr<wb::Evaluator> evaluator;
   wb::EvalInputs in;
   std::unique_ptr<wb::FeatureCache> features;
+  std::unique_ptr<wb::EvaluatorState> state;
   int copies = 0;  // model copies the evaluator asked for
 };
 

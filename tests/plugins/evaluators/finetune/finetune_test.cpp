@@ -115,3 +115,70 @@ TEST(Finetune, RefusesALayerTheModelDoesNotHave) {
   EvalFixture f("ar", "finetune", {"evaluators.0.layer=9"});
   EXPECT_THROW(f.evaluator->evaluate(f.in), wb::Error);
 }
+
+namespace {
+// The evaluator's services, but the user asks the run to stop once it has checked
+// `stop_after` times (finetune checks after every step), as Ctrl-C would.
+struct StoppingContext : wb::PluginContext {
+  StoppingContext(wb::PluginContext& inner, int stop_after) : in(inner), left(stop_after) {}
+  const wb::Section& config() const override { return in.config(); }
+  void log(wb::LogLevel level, const std::string& message) const override {
+    in.log(level, message);
+  }
+  std::unique_ptr<wb::Progress> progress(const std::string& label, int64_t total) const override {
+    return in.progress(label, total);
+  }
+  uint64_t seed(const std::string& stream) const override { return in.seed(stream); }
+  const wb::DataFacts& data() const override { return in.data(); }
+  torch::Device device() const override { return in.device(); }
+  wb::ArtifactCache& artifacts() const override { return in.artifacts(); }
+  wb::ResultSink& results() const override { return in.results(); }
+  bool stop_requested() const override {
+    ++checks;
+    return --left < 0;
+  }
+  void depends_on(const std::string& path) const override { in.depends_on(path); }
+  wb::PluginContext& in;
+  mutable int left;
+  mutable int checks = 0;
+};
+
+// metric -> step -> value: the run's curves.
+std::map<std::string, std::map<int64_t, double>> curves(EvalFixture& f) {
+  std::map<std::string, std::map<int64_t, double>> out;
+  f.ehost.store->query("SELECT name, step, value FROM metrics", {}, [&](auto&, const auto& v) {
+    out[v[0]][std::stoll(v[1])] = std::stod(v[2]);
+  });
+  return out;
+}
+}  // namespace
+
+// Stopped mid-epoch, then at an epoch's end, and run again each time: it resumes from
+// its saved progress (weights, head, Adam, masks, order, curve) and ends bit for bit
+// where an uninterrupted fine-tuning ends.
+TEST(Finetune, StoppedAndRunAgainItResumesAndEndsAsAnUninterruptedOneBitForBit) {
+  const std::vector<std::string> sets = {"evaluators.0.epochs=3", "evaluators.0.lr=0.01",
+                                         "evaluators.0.batch_size=16", "evaluators.0.patience=0",
+                                         "evaluators.0.schedule=\"cosine\""};
+  EvalFixture whole("bert", "finetune", sets);  // joint loss: masks drawn at every step
+  whole.evaluator->evaluate(whole.in);
+  ASSERT_EQ(whole.rows().count("accuracy/2/test"), 1u);
+
+  EvalFixture parts("bert", "finetune", sets);
+  // 64 images in batches of 16: 4 steps an epoch. Stopped after step 7 (epoch 2's third),
+  // then after step 8 (epoch 2's last), then run to the end: 12 steps in all, none
+  // taken twice.
+  int steps = 0;
+  for (const int stop_after : {6, 0, 1000}) {
+    parts.use_checkpoint("fixture");  // the host's services of a run of the evaluation
+    StoppingContext stopping(*parts.ehost.context, stop_after);
+    auto evaluator = wbtest::plugins().create<wb::Evaluator>("finetune", stopping);
+    evaluator->evaluate(parts.in);
+    steps += stopping.checks;
+    EXPECT_EQ(parts.rows().count("accuracy/2/test"), stop_after == 1000 ? 1u : 0u);
+  }
+  EXPECT_EQ(steps, 12);
+  EXPECT_EQ(parts.rows(), whole.rows());
+  EXPECT_EQ(curves(parts), curves(whole));
+  EXPECT_EQ(curves(whole).at("finetune/val_accuracy").size(), 3u);
+}
