@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # docs/writing-a-plugin.md as a test: install the workbench, build the example
-# objective (docs/examples/denoise) and evaluator (docs/examples/centroid) out of tree
-# against the installed SDK, run an experiment with both, and check what a plugin
-# author relies on:
+# objective (docs/examples/denoise) and evaluator (docs/examples/centroid), and the
+# bundled kNN evaluator's sources (renamed knn_oot), out of tree against the installed
+# SDK, run an experiment with all three, and check what a plugin author relies on:
 #  - the guide's listings are the files built here;
 #  - the objective's own metric (denoise_accuracy) and the evaluator's results land in
 #    the store, and `workbench report` shows both; the evaluator reads the features the
@@ -49,8 +49,25 @@ configure "$work/plugin"
 cmake --build "$work/plugin" > "$work/build.log"
 EXAMPLE=centroid configure "$work/evaluator"
 cmake --build "$work/evaluator" > "$work/build.log"
+# The bundled kNN evaluator's own sources (its folder and evaluators/common, which use
+# the SDK alone) build against the installed SDK as well: renamed knn_oot, so that it
+# loads beside the installed knn.
+mkdir -p "$work/knn_src"
+cp "$src"/plugins/evaluators/knn/*.cpp "$src"/plugins/evaluators/common/*.cpp \
+  "$src"/plugins/evaluators/common/*.hpp "$work/knn_src/"
+sed -i 's/WB_PLUGIN(Evaluator, "knn"/WB_PLUGIN(Evaluator, "knn_oot"/' "$work/knn_src/knn.cpp"
+grep -q '"knn_oot"' "$work/knn_src/knn.cpp" || { echo "FAIL: cannot rename the kNN copy"; exit 1; }
+cat > "$work/knn_src/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.18)
+project(knn_oot LANGUAGES CXX)
+find_package(workbench REQUIRED)
+file(GLOB sources ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+wb_add_plugin(knn_oot ${sources})
+CMAKE
+EXAMPLE=knn_src configure "$work/knn"
+cmake --build "$work/knn" > "$work/build.log"
 
-export WORKBENCH_PLUGIN_PATH="$work/plugin:$work/evaluator"
+export WORKBENCH_PLUGIN_PATH="$work/plugin:$work/evaluator:$work/knn"
 wb="$work/prefix/bin/workbench"
 "$wb" plugins --describe denoise | tee "$work/describe.txt"
 grep -q "replace_prob" "$work/describe.txt"
@@ -63,7 +80,7 @@ run() {  # run LOG [WORKBENCH]
     --set dataset.resolution=7 --set dataset.max_train=300 --set dataset.max_eval=100 \
     --set model.size=tiny --set training.steps=10 --set training.val_every=5 \
     --set training.log_every=5 --set evaluators.0.max_iter=20 --set evaluators.0.l2_steps=1 \
-    --set evaluators.1.plugin=centroid 2>&1 | tee "$1"
+    --set evaluators.1.plugin=centroid --set evaluators.2.plugin=knn_oot 2>&1 | tee "$1"
 }
 sql() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$work/results.db" "$1"; }
 run "$work/run1.log"
@@ -77,9 +94,12 @@ done
 # The evaluator's results are in the store, from the linear probe's features.
 [ "$(sql "SELECT COUNT(*) FROM results WHERE evaluator = 'centroid' AND metric = 'accuracy'")" -gt 0 ] ||
   { echo "FAIL: the out-of-tree evaluator's results are not in the store"; exit 1; }
+[ "$(sql "SELECT COUNT(*) FROM results WHERE evaluator = 'knn_oot' AND metric = 'accuracy'")" -gt 0 ] ||
+  { echo "FAIL: the kNN built out of tree left no results"; exit 1; }
 [ "$(grep -c "features: extracting" "$work/run1.log")" = 1 ] ||
-  { echo "FAIL: want one feature pass for the linear probe and the out-of-tree evaluator"; exit 1; }
+  { echo "FAIL: want one feature pass for the linear probe and the out-of-tree evaluators"; exit 1; }
 "$wb" plugins --describe centroid > /dev/null
+"$wb" plugins --describe knn_oot > /dev/null
 
 # The report draws from the store alone: the plugin's metric, and the results of an
 # evaluator no bundled code knows.
