@@ -470,6 +470,15 @@ bool flash_attention_bf16_products() {
   return amx;
 }
 
+bool flash_attention_avx512() {
+  static const bool avx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  }();
+  return avx512;
+}
+
 std::string flash_attention_products(torch::ScalarType dtype) {
   return compute_type(dtype) == torch::kBFloat16 ? "bfloat16 on AMX tiles" : "float32";
 }

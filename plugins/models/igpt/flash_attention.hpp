@@ -23,6 +23,9 @@ const std::string& flash_attention_cpu_problem();
 // Whether bfloat16 inputs are multiplied in bfloat16 here (AMX), not widened.
 bool flash_attention_bf16_products();
 
+// Whether the elementwise parts run their AVX-512 build on this CPU (not AVX2's).
+bool flash_attention_avx512();
+
 // How the products run for inputs of `dtype` on this CPU, in words: "bfloat16 on AMX
 // tiles" or "float32" (bfloat16 inputs widened where there is no AMX).
 std::string flash_attention_products(torch::ScalarType dtype);

@@ -57,14 +57,21 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 }
 
 // model.attention: `own` and `libtorch` force a kernel; `auto` takes the own one where
-// it measured faster: for bfloat16 outside inference mode (its backward is where it
-// wins; a forward alone in inference mode, the probe's feature pass, measured faster
-// with LibTorch's: 32 against 41 ms at the quickstart's shape, 252-275 against 318-334
-// at S1, batch 32, on the AMX Xeon), up to kOwnAttentionMaxTokens or at any length with
-// AMX. Inference mode, not the grad mode: activation checkpointing runs a training
-// pass's forward without gradients and again with them, and both must take one kernel.
+// it measured faster (on the AMX Xeon, `train_bench --attention own` against
+// `libtorch`, alternating, 2 rounds; docs/performance.md):
+//  - float32 where its elementwise parts run their AVX-512 build (the training step
+//    1.03-1.20x at the quickstart's shape, S1 and S2 but for one round of 0.95x; the
+//    feature pass 1.05-1.29x). With AVX2 alone it was never measured: LibTorch's.
+//  - bfloat16 outside inference mode (its backward is where it wins: the step 2.6x at
+//    the quickstart's shape, 1.5x at S1, 1.4x at S2), up to kOwnAttentionMaxTokens or at
+//    any length with AMX. In inference mode (the probe's feature pass, forward alone)
+//    LibTorch's: ours measured 1.07-1.15x as fast at the quickstart's shape and
+//    1.04-1.08x at S2, but 0.77-0.95x at S1, too mixed to switch.
+// Inference mode, not the grad mode: activation checkpointing runs a training pass's
+// forward without gradients and again with them, and both must take one kernel.
 bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
   if (attention != Attention::Auto) return attention == Attention::Own;
+  if (q.scalar_type() == torch::kFloat) return flash_attention_avx512();
   return q.scalar_type() == torch::kBFloat16 && !c10::InferenceMode::is_enabled() &&
          (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products());
 }

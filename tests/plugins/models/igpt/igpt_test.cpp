@@ -281,7 +281,8 @@ TEST(Igpt, CheckpointedActivationsGiveThePlainPasssGradients) {
 
 // model.attention picks the kernel; the own one gives LibTorch's loss and gradients (the
 // kernel itself is tested against the composed attention in igpt_attention_test.cpp),
-// and auto takes it for bfloat16 (the graph holds its node then, and not in float32).
+// and auto takes it for bfloat16 (the graph holds its node then) and for float32 where
+// its AVX-512 build runs.
 TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat16) {
   if (!igpt::flash_attention_cpu_problem().empty())
     GTEST_SKIP() << "the own attention does not run here: " << igpt::flash_attention_cpu_problem()
@@ -318,15 +319,15 @@ TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat1
       ASSERT_EQ(g1.defined(), g2.defined()) << p.key();  // sos: unused without the shift
       if (g1.defined()) EXPECT_TRUE(torch::allclose(g1, g2, 1e-4, 1e-5)) << p.key();
     }
-    EXPECT_FALSE(graph_has_own(loss_of(*automatic.model, false)));
+    EXPECT_EQ(graph_has_own(loss_of(*automatic.model, false)), igpt::flash_attention_avx512());
     EXPECT_TRUE(graph_has_own(loss_of(*automatic.model, true)));
   }
 }
 
 // model.attention = auto: the own kernel for bfloat16 with gradients (training), at any
-// length where its products run on AMX and up to 512 tokens elsewhere; LibTorch's for
-// float32 and in inference mode (the probe's feature pass), where LibTorch's forward
-// measured faster. `own` and `libtorch` force theirs.
+// length where its products run on AMX and up to 512 tokens elsewhere, and for float32
+// where its AVX-512 build runs; LibTorch's for bfloat16 in inference mode (the probe's
+// feature pass). `own` and `libtorch` force theirs.
 TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
   auto block = [](igpt::Attention a) { return igpt::Block(igpt::Dims{1, 32, 2, 16, 1024, a}); };
   auto q = [](int64_t s, torch::ScalarType t) { return torch::zeros({1, 2, s, 16}, t); };
@@ -334,10 +335,14 @@ TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
   EXPECT_TRUE(automatic->takes_own_attention(q(196, torch::kBFloat16), 196));
   EXPECT_EQ(automatic->takes_own_attention(q(1024, torch::kBFloat16), 1024),
             igpt::flash_attention_bf16_products());
-  EXPECT_FALSE(automatic->takes_own_attention(q(196, torch::kFloat), 196));
+  // float32: the own kernel where its AVX-512 build runs, in training and inference.
+  EXPECT_EQ(automatic->takes_own_attention(q(196, torch::kFloat), 196),
+            igpt::flash_attention_avx512());
   {
     c10::InferenceMode inference;  // the probe's feature pass
     EXPECT_FALSE(automatic->takes_own_attention(q(196, torch::kBFloat16), 196));
+    EXPECT_EQ(automatic->takes_own_attention(q(1024, torch::kFloat), 1024),
+              igpt::flash_attention_avx512());
   }
   {
     torch::NoGradGuard no_grad;  // a checkpointed block's first forward: still training
