@@ -29,6 +29,21 @@ pid_t start(const std::string& args, const std::string& log) {
   return pid;
 }
 
+// Starts `workbench ARGS` with its output in `log`, sends `sig` once the log shows
+// `marker` (or after two minutes), and returns how the process ended (waitpid's status).
+int signal_at(const std::string& args, const std::string& log, const std::string& marker, int sig) {
+  const pid_t pid = start(args, log);
+  EXPECT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (wbtest::read_text(log).find(marker) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(kill(pid, sig), 0);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  return status;
+}
+
 // Interrupts a run with `sig` at the start of each phase, checks how it ended, reruns
 // it and compares with a run never interrupted.
 void interrupt_each_phase(int sig) {
@@ -61,15 +76,7 @@ void interrupt_each_phase(int sig) {
     const std::string db = dir / (phase + "/r.db");
     const std::string log = dir / (phase + ".log");
     const std::string args = fmt::format("run {} --db {}{}", dir / "e.toml", db, sets);
-    const pid_t pid = start(args, log);
-    ASSERT_GT(pid, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (wbtest::read_text(log).find(marker) == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_EQ(kill(pid, sig), 0);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    const int status = signal_at(args, log, marker, sig);
     const std::string text = wbtest::read_text(log);
     if (sig == SIGKILL) {
       ASSERT_TRUE(WIFSIGNALED(status)) << text;
@@ -130,15 +137,7 @@ batch_size = 8
     const std::string db = dir / fmt::format("{}/r.db", sig);
     const std::string log = dir / fmt::format("{}.log", sig);
     const std::string args = fmt::format("run {} --db {}", dir / "e.toml", db);
-    const pid_t pid = start(args, log);
-    ASSERT_GT(pid, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while (wbtest::read_text(log).find("[finetune] epoch 2:") == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    ASSERT_EQ(kill(pid, sig), 0);
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    signal_at(args, log, "[finetune] epoch 2:", sig);
     const std::string text = wbtest::read_text(log);
     ASSERT_EQ(text.find("fine-tuned"), std::string::npos) << "finished before the signal\n" << text;
     EXPECT_EQ(saved_progress(dir / std::to_string(sig)), 1) << text;
