@@ -114,8 +114,8 @@ void evaluate(RunAssembly& run, RunRecord& record, int64_t run_id, const PluginR
     guarded(fmt::format("evaluator '{}'", name), "evaluate()",
             [&] { evaluator->evaluate(inputs); });
     if (interrupted())
-      throw Interrupted(
-          fmt::format("interrupted during evaluator {} (its saved progress is kept)", name));
+      throw Interrupted(fmt::format("interrupted during evaluator {}{}", name,
+                                    state.saved() ? " (its saved progress is kept)" : ""));
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     record.evaluation({run_id, name, hash, label + "/", secs, run_id});
     state.discard("the evaluation finished: its saved progress deleted");

@@ -29,6 +29,15 @@ OptimiserFactory EvaluatorState::factory() {
   };
 }
 
+bool EvaluatorState::saved() const {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(artifacts_.path(kKind, hash_), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("optimiser", 0) == 0 && entry.path().extension() == ".pt") return true;
+  }
+  return false;
+}
+
 void EvaluatorState::discard(const std::string& why) {
   const fs::path dir = artifacts_.path(kKind, hash_);
   std::error_code ec;

@@ -27,6 +27,9 @@ class EvaluatorState {
   // evaluation starts over; finished: nothing will read it).
   void discard(const std::string& why);
 
+  // Whether some optimiser's progress is saved (what a stopped run leaves to resume).
+  bool saved() const;
+
  private:
   StoreArtifacts& artifacts_;
   std::string hash_;
