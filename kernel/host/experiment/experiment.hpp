@@ -61,13 +61,13 @@ std::string name_problem(const std::string& name);
 // "[header]\nkey = value\n..." with keys sorted: the canonical text of a section.
 std::string canonical_section(const std::string& header, const Section& section);
 
-// Parses, validates and expands `file`. Every error is a wb::Error naming the file,
-// line, section and key, and what would fit.
 // A run's canonical config without its [experiment] seed line: runs whose configs are
 // equal this way differ in their seed alone (tables, reports and the web view group
 // them into mean ± std).
 std::string config_without_seed(const std::string& canonical);
 
+// Parses, validates and expands `file`. Every error is a wb::Error naming the file,
+// line, section and key, and what would fit.
 Experiment load_experiment(const std::string& file, const std::vector<std::string>& overrides,
                            const PluginRegistry& registry);
 // The same from text (for tests and `--set`-only runs); `file` names it in errors.
