@@ -75,22 +75,25 @@ json run_fields(const RunRow& row) {
 
 json runs_json(Store& store, bool all) {
   json out = json::array();
+  // Every run's time (so far, for a running one) and last training step, in one query.
+  std::map<int64_t, std::pair<double, int64_t>> timing;
+  store.query(
+      "SELECT id, IFNULL((julianday(IFNULL(ended_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) - "
+      "julianday(started_at)) * 86400, 0), IFNULL((SELECT MAX(step) FROM metrics m WHERE "
+      "m.run_id = r.id AND m.name = 'train/loss'), 0) FROM runs r",
+      {}, [&](auto&, const auto& v) {
+        timing[std::stoll(v[0])] = {std::stod(v[1]), std::stoll(v[2])};
+      });
   const auto rows = store.runs();
   for (auto row = rows.rbegin(); row != rows.rend(); ++row) {  // newest first
     if (row->archived && !all) continue;
     json r = run_fields(*row);
     r["config_hash"] = row->config_hash;
     r["group"] = row->experiment + "/" + short_hash(config_without_seed(row->config));
-    // How long it ran (so far, for a running one) and its last training step.
+    const auto [seconds, step] = timing[row->id];
+    r["seconds"] = seconds;
+    r["progress"] = {{"step", step}, {"steps", 0}};
     const std::string id = std::to_string(row->id);
-    store.query(
-        "SELECT IFNULL((julianday(IFNULL(ended_at, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))) - "
-        "julianday(started_at)) * 86400, 0), IFNULL((SELECT MAX(step) FROM metrics m WHERE "
-        "m.run_id = r.id AND m.name = 'train/loss'), 0) FROM runs r WHERE id = ?",
-        {id}, [&](auto&, const auto& v) {
-          r["seconds"] = std::stod(v[0]);
-          r["progress"] = {{"step", std::stoll(v[1])}, {"steps", 0}};
-        });
     try {
       r["progress"]["steps"] = toml::parse(row->config)["training"]["steps"].value_or(int64_t{0});
     } catch (const toml::parse_error&) {
