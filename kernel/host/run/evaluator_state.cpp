@@ -29,26 +29,26 @@ OptimiserFactory EvaluatorState::factory() {
   };
 }
 
+std::vector<fs::path> EvaluatorState::files() const {
+  std::vector<fs::path> out;
+  std::error_code ec;  // no folder yet: nothing saved
+  for (const auto& entry : fs::directory_iterator(artifacts_.path(kKind, hash_), ec))
+    if (entry.path().filename().string().rfind("optimiser", 0) == 0) out.push_back(entry.path());
+  return out;
+}
+
 bool EvaluatorState::saved() const {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(artifacts_.path(kKind, hash_), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("optimiser", 0) == 0 && entry.path().extension() == ".pt") return true;
-  }
+  for (const auto& f : files())
+    if (f.extension() == ".pt") return true;
   return false;
 }
 
 void EvaluatorState::discard(const std::string& why) {
-  const fs::path dir = artifacts_.path(kKind, hash_);
+  const auto saved_files = files();  // the folder's .lock stays
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
-  bool any = false;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().rfind("optimiser", 0) != 0) continue;  // .lock stays
-    fs::remove(entry.path(), ec);
-    any = true;
-  }
-  if (any) log_message(LogLevel::Info, fmt::format("{}: {}", dir.string(), why));
+  for (const auto& f : saved_files) fs::remove(f, ec);
+  if (!saved_files.empty())
+    log_message(LogLevel::Info, fmt::format("{}: {}", artifacts_.path(kKind, hash_), why));
 }
 
 }  // namespace wb

@@ -4,8 +4,10 @@
 // (its config, its code, the same checkpoint) that was stopped resumes it. Not an
 // artifact of the run: nothing reads it once the evaluation has finished, and the
 // runner deletes it then.
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <workbench/context.hpp>
 #include <workbench/optimiser.hpp>
@@ -31,6 +33,10 @@ class EvaluatorState {
   bool saved() const;
 
  private:
+  // The optimisers' files in the folder (their progress, checksum records and the
+  // temporaries of a writer that died), none when there is no folder.
+  std::vector<std::filesystem::path> files() const;
+
   StoreArtifacts& artifacts_;
   std::string hash_;
   torch::Device device_;

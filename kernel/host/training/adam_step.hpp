@@ -23,6 +23,9 @@ class AdamStep {
   // Closes it after the backward passes: clipping, then Adam.
   void update();
 
+  // The tensors it trains, in the order given.
+  const std::vector<torch::Tensor>& params() const { return params_; }
+
   // Adam's moments and step counts, as torch::optim::Adam saves and loads them.
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);

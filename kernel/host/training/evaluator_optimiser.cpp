@@ -22,8 +22,7 @@ namespace fs = std::filesystem;
 
 EvaluatorOptimiser::EvaluatorOptimiser(std::vector<torch::Tensor> params, OptimiserSpec spec,
                                        torch::Device device, bool bfloat16, std::string state_path)
-    : params_(params),
-      spec_(spec),
+    : spec_(spec),
       device_(device),
       bfloat16_(bfloat16),
       path_(std::move(state_path)),
@@ -54,8 +53,8 @@ double EvaluatorOptimiser::step(const std::function<torch::Tensor()>& loss_of) {
 // every character a name may.
 void EvaluatorOptimiser::save(const TrainingState& state) {
   torch::serialize::OutputArchive ar, params_ar, adam_ar, state_ar;
-  for (size_t i = 0; i < params_.size(); ++i)
-    params_ar.write(std::to_string(i), params_[i].detach());
+  const auto& params = adam_.params();
+  for (size_t i = 0; i < params.size(); ++i) params_ar.write(std::to_string(i), params[i].detach());
   adam_.save(adam_ar);
   c10::List<std::string> names;
   for (const auto& [name, value] : state) {
@@ -73,14 +72,10 @@ void EvaluatorOptimiser::save(const TrainingState& state) {
 }
 
 bool EvaluatorOptimiser::resume(TrainingState* state) {
-  if (!fs::exists(path_) && !fs::is_symlink(path_)) return false;
-  const std::string problem = checked_problem(path_);
-  if (!problem.empty()) {
-    log_message(LogLevel::Warn, fmt::format("{}: {}; starting over", path_, problem));
-    fs::remove(path_);
-    fs::remove(checksum_path(path_));
+  // None, or one that does not match its record (removed, with a warning): start over.
+  if (!reuse_checked(path_, [](const std::string& why) { log_message(LogLevel::Warn, why); }))
     return false;
-  }
+  const auto& params = adam_.params();
   try {
     torch::serialize::InputArchive ar, params_ar, adam_ar, state_ar;
     ar.load_from(path_, device_);
@@ -93,13 +88,13 @@ bool EvaluatorOptimiser::resume(TrainingState* state) {
     ar.read("steps", steps);
     ar.read("lr", lr);
     torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) {
+    for (size_t i = 0; i < params.size(); ++i) {
       torch::Tensor saved;
       params_ar.read(std::to_string(i), saved);
-      if (!saved.sizes().equals(params_[i].sizes()))
+      if (!saved.sizes().equals(params[i].sizes()))
         throw Error(fmt::format("tensor {} has shape {}, the trained one {}", i,
-                                fmt::join(saved.sizes(), "x"), fmt::join(params_[i].sizes(), "x")));
-      params_[i].copy_(saved);
+                                fmt::join(saved.sizes(), "x"), fmt::join(params[i].sizes(), "x")));
+      params[i].copy_(saved);
     }
     adam_.load(adam_ar);
     state->clear();

@@ -24,7 +24,6 @@ class EvaluatorOptimiser : public Optimiser {
   bool resume(TrainingState* state) override;
 
  private:
-  std::vector<torch::Tensor> params_;
   OptimiserSpec spec_;
   torch::Device device_;
   bool bfloat16_;
