@@ -15,6 +15,7 @@
 #include <workbench/workbench.hpp>
 
 #include "distributed/run_workers.hpp"
+#include "platform/allocator.hpp"
 #include "platform/hash.hpp"
 #include "platform/interrupt.hpp"
 #include "platform/progress.hpp"
@@ -106,7 +107,9 @@ bool pretrain(RunAssembly& run, RunRecord& record, int64_t run_id, const RunOpti
                     fmt::format("pretrain: continuing run(s) {} (their curve is on this run)",
                                 fmt::join(attempts, ", ")));
     }
-    // A setting far beyond this machine is refused before it swaps for an hour.
+    // A setting far beyond this machine is refused before it swaps for an hour. The
+    // blocks an earlier run left for reuse go back first: MemAvailable counts them.
+    release_cached_memory();
     if (rc.at("experiment").get_bool("memory_check"))
       check_training_memory(rc.at("training"), model, run.facts(), run.device(), workers.count(),
                             opt.local_workers);
