@@ -4,7 +4,9 @@
 // alternate within each round (ours, LibTorch's, ours, ...), each timing the median of
 // its repeats, and the ratio is reported per shape: timings wander by up to 15 % from
 // run to run, a ratio taken in one run does not.
-//   build/bin/attention_bench [--rounds 5] [--repeats 5] [--threads 0]
+//   build/bin/attention_bench [--rounds 5] [--repeats 5] [--threads 0] [--forward-only]
+//                             [--shape N,H,S,dh] [--dtype float32|bfloat16]
+// --shape and --dtype narrow the run to one case (for a profiler: perf record ...).
 #include <ATen/Parallel.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 
@@ -73,7 +75,16 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats, "steps per side and round (their median is timed)");
   app.add_option("--threads", threads, "intra-op threads (0: LibTorch's default)");
   app.add_flag("--forward-only", g_forward_only, "time the forward pass alone");
+  std::vector<int64_t> only_shape;
+  std::string only_dtype;
+  app.add_option("--shape", only_shape, "one shape instead of issue 29's three: N,H,S,dh")
+      ->delimiter(',')
+      ->expected(4);
+  app.add_option("--dtype", only_dtype, "one dtype instead of both")
+      ->check(CLI::IsMember({"float32", "bfloat16"}));
   CLI11_PARSE(app, argc, argv);
+  std::vector<Shape> shapes = kShapes;
+  if (!only_shape.empty()) shapes = {{only_shape[0], only_shape[1], only_shape[2], only_shape[3]}};
   if (threads > 0) at::set_num_threads(threads);
   torch::manual_seed(0);
   std::printf("CPU features: %s; %d threads; causal; %s; %d rounds of %d steps a side\n",
@@ -87,13 +98,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    if (!only_dtype.empty() && only_dtype != (dtype == torch::kFloat ? "float32" : "bfloat16"))
+      continue;
     if (dtype == torch::kBFloat16 && !__builtin_cpu_supports("avx512bf16")) {
       std::printf("bfloat16: skipped (no avx512bf16)\n");
       continue;
     }
     std::printf("%s inputs: our products in %s\n", dtype == torch::kFloat ? "float32" : "bfloat16",
                 igpt::flash_attention_products(dtype).c_str());
-    for (const auto& s : kShapes) {
+    for (const auto& s : shapes) {
       std::vector<double> ours, theirs, ratio;
       for (int r = 0; r < rounds; ++r) {
         ours.push_back(time_step(true, s, dtype, repeats));

@@ -108,12 +108,18 @@ const T* column(const T* b, int64_t j, bool vnni) {
   return b + (vnni ? 2 * j : j);
 }
 
-// A row of floats into T (bfloat16: rounded to nearest even).
+// A row of floats into T (bfloat16: rounded to nearest even, by AVX512-BF16's
+// instruction where kInsn).
+template <bool kInsn>
 IGPT_INLINE void store_row(float* dst, VecF v) {
   vec::store(dst, v);
 }
+template <bool kInsn>
 IGPT_INLINE void store_row(bf16* dst, VecF v) {
-  vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
+  if constexpr (kInsn)
+    vec::store_bf16_insn(reinterpret_cast<uint16_t*>(dst), v);
+  else
+    vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
 }
 
 // The largest and the sum of a vector's lanes, by halving (four shuffles, not fifteen
@@ -154,7 +160,7 @@ std::vector<T>& scratch(int slot, int64_t n) {
 // (whole 64-key tiles: nothing above the causal diagonal's tile), an online softmax
 // over each span in float32, and O += P V. A wide span pays the per-row work of the
 // online softmax (horizontal max and sum, the rescale of O) once per 256 keys.
-template <class T>
+template <class T, bool kInsn>
 IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d,
                                    bool causal, float scale, T* o, float* lse) {
   constexpr bool vnni = std::is_same_v<T, bf16>;
@@ -171,7 +177,6 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
   float* sc = scratch<float>(3, kBlock * kSpan).data();
   T* p = scratch<T>(4, kBlock * kSpan).data();
   float m[kBlock], l[kBlock];
-  alignas(64) float e[kSpan];
   for (int64_t i0 = 0; i0 < s; i0 += kBlock) {
     const int64_t rows = std::min(kBlock, s - i0);
     const int64_t last = causal ? i0 + rows : s;  // the tile's queries see keys < last
@@ -205,14 +210,22 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
           continue;
         }
         const float corr = std::exp(m[r] - m_new);
-        for (int64_t c = 0; c < vecs; ++c)
-          vec::store(e + c * kLanes, vec::vexp(vec::load(sr + c * kLanes) * scale - m_new));
-        std::fill(e + visible, e + width, 0.0f);  // exactly 0, not exp(-87)
+        // One pass: P = exp(S scale - max) into the products' dtype and its row sum; a
+        // hidden key's P is exactly 0 (exp would give exp(-87), the clamp's floor).
         VecF sum = {};
-        for (int64_t c = 0; c < vecs; ++c) {
-          const VecF ec = vec::load(e + c * kLanes);
-          store_row(pr + c * kLanes, ec);
-          sum += ec;
+        if (visible == width) {
+          for (int64_t c = 0; c < vecs; ++c) {
+            const VecF ec = vec::vexp(vec::load(sr + c * kLanes) * scale - m_new);
+            store_row<kInsn>(pr + c * kLanes, ec);
+            sum += ec;
+          }
+        } else {
+          for (int64_t c = 0; c < vecs; ++c) {
+            const VecF x = vec::vexp(vec::load(sr + c * kLanes) * scale - m_new);
+            const VecF ec = vec::iota() + float(c * kLanes) < float(visible) ? x : VecF{};
+            store_row<kInsn>(pr + c * kLanes, ec);
+            sum += ec;
+          }
         }
         l[r] = l[r] * corr + lanes_sum(sum);
         m[r] = m_new;
@@ -226,7 +239,7 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
     for (int64_t r = 0; r < rows; ++r) {
       const float inv = 1.0f / l[r];
       for (int64_t j = 0; j < d; j += kLanes)  // d is a multiple of kLanes
-        store_row(o + (i0 + r) * d + j, vec::load(acc + r * d + j) * inv);
+        store_row<kInsn>(o + (i0 + r) * d + j, vec::load(acc + r * d + j) * inv);
       lse[i0 + r] = m[r] + std::log(l[r]);
     }
   }
@@ -239,7 +252,7 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
 // accumulated transposed too (dQ^T += K^T dS^T, float32, the head's whole dh x S) and
 // turned around once at the end. P is recomputed from the forward's log-sum-exp, D =
 // rowsum(dO * O) once per row.
-template <class T>
+template <class T, bool kInsn>
 IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const T* o,
                                     const float* lse_in, int64_t s, int64_t d, bool causal,
                                     float scale, T* dq, T* dk, T* dv) {
@@ -306,15 +319,20 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
             const int64_t at = (r + e) * kBlock + c * kLanes;
             const VecF p = vec::load(pr + c * kLanes);
             ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + i0 + c * kLanes)) * scale;
-            store_row(pt + at, p);
-            store_row(dst + at, ds[e][c]);
+            store_row<kInsn>(pt + at, p);
+            store_row<kInsn>(dst + at, ds[e][c]);
           }
         }
         if constexpr (vnni)  // dS^T as the VNNI B of K^T dS^T
           for (int c = 0; c < kVecs; ++c)
-            vec::store_bf16_pairs(
-                reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
-                ds[1][c]);
+            if constexpr (kInsn)
+              vec::store_bf16_pairs_insn(
+                  reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
+                  ds[1][c]);
+            else
+              vec::store_bf16_pairs(
+                  reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
+                  ds[1][c]);
       }
       cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, pt, dob + i0 * d, dv_acc);
       cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, dst, qb + i0 * d, dk_acc);
@@ -323,8 +341,8 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
     }
     const int64_t rows = std::min(kBlock, s - j0);
     for (int64_t i = 0; i < rows * d; i += kLanes) {  // d is a multiple of kLanes
-      store_row(dk + j0 * d + i, vec::load(dk_acc + i));
-      store_row(dv + j0 * d + i, vec::load(dv_acc + i));
+      store_row<kInsn>(dk + j0 * d + i, vec::load(dk_acc + i));
+      store_row<kInsn>(dv + j0 * d + i, vec::load(dv_acc + i));
     }
   }
   for (int64_t i = 0; i < s; ++i)
@@ -336,26 +354,38 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
 // turns it into sixteen scalar ones) and for AVX2 with FMA (GCC's function
 // multiversioning: the loader picks by what the CPU has), and the plain x86-64 version
 // only refuses; flash_attention_unsupported() sends a CPU without AVX2 to LibTorch's
-// kernel. The products themselves are oneDNN's (cpublas::brgemm), which dispatches on
-// the CPU by itself.
-#define IGPT_FLASH_VERSIONS(entry, params, args)                                    \
+// kernel. The AVX-512 build rounds to bfloat16 by AVX512-BF16's instruction where the
+// CPU has it (checked once). The products themselves are oneDNN's (cpublas::brgemm),
+// which dispatches on the CPU by itself.
+bool cpu_has_bf16_insn() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+}
+
+#define IGPT_FLASH_VERSIONS(entry, T, params, args)                                 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void entry params { \
-    entry##_impl args;                                                              \
+    if (std::is_same_v<T, bf16> && cpu_has_bf16_insn())                             \
+      entry##_impl<T, true> args;                                                   \
+    else                                                                            \
+      entry##_impl<T, false> args;                                                  \
   }                                                                                 \
   __attribute__((target("avx2,fma"))) void entry params {                           \
-    entry##_impl args;                                                              \
+    entry##_impl<T, false> args;                                                    \
   }                                                                                 \
   __attribute__((target("default"))) void entry params {                            \
     throw std::logic_error("flash_attention: no AVX2 on this CPU (checked first)"); \
   }
 
 #define IGPT_FLASH_TYPES(T)                                                                    \
-  IGPT_FLASH_VERSIONS(forward_head,                                                            \
+  IGPT_FLASH_VERSIONS(forward_head, T,                                                         \
                       (Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, int64_t d, bool causal,     \
                        float scale, T* o, float* lse),                                         \
                       (q, k, v, s, d, causal, scale, o, lse))                                  \
   IGPT_FLASH_VERSIONS(                                                                         \
-      backward_head,                                                                           \
+      backward_head, T,                                                                        \
       (Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dout, const T* o, const float* lse, int64_t s, \
        int64_t d, bool causal, float scale, T* dq, T* dk, T* dv),                              \
       (q, k, v, dout, o, lse, s, d, causal, scale, dq, dk, dv))

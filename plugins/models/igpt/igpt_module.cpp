@@ -62,18 +62,21 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 //  - float32 where its elementwise parts run their AVX-512 build (the training step
 //    1.03-1.20x at the quickstart's shape, S1 and S2 but for one round of 0.95x; the
 //    feature pass 1.05-1.29x). With AVX2 alone it was never measured: LibTorch's.
-//  - bfloat16 outside inference mode (its backward is where it wins: the step 2.6x at
-//    the quickstart's shape, 1.5x at S1, 1.4x at S2), up to kOwnAttentionMaxTokens or at
-//    any length with AMX. In inference mode (the probe's feature pass, forward alone)
-//    LibTorch's: ours measured 1.07-1.15x as fast at the quickstart's shape and
-//    1.04-1.08x at S2, but 0.77-0.95x at S1, too mixed to switch.
+//  - bfloat16 with AMX (bfloat16 products), training and inference: the feature pass
+//    1.11-1.44x at the quickstart's shape, 1.03-1.05x at S1, 1.05-1.26x at S2 (batch
+//    32, with large blocks cached and AVX512-BF16's rounding); the step 1.75x, 1.24x
+//    and 1.18x.
+//  - bfloat16 without AMX (widened to float32) outside inference mode (its backward is
+//    where it wins: the step 2.6x at the quickstart's shape, 1.5x at S1, 1.4x at S2), up
+//    to kOwnAttentionMaxTokens; inference there keeps LibTorch's (not measured since).
 // Inference mode, not the grad mode: activation checkpointing runs a training pass's
 // forward without gradients and again with them, and both must take one kernel.
 bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
   if (attention != Attention::Auto) return attention == Attention::Own;
   if (q.scalar_type() == torch::kFloat) return flash_attention_avx512();
-  return q.scalar_type() == torch::kBFloat16 && !c10::InferenceMode::is_enabled() &&
-         (s <= kOwnAttentionMaxTokens || flash_attention_bf16_products());
+  if (q.scalar_type() != torch::kBFloat16) return false;
+  return flash_attention_bf16_products() ||
+         (!c10::InferenceMode::is_enabled() && s <= kOwnAttentionMaxTokens);
 }
 
 torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {

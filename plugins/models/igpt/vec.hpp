@@ -1,6 +1,6 @@
 #pragma once
-// Fixed-width float vectors for the model's elementwise kernels (quick_gelu.cpp),
-//, through GCC's vector extensions.
+// Fixed-width float vectors for the model's elementwise kernels (quick_gelu.cpp,
+// rms_norm.cpp, flash_attention.cpp), through GCC's vector extensions.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -27,6 +27,10 @@ IGPT_INLINE void store(float* p, VecF v) {
 }
 IGPT_INLINE VecF splat(float x) {
   return VecF{} + x;
+}
+// 0, 1, ..., kLanes - 1: lane numbers, to mask a row's tail by comparison.
+IGPT_INLINE VecF iota() {
+  return VecF{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 }
 // The last n < kLanes floats of a row, padded with `fill`.
 IGPT_INLINE VecF load_tail(const float* p, int64_t n, float fill) {
@@ -85,6 +89,27 @@ IGPT_INLINE void store_bf16(uint16_t* p, VecF v) {
 // pair in one store of 32 values.
 IGPT_INLINE void store_bf16_pairs(uint16_t* p, VecF a, VecF b) {
   VecU u = bf16_bits(a) | (bf16_bits(b) << 16);
+  std::memcpy(p, &u, sizeof u);
+}
+
+// The same roundings by AVX512-BF16's own instruction (vcvtneps2bf16: one instruction
+// for bf16_bits' seven; nearest even, NaN kept a NaN). Only for code that runs where the
+// CPU has it and VecF is one AVX-512 register: the AVX-512 build of flash_attention.cpp,
+// which picks it at run time. Inline assembly, since GCC 12 converts no vector to
+// bfloat16 by itself and its intrinsics do not inline into a function without the
+// target (the kernel's template bodies have none of their own).
+IGPT_INLINE VecH bf16_insn(VecF v) {
+  VecH h;
+  asm("vcvtneps2bf16 %1, %0" : "=v"(h) : "v"(v));
+  return h;
+}
+IGPT_INLINE void store_bf16_insn(uint16_t* p, VecF v) {
+  VecH h = bf16_insn(v);
+  std::memcpy(p, &h, sizeof h);
+}
+IGPT_INLINE void store_bf16_pairs_insn(uint16_t* p, VecF a, VecF b) {
+  VecU u = __builtin_convertvector(bf16_insn(a), VecU) |
+           (__builtin_convertvector(bf16_insn(b), VecU) << 16);
   std::memcpy(p, &u, sizeof u);
 }
 

@@ -324,10 +324,10 @@ TEST(Igpt, TheOwnAttentionGivesLibTorchsLossAndGradientsAndAutoTakesItForBfloat1
   }
 }
 
-// model.attention = auto: the own kernel for bfloat16 with gradients (training), at any
-// length where its products run on AMX and up to 512 tokens elsewhere, and for float32
-// where its AVX-512 build runs; LibTorch's for bfloat16 in inference mode (the probe's
-// feature pass). `own` and `libtorch` force theirs.
+// model.attention = auto: the own kernel for bfloat16 where its products run on AMX
+// (training and inference), for bfloat16 with gradients up to 512 tokens elsewhere, and
+// for float32 where its AVX-512 build runs; LibTorch's for bfloat16 in inference mode
+// without AMX (the probe's feature pass). `own` and `libtorch` force theirs.
 TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
   auto block = [](igpt::Attention a) { return igpt::Block(igpt::Dims{1, 32, 2, 16, 1024, a}); };
   auto q = [](int64_t s, torch::ScalarType t) { return torch::zeros({1, 2, s, 16}, t); };
@@ -340,7 +340,10 @@ TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
             igpt::flash_attention_avx512());
   {
     c10::InferenceMode inference;  // the probe's feature pass
-    EXPECT_FALSE(automatic->takes_own_attention(q(196, torch::kBFloat16), 196));
+    EXPECT_EQ(automatic->takes_own_attention(q(196, torch::kBFloat16), 196),
+              igpt::flash_attention_bf16_products());
+    EXPECT_EQ(automatic->takes_own_attention(q(1024, torch::kBFloat16), 1024),
+              igpt::flash_attention_bf16_products());
     EXPECT_EQ(automatic->takes_own_attention(q(1024, torch::kFloat), 1024),
               igpt::flash_attention_avx512());
   }
