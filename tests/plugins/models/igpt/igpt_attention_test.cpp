@@ -65,7 +65,7 @@ std::string cpu_path() {
 void expect_the_composed_attention(torch::ScalarType dtype, double tol_y, double tol_grad) {
   for (const bool causal : {true, false})
     for (const int64_t d : {16, 32, 64, 128})
-      for (const int64_t s : {1, 5, 64, 100, 196}) {
+      for (const int64_t s : {1, 5, 64, 100, 196, 300, 520}) {
         SCOPED_TRACE(testing::Message() << "causal " << causal << " dh " << d << " S " << s);
         torch::manual_seed(s * 7 + d);
         // (N, S, H, dh) transposed to (N, H, S, dh): strided, as the model hands them.
