@@ -7,6 +7,8 @@ workbench runs it. --mode features times the linear probe's pass instead: forwar
 every layer's normalised hidden state averaged over positions.
 Prints one line that bench/train_vs_pytorch.sh reads:
     pytorch <version> <eager|compile>: <ms> ms/step, <tokens/s> tokens/s
+--profile also prints torch.profiler's table of one more step (self CPU time by
+operator), to set beside train_bench --profile's.
 """
 import argparse
 import math
@@ -89,6 +91,7 @@ def main():
     p.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     p.add_argument("--mode", choices=["train", "features"], default="train")
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--profile", action="store_true")
     a = p.parse_args()
     device = torch.device(a.device)
     if a.threads:
@@ -138,6 +141,11 @@ def main():
     secs = sorted(times)[len(times) // 2]  # the median step, as train_bench reports
     print(f"pytorch {torch.__version__} {'compile' if a.compile else 'eager'}: "
           f"{secs * 1e3:.1f} ms/step, {a.batch * a.tokens / secs:.0f} tokens/s")
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            step()
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 
 if __name__ == "__main__":
