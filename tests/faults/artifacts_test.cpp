@@ -160,7 +160,7 @@ TEST(Artifacts, ADamagedOrZeroByteLastCheckpointRestartsThePretraining) {
       damage(last, 256);
     ASSERT_EQ(r.run("--force"), 0) << r.out;
     EXPECT_TRUE(r.said(last + ": ")) << r.out;
-    EXPECT_TRUE(r.said("starting the pretraining again from step 0")) << r.out;
+    EXPECT_TRUE(r.said("remaking it: the pretraining starts again from step 0")) << r.out;
     EXPECT_FALSE(r.said("resuming from")) << r.out;
     EXPECT_EQ(latest(r.db), r.want);
     EXPECT_EQ(faults::one(r.db, "SELECT COUNT(*) FROM runs WHERE IFNULL(error, '') != ''"), "0");

@@ -97,14 +97,12 @@ void read_weights(torch::nn::Module& module, const std::string& path, torch::Dev
 }
 
 bool drop_unusable_checkpoint(const std::string& path) {
-  if (!fs::exists(path) && !fs::is_symlink(path)) return false;
-  const std::string problem = checked_problem(path);
-  if (problem.empty()) return false;
-  log_message(LogLevel::Warn,
-              fmt::format("{}: {}; starting the pretraining again from step 0", path, problem));
-  fs::remove(path);
-  fs::remove(checksum_path(path));
-  return true;
+  bool dropped = false;
+  reuse_checked(path, [&](const std::string& why) {
+    dropped = true;
+    log_message(LogLevel::Warn, why + ": the pretraining starts again from step 0");
+  });
+  return dropped;
 }
 
 Trainer::Trainer(const Section& training, Model& model, const Objective& objective,
