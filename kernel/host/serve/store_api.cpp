@@ -84,6 +84,17 @@ json runs_json(Store& store, bool all) {
       {}, [&](auto&, const auto& v) {
         timing[std::stoll(v[0])] = {std::stod(v[1]), std::stoll(v[2])};
       });
+  // Headline results: each run's first three whole-model test rows
+  // (best_layer_accuracy and the like), for every run in one query.
+  std::map<int64_t, json> headlines;
+  store.query(
+      "SELECT run_id, evaluator, metric, value FROM (SELECT run_id, evaluator, metric, value, "
+      "ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY id) AS k FROM results WHERE layer = -1 "
+      "AND split = 'test' AND value IS NOT NULL) WHERE k <= 3 ORDER BY run_id, k",
+      {}, [&](auto&, const auto& v) {
+        auto& h = headlines.try_emplace(std::stoll(v[0]), json::array()).first->second;
+        h.push_back({{"evaluator", v[1]}, {"metric", v[2]}, {"value", std::stod(v[3])}});
+      });
   const auto rows = store.runs();
   for (auto row = rows.rbegin(); row != rows.rend(); ++row) {  // newest first
     if (row->archived && !all) continue;
@@ -93,20 +104,12 @@ json runs_json(Store& store, bool all) {
     const auto [seconds, step] = timing[row->id];
     r["seconds"] = seconds;
     r["progress"] = {{"step", step}, {"steps", 0}};
-    const std::string id = std::to_string(row->id);
     try {
       r["progress"]["steps"] = toml::parse(row->config)["training"]["steps"].value_or(int64_t{0});
     } catch (const toml::parse_error&) {
     }
-    // Headline results: the whole-model test rows (best_layer_accuracy and the like).
-    r["headline"] = json::array();
-    store.query(
-        "SELECT evaluator, metric, value FROM results WHERE run_id = ? AND layer = -1 AND "
-        "split = 'test' AND value IS NOT NULL ORDER BY id LIMIT 3",
-        {id}, [&](auto&, const auto& v) {
-          r["headline"].push_back(
-              {{"evaluator", v[0]}, {"metric", v[1]}, {"value", std::stod(v[2])}});
-        });
+    const auto headline = headlines.find(row->id);
+    r["headline"] = headline == headlines.end() ? json::array() : headline->second;
     out.push_back(r);
   }
   return out;

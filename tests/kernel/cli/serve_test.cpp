@@ -51,7 +51,7 @@ void write_store(const std::string& path) {
                0.5 + 0.1 * layer - 0.05 * seed);
       s.result(run, "linear_probe", "lp", "accuracy", layer, "test", 0.5 + 0.1 * layer);
     }
-    s.result(run, "linear_probe", "lp", "best_layer_accuracy", -1, "test", 0.7);
+    s.result(run, "linear_probe", "lp", "best_layer_accuracy", -1, "test", 0.7 + 0.01 * seed);
     s.end_run(run, "finished");
     if (seed == 0) s.note(run, kNote);
   }
@@ -159,6 +159,24 @@ TEST(Serve, AnswersItsEndpointsRefusesWhatItMustAndStopsOnSigterm) {
   EXPECT_EQ(runs[2]["note"], kNote);  // as stored; the page puts it in as text
   EXPECT_EQ(runs[1]["group"], runs[2]["group"]) << "two seeds of one config";
   EXPECT_NE(runs[0]["group"], runs[1]["group"]);
+  // Headline results: each finished run's own first whole-model test rows (at most 3).
+  EXPECT_TRUE(runs[0]["headline"].empty()) << "the run still training has none";
+  {
+    wb::Store store(dir / "results.db");
+    for (int i : {1, 2}) {
+      std::vector<double> expected;
+      store.query(
+          "SELECT value FROM results WHERE run_id = ? AND layer = -1 AND split = 'test' AND "
+          "value IS NOT NULL ORDER BY id LIMIT 3",
+          {std::to_string(runs[i]["id"].get<int64_t>())},
+          [&](auto&, const auto& v) { expected.push_back(std::stod(v[0])); });
+      ASSERT_FALSE(expected.empty());
+      std::vector<double> got;
+      for (const auto& h : runs[i]["headline"]) got.push_back(h["value"]);
+      EXPECT_EQ(got, expected) << "run " << runs[i]["id"];
+      EXPECT_EQ(runs[i]["headline"][0]["evaluator"], "linear_probe");
+    }
+  }
 
   const auto diff = nlohmann::json::parse(http.Get("/api/diff?run=1&run=3")->body);
   std::vector<std::string> keys;
