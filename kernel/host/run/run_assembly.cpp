@@ -61,17 +61,20 @@ Model& RunAssembly::model() {
   return *model_;
 }
 
+void copy_weights(const torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  const auto parameters = from.named_parameters(), buffers = from.named_buffers();
+  for (auto& p : to.named_parameters()) p.value().copy_(parameters[p.key()]);
+  for (auto& b : to.named_buffers()) b.value().copy_(buffers[b.key()]);
+}
+
 std::shared_ptr<Model> RunAssembly::model_copy() {
   Model& shared = model();
   const std::string name = rc_.at("model").get_string("plugin");
   auto copy = guard(registry_.create<Model>(name, model_host_->context), name);
   copy->build(ModelSpec{facts().vocab_size, facts().context});
   copy->module().to(device_);
-  torch::NoGradGuard no_grad;
-  auto from = shared.module().named_parameters(), to = copy->module().named_parameters();
-  for (auto& p : to) p.value().copy_(from[p.key()]);
-  auto from_buffers = shared.module().named_buffers();
-  for (auto& b : copy->module().named_buffers()) b.value().copy_(from_buffers[b.key()]);
+  copy_weights(shared.module(), copy->module());
   return copy;
 }
 

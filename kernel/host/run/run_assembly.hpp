@@ -28,6 +28,10 @@
 
 namespace wb {
 
+// `to`'s parameters and buffers set to `from`'s of the same names (the same model
+// built twice): model_copy's weights, and the evaluator tests' copy of it.
+void copy_weights(const torch::nn::Module& from, torch::nn::Module& to);
+
 class Store;
 
 // A plugin's context and the result sink behind it, kept together so the sink lives as

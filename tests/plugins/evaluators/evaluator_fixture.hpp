@@ -10,6 +10,7 @@
 
 #include "run/evaluator_state.hpp"
 #include "run/feature_cache.hpp"
+#include "run/run_assembly.hpp"
 #include "test_support.hpp"
 
 namespace wbtest {
@@ -46,9 +47,7 @@ struct EvalFixture {
     in.model_copy = [this] {
       auto copy = wbtest::plugins().create<wb::Model>("igpt", *mhost.context);
       copy->build({8, 16});
-      torch::NoGradGuard no_grad;
-      auto from = model->module().named_parameters();
-      for (auto& p : copy->module().named_parameters()) p.value().copy_(from[p.key()]);
+      wb::copy_weights(model->module(), copy->module());
       ++copies;
       return copy;
     };
