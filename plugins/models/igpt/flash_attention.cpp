@@ -149,7 +149,7 @@ IGPT_INLINE float lanes_sum(VecF v) {
 // same buffers).
 template <class T>
 std::vector<T>& scratch(int slot, int64_t n) {
-  static thread_local std::vector<T> buffers[8];
+  static thread_local std::vector<T> buffers[12];
   auto& b = buffers[slot];
   if (static_cast<int64_t>(b.size()) < n) b.resize(n);
   return b;
@@ -247,6 +247,12 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
 
 // Backward of one head, FlashAttention-2's order with key tiles outer: a key tile's dK
 // and dV stay in float32 accumulators while every query tile that sees it adds to them.
+// Scores go tile by tile (64 x 64, in the first-level cache), but dV, dK and dQ take one
+// product per span of up to four query tiles: 5 calls of brgemm per tile pair became 2
+// per tile and 3 per span, with fewer switches of AMX's tile configuration between
+// shapes (`attention_bench --shape 4,8,1024,32`, alternating with the build before,
+// 3 rounds: bfloat16 34.6-38.6 ms against 39.0-40.6). Spans for the scores too were
+// slower: 64 x 256 floats of them no longer fit that cache.
 // Written transposed (scores S^T = K Q^T, one row per key), so that P^T and dS^T are
 // row-major A operands of dV += P^T dO and dK += dS^T Q without a transpose; dQ is
 // accumulated transposed too (dQ^T += K^T dS^T, float32, the head's whole dh x S) and
@@ -286,58 +292,65 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
     lse[i] = i < s ? lse_in[i] : 0.0f;
   }
   std::fill(dqt, dqt + d * sp, 0.0f);
+  // Scores and their gradients per 64 x 64 tile (they stay in the first-level cache);
+  // P^T and dS^T (and dS^T as a VNNI B) for a span of up to kSpan queries, rows kSpan
+  // apart, so that dV, dK and dQ take one product a span.
   alignas(64) float st[kBlock * kBlock], dpt[kBlock * kBlock];
-  alignas(64) T pt[kBlock * kBlock], dst[kBlock * kBlock], dsb[kBlock * kBlock];
+  T* pt = scratch<T>(8, kBlock * kSpan).data();
+  T* dst = scratch<T>(9, kBlock * kSpan).data();
+  T* dsb = scratch<T>(10, kBlock * kSpan).data();
   for (int64_t j0 = 0; j0 < s; j0 += kBlock) {
     std::fill(dk_acc, dk_acc + tile_size, 0.0f);
     std::fill(dv_acc, dv_acc + tile_size, 0.0f);
-    for (int64_t i0 = causal ? j0 : 0; i0 < s; i0 += kBlock) {
-      cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, ka + j0 * d, column(qt, i0, vnni),
-                      st);
-      cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, va + j0 * d, column(dot, i0, vnni),
-                      dpt);
-      // Only tiles on the diagonal or at the end of the sequence hide some pairs.
-      const bool masked = (causal && i0 < j0 + kBlock) || i0 + kBlock > s || j0 + kBlock > s;
-      // Two keys (rows r, r + 1 of S^T) at a time: they are one VNNI pair of dS^T's B.
-      for (int64_t r = 0; r < kBlock; r += 2) {
-        VecF ds[2][kVecs];
-        for (int e = 0; e < 2; ++e) {
-          const int64_t key = j0 + r + e;
-          alignas(64) float pr[kBlock];
-          for (int c = 0; c < kVecs; ++c) {
-            const VecF x = vec::load(st + (r + e) * kBlock + c * kLanes) * scale -
-                           vec::load(lse + i0 + c * kLanes);
-            vec::store(pr + c * kLanes, vec::vexp(x));
+    for (int64_t i0 = causal ? j0 : 0; i0 < s; i0 += kSpan) {
+      const int64_t width = std::min(kSpan, sp - i0);
+      for (int64_t t0 = i0; t0 < i0 + width; t0 += kBlock) {
+        cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, ka + j0 * d, column(qt, t0, vnni),
+                        st);
+        cpublas::brgemm(kBlock, kBlock, d, d, ldt, kBlock, false, va + j0 * d,
+                        column(dot, t0, vnni), dpt);
+        // Only tiles on the diagonal or at the end of the sequence hide some pairs.
+        const bool masked = (causal && t0 < j0 + kBlock) || t0 + kBlock > s || j0 + kBlock > s;
+        // Two keys (rows r, r + 1 of S^T) at a time: they are one VNNI pair of dS^T's B.
+        for (int64_t r = 0; r < kBlock; r += 2) {
+          VecF ds[2][kVecs];
+          for (int e = 0; e < 2; ++e) {
+            const int64_t key = j0 + r + e;
+            alignas(64) float pr[kBlock];
+            for (int c = 0; c < kVecs; ++c) {
+              const VecF x = vec::load(st + (r + e) * kBlock + c * kLanes) * scale -
+                             vec::load(lse + t0 + c * kLanes);
+              vec::store(pr + c * kLanes, vec::vexp(x));
+            }
+            if (masked) {  // the tile's queries that see this key: columns lo .. hi - 1
+              const int64_t lo = causal ? std::clamp(key - t0, int64_t(0), kBlock) : 0;
+              const int64_t hi = key < s ? std::clamp(s - t0, lo, kBlock) : lo;
+              std::fill(pr, pr + lo, 0.0f);
+              std::fill(pr + hi, pr + kBlock, 0.0f);
+            }
+            for (int c = 0; c < kVecs; ++c) {
+              const int64_t at = (r + e) * kBlock + c * kLanes;
+              const int64_t out = (r + e) * kSpan + (t0 - i0) + c * kLanes;
+              const VecF p = vec::load(pr + c * kLanes);
+              ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + t0 + c * kLanes)) * scale;
+              store_row<kInsn>(pt + out, p);
+              store_row<kInsn>(dst + out, ds[e][c]);
+            }
           }
-          if (masked) {  // the tile's queries that see this key: columns lo .. hi - 1
-            const int64_t lo = causal ? std::clamp(key - i0, int64_t(0), kBlock) : 0;
-            const int64_t hi = key < s ? std::clamp(s - i0, lo, kBlock) : lo;
-            std::fill(pr, pr + lo, 0.0f);
-            std::fill(pr + hi, pr + kBlock, 0.0f);
-          }
-          for (int c = 0; c < kVecs; ++c) {
-            const int64_t at = (r + e) * kBlock + c * kLanes;
-            const VecF p = vec::load(pr + c * kLanes);
-            ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + i0 + c * kLanes)) * scale;
-            store_row<kInsn>(pt + at, p);
-            store_row<kInsn>(dst + at, ds[e][c]);
-          }
+          if constexpr (vnni)  // dS^T as the VNNI B of K^T dS^T
+            for (int c = 0; c < kVecs; ++c) {
+              auto* pair = reinterpret_cast<uint16_t*>(
+                  dsb + b_index(r, (t0 - i0) + c * kLanes, kSpan, true));
+              if constexpr (kInsn)
+                vec::store_bf16_pairs_insn(pair, ds[0][c], ds[1][c]);
+              else
+                vec::store_bf16_pairs(pair, ds[0][c], ds[1][c]);
+            }
         }
-        if constexpr (vnni)  // dS^T as the VNNI B of K^T dS^T
-          for (int c = 0; c < kVecs; ++c)
-            if constexpr (kInsn)
-              vec::store_bf16_pairs_insn(
-                  reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
-                  ds[1][c]);
-            else
-              vec::store_bf16_pairs(
-                  reinterpret_cast<uint16_t*>(dsb + b_index(r, c * kLanes, kBlock, true)), ds[0][c],
-                  ds[1][c]);
       }
-      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, pt, dob + i0 * d, dv_acc);
-      cpublas::brgemm(kBlock, d, kBlock, kBlock, d, d, true, dst, qb + i0 * d, dk_acc);
-      cpublas::brgemm(d, kBlock, kBlock, ldt, kBlock, sp, true, kta + j0, vnni ? dsb : dst,
-                      dqt + i0);
+      cpublas::brgemm(kBlock, d, width, kSpan, d, d, true, pt, dob + i0 * d, dv_acc);
+      cpublas::brgemm(kBlock, d, width, kSpan, d, d, true, dst, qb + i0 * d, dk_acc);
+      cpublas::brgemm(d, width, kBlock, ldt, kSpan, sp, true, kta + j0, vnni ? dsb : dst, dqt + i0);
     }
     const int64_t rows = std::min(kBlock, s - j0);
     for (int64_t i = 0; i < rows * d; i += kLanes) {  // d is a multiple of kLanes
