@@ -113,9 +113,8 @@ c10::DataPtr LargeBlockCache::allocate(size_t n) {
       unmap_cached();
       p = map_aligned(bytes);
     }
-    TORCH_CHECK_WITH(OutOfMemoryError, p != nullptr,
-                     "DefaultCPUAllocator: not enough memory: ", "you tried to allocate ", n,
-                     " bytes.");
+    TORCH_CHECK_WITH(OutOfMemoryError, p != nullptr, "not enough memory for a CPU tensor of ", n,
+                     " bytes (the workbench's LargeBlockCache held none to give back)");
     ++maps_;
   }
   r.in_use[p] = {this, bytes};

@@ -28,7 +28,8 @@ void release_cached_memory();
 // mapped (2 MiB aligned, transparent huge pages asked for), and when its tensor dies it
 // is kept for the next request it fits (at most a quarter larger than asked), up to
 // `max_cached` bytes kept; smaller ones are LibTorch's own (c10::alloc_cpu). A mapping
-// that fails empties the cache and is tried once more.
+// that fails empties the cache and is tried once more. It must outlive the tensors it
+// made (keep_freed_memory's is never destroyed).
 class LargeBlockCache final : public c10::Allocator {
  public:
   static constexpr size_t kLargeBlock = size_t(32) << 20;  // glibc's mmap threshold above

@@ -62,13 +62,13 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 //  - float32 where its elementwise parts run their AVX-512 build (the training step
 //    1.03-1.20x at the quickstart's shape, S1 and S2 but for one round of 0.95x; the
 //    feature pass 1.05-1.29x). With AVX2 alone it was never measured: LibTorch's.
-//  - bfloat16 with AMX (bfloat16 products), training and inference: the feature pass
-//    1.11-1.44x at the quickstart's shape, 1.03-1.05x at S1, 1.05-1.26x at S2 (batch
-//    32, with large blocks cached and AVX512-BF16's rounding); the step 1.75x, 1.24x
-//    and 1.18x.
-//  - bfloat16 without AMX (widened to float32) outside inference mode (its backward is
-//    where it wins: the step 2.6x at the quickstart's shape, 1.5x at S1, 1.4x at S2), up
-//    to kOwnAttentionMaxTokens; inference there keeps LibTorch's (not measured since).
+//  - bfloat16 with AMX (bfloat16 products), training and inference, at any length: the
+//    step 2.6x at the quickstart's shape, 1.5x at S1, 1.4x at S2 (its backward is where
+//    it wins); the feature pass 1.11-1.44x, 1.03-1.05x and 1.05-1.26x (batch 32, with
+//    large blocks cached and AVX512-BF16's rounding).
+//  - bfloat16 without AMX (widened to float32): training only, up to
+//    kOwnAttentionMaxTokens (measured there on a Xeon without AMX); inference keeps
+//    LibTorch's (not measured since our loops run on every core).
 // Inference mode, not the grad mode: activation checkpointing runs a training pass's
 // forward without gradients and again with them, and both must take one kernel.
 bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
