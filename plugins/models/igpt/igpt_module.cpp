@@ -64,7 +64,7 @@ torch::Tensor BlockImpl::qkv(const torch::Tensor& h) {
 //    feature pass 1.05-1.29x). With AVX2 alone it was never measured: LibTorch's.
 //  - bfloat16 with AMX (bfloat16 products), training and inference, at any length: the
 //    step 2.6x at the quickstart's shape, 1.5x at S1, 1.4x at S2 (its backward is where
-//    it wins); the feature pass 1.11-1.44x, 1.03-1.05x and 1.05-1.26x (batch 32, with
+//    it wins); the feature pass 1.10-1.44x, 1.03-1.05x and 1.05-1.26x (batch 32, with
 //    large blocks cached and AVX512-BF16's rounding).
 //  - bfloat16 without AMX (widened to float32): training only, up to
 //    kOwnAttentionMaxTokens (measured there on a Xeon without AMX); inference keeps
