@@ -31,16 +31,24 @@ struct BlockRegistry {
     return *r;
   }
 
-  // The deleter of a large block: back to its cache.
-  static void release(void* p) {
+  // Hands a large block back to its cache; false when `p` is none of the large blocks
+  // handed out (then it is a small one, or freed twice).
+  static bool release_if_large(void* p) {
     auto& r = get();
     std::lock_guard<std::mutex> lock(r.mutex);
     auto it = r.in_use.find(p);
-    TORCH_INTERNAL_ASSERT(it != r.in_use.end(), "a large block freed twice or never handed out");
+    if (it == r.in_use.end()) return false;
     const auto owner = it->second;
     r.in_use.erase(it);
     c10::profiledCPUMemoryReporter().Delete(p);
     owner.cache->keep(p, owner.bytes);
+    return true;
+  }
+
+  // The deleter of a large block.
+  static void release(void* p) {
+    const bool large = release_if_large(p);
+    TORCH_INTERNAL_ASSERT(large, "a large block freed twice or never handed out");
   }
 };
 
@@ -67,24 +75,15 @@ void* map_aligned(size_t bytes) {
   return p;
 }
 
-// raw_deleter(): one function for whatever allocate() returned.
-void release_any(void* p) {
-  if (p == nullptr) return;
-  {
-    auto& r = BlockRegistry::get();
-    std::lock_guard<std::mutex> lock(r.mutex);
-    if (r.in_use.count(p) == 0) {
-      c10::free_cpu(p);  // a small block, LibTorch's own
-      return;
-    }
-  }
-  BlockRegistry::release(p);
-}
-
 // A small block: as LibTorch's default allocator makes it.
 void release_small(void* p) {
   c10::profiledCPUMemoryReporter().Delete(p);
   c10::free_cpu(p);
+}
+
+// raw_deleter(): one function for whatever allocate() returned, in one lookup.
+void release_any(void* p) {
+  if (p != nullptr && !BlockRegistry::release_if_large(p)) release_small(p);
 }
 
 }  // namespace
