@@ -144,6 +144,23 @@ IGPT_INLINE float lanes_sum(VecF v) {
   return v[0];
 }
 
+// One pass over a row's scores in a span of `vecs` vectors: P = exp(S scale - max) into
+// the products' dtype, and the row sum returned lane by lane. Past `visible` keys P is
+// exactly 0 (exp would give exp(-87), the clamp's floor); a row that sees the whole
+// span (kHides false) is compiled without that select.
+template <bool kInsn, bool kHides, class T>
+IGPT_INLINE VecF probabilities(const float* sr, int64_t vecs, float scale, float max,
+                               int64_t visible, T* pr) {
+  VecF sum = {};
+  for (int64_t c = 0; c < vecs; ++c) {
+    VecF ec = vec::vexp(vec::load(sr + c * kLanes) * scale - max);
+    if constexpr (kHides) ec = vec::iota() + float(c * kLanes) < float(visible) ? ec : VecF{};
+    store_row<kInsn>(pr + c * kLanes, ec);
+    sum += ec;
+  }
+  return sum;
+}
+
 // Scratch of one task, kept by its thread between heads (grown, never shrunk). A pass
 // takes each slot once, float and T slots numbered apart (for T = float they are the
 // same buffers).
@@ -210,23 +227,9 @@ IGPT_INLINE void forward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, int64_t s, i
           continue;
         }
         const float corr = std::exp(m[r] - m_new);
-        // One pass: P = exp(S scale - max) into the products' dtype and its row sum; a
-        // hidden key's P is exactly 0 (exp would give exp(-87), the clamp's floor).
-        VecF sum = {};
-        if (visible == width) {
-          for (int64_t c = 0; c < vecs; ++c) {
-            const VecF ec = vec::vexp(vec::load(sr + c * kLanes) * scale - m_new);
-            store_row<kInsn>(pr + c * kLanes, ec);
-            sum += ec;
-          }
-        } else {
-          for (int64_t c = 0; c < vecs; ++c) {
-            const VecF x = vec::vexp(vec::load(sr + c * kLanes) * scale - m_new);
-            const VecF ec = vec::iota() + float(c * kLanes) < float(visible) ? x : VecF{};
-            store_row<kInsn>(pr + c * kLanes, ec);
-            sum += ec;
-          }
-        }
+        const VecF sum = visible == width
+                             ? probabilities<kInsn, false>(sr, vecs, scale, m_new, visible, pr)
+                             : probabilities<kInsn, true>(sr, vecs, scale, m_new, visible, pr);
         l[r] = l[r] * corr + lanes_sum(sum);
         m[r] = m_new;
         if (corr != 1.0f) {  // the running max moved: the sums so far shrink with it
@@ -380,10 +383,9 @@ bool cpu_has_bf16_insn() {
 
 #define IGPT_FLASH_VERSIONS(entry, T, params, args)                                 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void entry params { \
-    if (std::is_same_v<T, bf16> && cpu_has_bf16_insn())                             \
-      entry##_impl<T, true> args;                                                   \
-    else                                                                            \
-      entry##_impl<T, false> args;                                                  \
+    if constexpr (std::is_same_v<T, bf16>)                                          \
+      if (cpu_has_bf16_insn()) return entry##_impl<T, true> args;                   \
+    entry##_impl<T, false> args;                                                    \
   }                                                                                 \
   __attribute__((target("avx2,fma"))) void entry params {                           \
     entry##_impl<T, false> args;                                                    \
