@@ -59,7 +59,8 @@ torch_prefix=$("$py" -c "import os, torch, torch.utils; print(torch.utils.cmake_
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_PREFIX_PATH=$deps/usr;$torch_prefix" -DCMAKE_INSTALL_RPATH_USE_LINK_PATH=ON \
-  "-DWB_REFERENCE_PYTHON=$(command -v "$py")" >"$out/configure.log" 2>&1 ||
+  "-DWB_REFERENCE_PYTHON=$(command -v "$py")" "-DWB_CUDA_ARCHITECTURES=${TORCH_CUDA_ARCH_LIST//./}" \
+  >"$out/configure.log" 2>&1 ||
   { tail -40 "$out/configure.log"; exit 1; }
 grep -E "Found (Boost|SQLite3|OpenSSL|GTest)|Torch|CUDA" "$out/configure.log" | head -12
 

@@ -37,8 +37,9 @@ class Igpt : public wb::Model {
              "attention kernel: own (the model's, flash_attention.cpp, for head widths 16, "
              "32, 64 and 128 on a CPU with AVX2 or AVX-512), libtorch "
              "(at::scaled_dot_product_attention), or "
-             "auto: own for bfloat16 up to 512 tokens, where it measured faster, libtorch "
-             "otherwise")
+             "auto: on a CPU own where it measured faster (float32 with AVX-512, bfloat16 "
+             "with AMX, bfloat16 training up to 512 tokens without), libtorch otherwise; "
+             "on a GPU LibTorch's with cuDNN's kernel asked for first")
         .one_of({"auto", "own", "libtorch"});
     s.string("hf_weights", "",
              "a Hugging Face ImageGPT folder (config.json, model.safetensors or "

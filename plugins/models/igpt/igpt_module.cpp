@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include <ATen/Context.h>
 #include <ATen/ops/scaled_dot_product_attention.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/init.h>
@@ -79,6 +80,28 @@ bool BlockImpl::takes_own_attention(const torch::Tensor& q, int64_t s) const {
          (!c10::InferenceMode::is_enabled() && s <= kOwnAttentionMaxTokens);
 }
 
+namespace {
+// LibTorch's fused attention on a GPU with cuDNN's kernel asked for first (LibTorch's
+// own order puts it last, behind flash): where cuDNN cannot take the inputs LibTorch
+// goes on along the rest of the order. The order is process-wide, so it is set for
+// this call and put back (Python's torch.nn.attention.sdpa_kernel(set_priority=True)).
+torch::Tensor cudnn_first_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                    const torch::Tensor& v, bool causal) {
+  auto& ctx = at::globalContext();
+  std::vector<int64_t> saved;
+  for (at::SDPBackend b : ctx.sDPPriorityOrder()) saved.push_back(int64_t(b));
+  using B = at::SDPBackend;
+  ctx.setSDPPriorityOrder({int64_t(B::cudnn_attention), int64_t(B::flash_attention),
+                           int64_t(B::efficient_attention), int64_t(B::math),
+                           int64_t(B::overrideable)});
+  struct Restore {
+    const std::vector<int64_t>& order;
+    ~Restore() { at::globalContext().setSDPPriorityOrder(order); }
+  } restore{saved};
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal);
+}
+}  // namespace
+
 torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   const int64_t n = h.size(0), s = h.size(1), d = h.size(2), dh = d / heads;
   auto parts = qkv(h).split(d, -1);  // 3 x (N, S, d), row stride 3d
@@ -86,11 +109,17 @@ torch::Tensor BlockImpl::attend(const torch::Tensor& h, bool causal) {
   const auto q_h = split(parts[0]), k_h = split(parts[1]), v_h = split(parts[2]);
   // Either fused kernel never stores the (S x S) scores, and under the causal mask the
   // hidden half is skipped: the own one (flash_attention.cpp) where it takes the inputs
-  // and the key asks for it, LibTorch's (flash on the CPU and CUDA) otherwise.
+  // and the key asks for it, LibTorch's (flash on the CPU; on a GPU cuDNN's first for
+  // `auto`, LibTorch's own order for `libtorch`) otherwise.
   const bool own =
       takes_own_attention(q_h, s) && flash_attention_unsupported(q_h, k_h, v_h).empty();
-  auto y = own ? flash_attention(q_h, k_h, v_h, causal)
-               : at::scaled_dot_product_attention(q_h, k_h, v_h, {}, 0.0, causal);  // (N,H,S,dh)
+  torch::Tensor y;  // (N, H, S, dh)
+  if (own)
+    y = flash_attention(q_h, k_h, v_h, causal);
+  else if (q_h.is_cuda() && attention == Attention::Auto)
+    y = cudnn_first_attention(q_h, k_h, v_h, causal);
+  else
+    y = at::scaled_dot_product_attention(q_h, k_h, v_h, {}, 0.0, causal);
   return igpt::linear(y.transpose(1, 2).reshape({n, s, d}), proj->weight);
 }
 

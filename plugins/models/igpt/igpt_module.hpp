@@ -14,8 +14,10 @@ namespace igpt {
 
 // Which attention kernel the blocks run (the model's `attention` key): the own kernel
 // (flash_attention.hpp) where it takes the inputs, else LibTorch's fused attention.
-// Auto: the own kernel for bfloat16 (under autocast) up to 512 tokens, where it
-// measured faster than LibTorch's (docs/performance.md), LibTorch's otherwise.
+// Auto: on a CPU the own kernel where it measured faster than LibTorch's
+// (BlockImpl::takes_own_attention, docs/performance.md), LibTorch's otherwise; on a
+// GPU LibTorch's with cuDNN's kernel asked for first. LibTorch: LibTorch's kernel in
+// its own order of preference.
 enum class Attention { Auto, Own, LibTorch };
 
 struct Dims {

@@ -5,6 +5,13 @@
 
 #include "vec.hpp"
 
+#ifdef IGPT_CUDA_KERNELS
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "cuda/quick_gelu_kernels.hpp"
+#endif
+
 namespace igpt {
 
 namespace {
@@ -105,15 +112,59 @@ struct QuickGelu : torch::autograd::Function<QuickGelu> {
   }
 };
 
+#ifdef IGPT_CUDA_KERNELS
+// The same on a GPU: the kernels of cuda/quick_gelu_kernels.cu on the tensor's device
+// and its current stream (so a CUDA graph that captures the step captures them too).
+struct QuickGeluCuda : torch::autograd::Function<QuickGeluCuda> {
+  static cuda::Dtype dtype_of(const torch::Tensor& t) {
+    return t.scalar_type() == torch::kBFloat16 ? cuda::Dtype::Bfloat16 : cuda::Dtype::Float32;
+  }
+  static void* stream_of(const torch::Tensor& t) {
+    return c10::cuda::getCurrentCUDAStream(t.device().index()).stream();
+  }
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in) {
+    c10::cuda::CUDAGuard on(x_in.device());
+    auto x = x_in.contiguous();
+    auto y = torch::empty_like(x);
+    cuda::quick_gelu_forward(x.data_ptr(), y.data_ptr(), x.numel(), dtype_of(x), stream_of(x));
+    ctx->save_for_backward({x});
+    return y;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto x = ctx->get_saved_variables()[0];
+    c10::cuda::CUDAGuard on(x.device());
+    auto dy = grads[0].to(x.scalar_type()).contiguous();
+    auto dx = torch::empty_like(x);
+    cuda::quick_gelu_backward(x.data_ptr(), dy.data_ptr(), dx.data_ptr(), x.numel(), dtype_of(x),
+                              stream_of(x));
+    return {dx};
+  }
+};
+#endif
+
+bool fused_dtype(const torch::Tensor& x) {
+  return x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16;
+}
+
 }  // namespace
+
+bool quick_gelu_fused_on_cuda() {
+#ifdef IGPT_CUDA_KERNELS
+  return true;
+#else
+  return false;
+#endif
+}
 
 // Measured against the composed operations (docs/performance.md): 1-2 % of the float32
 // training step; level with them in the bfloat16 step. Kept in bfloat16 for the probe's
 // feature pass, where the composed operations were among the largest costs.
 torch::Tensor quick_gelu(const torch::Tensor& x) {
-  if (x.device().is_cpu() &&
-      (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16))
-    return QuickGelu::apply(x);
+  if (x.device().is_cpu() && fused_dtype(x)) return QuickGelu::apply(x);
+#ifdef IGPT_CUDA_KERNELS
+  if (x.device().is_cuda() && fused_dtype(x)) return QuickGeluCuda::apply(x);
+#endif
   return x * torch::sigmoid(kA * x);
 }
 

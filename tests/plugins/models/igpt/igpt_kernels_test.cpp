@@ -1,7 +1,7 @@
 // The igpt plugin's CPU kernels against the composed LibTorch operations they replace,
 // values and gradients: the residual add fused with the RMS norm, in float32 and under
-// bfloat16 autocast; the fused quick GELU, in both precisions; the linear layer under
-// autocast.
+// bfloat16 autocast; the fused quick GELU, in both precisions (and its CUDA kernel on
+// a GPU); the linear layer under autocast.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <workbench/precision.hpp>
@@ -102,6 +102,33 @@ TEST(QuickGelu, MatchesTheComposedFormulaAndItsGradient) {
   (y2 * w).sum().backward();
   expect_close(y.detach(), y2.detach(), "value");
   expect_close(x.grad(), x2.grad(), "gradient");
+}
+
+// The CUDA kernels (cuda/quick_gelu_kernels.cu): checked on a GPU machine by
+// tools/gpu/check.sh's run of this suite.
+TEST(QuickGelu, OnAGpuTheFusedKernelMatchesTheComposedFormula) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device here: the GPU kernel is checked by tools/gpu/check.sh";
+  if (!igpt::quick_gelu_fused_on_cuda())
+    GTEST_SKIP() << "built without nvcc: a GPU run takes composed operations";
+  // More values than one launch's threads (65535 blocks x 256), so the grid-stride
+  // loop's later passes count too, and a length no block size divides.
+  const int64_t n = 65535LL * 256 + 1001;
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto x = (torch::rand({n}, torch::kCUDA) * 24 - 12).to(dtype).requires_grad_(true);
+    auto w = torch::randn({n}, torch::kCUDA).to(dtype);
+    auto y = igpt::quick_gelu(x);
+    EXPECT_EQ(y.scalar_type(), dtype);
+    (y * w).sum().backward();
+    auto xr = x.detach().to(torch::kFloat32).requires_grad_(true);  // the reference in float32
+    auto yr = xr * torch::sigmoid(1.702 * xr);
+    (yr * w.to(torch::kFloat32)).sum().backward();
+    const double tol = dtype == torch::kFloat32 ? 1e-5 : 0.01;
+    EXPECT_TRUE(torch::allclose(y.detach().to(torch::kFloat32), yr.detach(), tol, tol))
+        << c10::toString(dtype) << ": " << (y.detach().to(torch::kFloat32) - yr).abs().max();
+    EXPECT_TRUE(torch::allclose(x.grad().to(torch::kFloat32), xr.grad(), tol, 2 * tol))
+        << c10::toString(dtype) << ": " << (x.grad().to(torch::kFloat32) - xr.grad()).abs().max();
+  }
 }
 
 TEST(Linear, UnderCpuAutocastTheProductIsBfloat16) {

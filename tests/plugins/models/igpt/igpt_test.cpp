@@ -355,3 +355,24 @@ TEST(Igpt, AutoAttentionTakesTheOwnKernelWhereItMeasuredFaster) {
   EXPECT_FALSE(
       block(igpt::Attention::LibTorch)->takes_own_attention(q(196, torch::kBFloat16), 196));
 }
+
+// On a GPU, `auto` asks LibTorch for cuDNN's attention first, for that call only: the
+// process-wide order is put back, and the values are LibTorch's default kernel's.
+TEST(Igpt, OnAGpuAutoAttentionAsksForCudnnFirstAndPutsTheOrderBack) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device here: the GPU path is checked by tools/gpu/check.sh";
+  torch::manual_seed(5);
+  igpt::Block automatic(igpt::Dims{1, 128, 2, 16, 256, igpt::Attention::Auto});
+  igpt::Block libtorch(igpt::Dims{1, 128, 2, 16, 256, igpt::Attention::LibTorch});
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < automatic->parameters().size(); ++i)
+    libtorch->parameters()[i].copy_(automatic->parameters()[i]);
+  automatic->to(torch::kCUDA, torch::kBFloat16);
+  libtorch->to(torch::kCUDA, torch::kBFloat16);
+  auto h = torch::randn({2, 256, 128}, torch::TensorOptions(torch::kCUDA).dtype(torch::kBFloat16));
+  const auto before = at::globalContext().sDPPriorityOrder();
+  auto ours = automatic->attend(h, true).to(torch::kFloat32);
+  EXPECT_EQ(at::globalContext().sDPPriorityOrder(), before);
+  auto theirs = libtorch->attend(h, true).to(torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(ours, theirs, 0.02, 0.02)) << (ours - theirs).abs().max();
+}
