@@ -8,7 +8,7 @@
 //   train_bench --layers 8 --width 256 --heads 8 --tokens 1024 --vocab 512 --batch 4
 //               [--steps 5] [--device cpu|cuda] [--precision auto|bfloat16|float32]
 //               [--attention auto|own|libtorch]
-//               [--mode train|features] [--profile TRACE.json]
+//               [--mode train|features] [--profile TRACE.json] [--cuda-graph]
 // --profile writes LibTorch's profiler trace of the timed steps (Chrome trace format;
 // bench/profile_summary.py sums it by operator).
 #include <sys/resource.h>
@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   bool checkpoint = false;
   app.add_flag("--checkpoint", checkpoint,
                "model.checkpoint_activations: recompute each block in the backward pass");
+  bool cuda_graph = false;
+  app.add_flag("--cuda-graph", cuda_graph,
+               "training.cuda_graph: on a GPU, replay the step as one captured CUDA graph");
   CLI11_PARSE(app, argc, argv);
   try {
     const int64_t threads = wb::set_threads(0);
@@ -129,8 +132,9 @@ plugin = "ar"
 batch_size = {}
 lr = 1e-3
 precision = "{}"
+cuda_graph = {}
 )",
-                    layers, width, heads, checkpoint, attention, batch, precision),
+                    layers, width, heads, checkpoint, attention, batch, precision, cuda_graph),
         "train_bench", {}, reg);
     const auto& rc = exp.runs[0];
     wb::StoreArtifacts artifacts(std::filesystem::temp_directory_path().string(), nullptr, 0);
@@ -167,7 +171,8 @@ precision = "{}"
       return seconds_since(t0);
     };
 
-    for (int i = 0; i < kWarmupSteps; ++i) timed();
+    // With a graph, one more: the step that captures it (training runs it eagerly too).
+    for (int i = 0; i < kWarmupSteps + (cuda_graph ? 1 : 0); ++i) timed();
     std::vector<double> times;
     {
       std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
@@ -193,8 +198,23 @@ precision = "{}"
     std::cout << fmt::format("memory: {:.2f} GB peak ({}{})\n", peak_gb,
                              cuda ? "LibTorch's allocations on the GPU" : "resident set",
                              checkpoint ? ", activations checkpointed" : "");
+    // Model FLOP utilisation, PaLM's count (appendix B): per token 6N for the products'
+    // forward and backward (N = 12 L d^2 in the blocks plus d V in the head) and 12 L d S
+    // for attention's scores and values (the whole square, as PaLM and llm.c count it);
+    // a third of that for the forward alone.
+    const double n_params = 12.0 * layers * width * width + double(width) * vocab;
+    const double train_flops = 6.0 * n_params + 12.0 * layers * width * tokens;
+    const double flops_per_token = mode == "train" ? train_flops : train_flops / 3;
+    const double tokens_per_s = double(batch * tokens) / step_secs;
+    std::cout << fmt::format("model FLOP utilisation: {:.1f} % of the peak ({:.1f} MFLOP/token)\n",
+                             100.0 * flops_per_token * tokens_per_s / (peak * 1e9),
+                             flops_per_token / 1e6);
+    if (cuda_graph && cuda && mode == "train")
+      std::cout << fmt::format("cuda graph: {}\n", trainer.replays_graph()
+                                                       ? "the timed steps replayed one graph"
+                                                       : "not captured (the warning above)");
     std::cout << fmt::format("workbench: {:.1f} ms/step, {:.0f} tokens/s\n", step_secs * 1e3,
-                             double(batch * tokens) / step_secs);
+                             tokens_per_s);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

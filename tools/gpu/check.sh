@@ -7,7 +7,9 @@
 #   3. benchmarks a training step of iGPT-S at IR 32 with k = 512 (24 layers, width
 #      512, 8 heads, 1024 tokens, bf16 autocast, fused attention) against the same step
 #      in Python PyTorch, and prints tokens/s and the fraction of the GPU's measured
-#      bf16 matmul peak (model FLOP utilisation);
+#      bf16 matmul peak (model FLOP utilisation); ours eager (cuDNN's attention first),
+#      replayed as a CUDA graph, and with LibTorch's attention order; then the
+#      quickstart's small model, against eager and torch.compile;
 #   4. runs the test suite (experiments default to device = "auto": CUDA there);
 #   5. runs the quick start on the GPU when Fashion-MNIST was packed (--data).
 # Each stage has a time limit, so one slow stage still leaves the others' figures.
@@ -70,17 +72,35 @@ timeout 420 cmake --build "$build" -j "$jobs" >"$out/build.log" 2>&1 ||
 tail -1 "$out/build.log"
 
 stage "training step, iGPT-S at IR 32, k = 512: workbench vs Python PyTorch, same GPU"
-rate() { sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/' <<<"$1"; }
+rate() { sed -E 's/.* ([0-9.]+) tokens\/s.*/\1/' <<<"$(tail -1 <<<"$1")"; }
+ratio() { "$py" -c "print(f'{$1 / $2:.2f}x')" 2>/dev/null || echo "?"; }
+# Each variant of ours against the same Python run: eager with cuDNN's attention asked
+# for first (model.attention = auto), the same replayed as one CUDA graph
+# (training.cuda_graph), and LibTorch's own attention order (flash first).
+compare() {  # compare LABEL PYTHON_FLAGS -- SHAPE...
+  local label=$1 pyflags=$2; shift 3
+  local theirs ours
+  theirs=$(timeout 150 "$py" bench/train_step_torch.py "$@" $pyflags 2>&1)
+  echo "$theirs" | tail -2
+  for variant in "" "--cuda-graph" "--attention libtorch"; do
+    ours=$(timeout 120 "$build/bin/train_bench" "$@" $variant 2>&1)
+    echo "$ours" | grep -E "^(workbench|peak|model FLOP|cuda graph|memory|error)"
+    echo "$label, ours ${variant:-(eager, cuDNN first)} / Python${pyflags:+ $pyflags}:" \
+      "$(ratio "$(rate "$ours")" "$(rate "$theirs")")"
+  done
+}
 for batch in ${WB_GPU_BATCHES-32 64}; do  # WB_GPU_BATCHES= skips the benchmark
-  shape=(--layers 24 --width 512 --heads 8 --tokens 1024 --vocab 512 --batch "$batch" --steps 10
-    --device cuda --precision bfloat16)
-  ours=$(timeout 120 "$build/bin/train_bench" "${shape[@]}" 2>&1)
-  echo "$ours"
-  theirs=$(timeout 120 "$py" bench/train_step_torch.py "${shape[@]}" 2>&1)
-  echo "$theirs"
-  a=$(rate "$(tail -1 <<<"$ours")") b=$(rate "$(tail -1 <<<"$theirs")")
-  "$py" -c "print(f'batch $batch: tokens/s ratio (workbench / Python): {$a / $b:.2f}x')" 2>/dev/null || true
+  compare "iGPT-S batch $batch" "" -- --layers 24 --width 512 --heads 8 --tokens 1024 \
+    --vocab 512 --batch "$batch" --steps 10 --device cuda --precision bfloat16
 done
+# The quickstart's model: hundreds of small kernels a step, where launches dominate and
+# a graph should gain most; against eager and torch.compile.
+if [ -n "${WB_GPU_BATCHES-32 64}" ]; then
+  for flags in "" "--compile"; do
+    compare "quickstart shape" "$flags" -- --layers 4 --width 64 --heads 4 --tokens 196 \
+      --vocab 16 --batch 32 --steps 30 --device cuda --precision bfloat16
+  done
+fi
 
 if [ "${WB_GPU_TESTS:-1}" != 0 ]; then
 stage "test suite (ctest -j 8)"

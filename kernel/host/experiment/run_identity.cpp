@@ -79,14 +79,15 @@ RunConfig resolve_run(const RawConfig& raw, const std::string& default_name,
       plugin_code("model", rc.at("model")) + plugin_code("objective", rc.at("objective"));
   const std::string compute = compute_text(rc.at("experiment").get_string("device"),
                                            rc.at("training").get_string("precision"));
-  // Keys that do not change any number the run computes stay out of the hash.
+  // Keys that do not change any number the run computes stay out of the hash (a CUDA
+  // graph replays the eager step's kernels).
   const std::vector<std::string> not_hashed = {"name", "description", "threads", "memory_check"};
   std::string data = section_text("[dataset]", rc.at("dataset")) +
                      section_text("[quantizer]", rc.at("quantizer")) +
                      fmt::format("seed = {}\n", rc.at("experiment").get_int("seed")) + data_code;
   std::string pretrain = data + section_text("[model]", rc.at("model")) +
                          section_text("[objective]", rc.at("objective")) +
-                         section_text("[training]", rc.at("training")) +
+                         section_text("[training]", rc.at("training"), {"cuda_graph"}) +
                          fmt::format("device = {}\n", to_text(rc.at("experiment").at("device"))) +
                          compute + model_code;
   std::string evals, evals_code;

@@ -29,6 +29,10 @@ Schema make_training_schema() {
            "multiplies bfloat16 natively: CUDA compute capability 8.0+, CPUs with AVX512-BF16 "
            "or AMX), bfloat16 (always), float32 (never)")
       .one_of({"auto", "bfloat16", "float32"});
+  s.boolean("cuda_graph", false,
+            "on a GPU, replay the training step as one captured CUDA graph after its first "
+            "steps (one process, accumulate = 1; the step is the same, its kernels launched "
+            "at once); a step that cannot be captured runs eagerly, with a warning");
   s.integer("log_every", 10, "record training metrics every N steps").at_least(1);
   s.integer("early_stop_patience", 0,
             "stop when N validations in a row do not lower the best validation loss; 0 = off")

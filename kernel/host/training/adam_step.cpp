@@ -1,5 +1,7 @@
 #include "training/adam_step.hpp"
 
+#include <ATen/ops/_foreach_mul.h>
+#include <ATen/ops/_foreach_norm.h>
 #include <torch/nn/utils/clip_grad.h>
 
 namespace wb {
@@ -22,6 +24,27 @@ void AdamStep::begin(double lr) {
 void AdamStep::update() {
   if (grad_clip_ > 0) torch::nn::utils::clip_grad_norm_(params_, grad_clip_);
   adam_.step();
+}
+
+void AdamStep::clear_grads() {
+  adam_.zero_grad(/*set_to_none=*/true);
+}
+
+// clip_grad_norm_'s arithmetic (coefficient max / (norm + 1e-6), at most 1) with the
+// norm left on the device: clip_grad_norm_ returns it as a host number, a read a
+// captured graph cannot make.
+void AdamStep::update_on_device(const torch::Tensor& lr, const torch::Tensor& found_inf) {
+  if (grad_clip_ > 0) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : params_)
+      if (p.grad().defined()) grads.push_back(p.grad());
+    if (!grads.empty()) {
+      auto norm = torch::stack(at::_foreach_norm(grads, 2)).norm();
+      at::_foreach_mul_(grads, torch::clamp_max(grad_clip_ / (norm + 1e-6), 1.0));
+    }
+  }
+  adam_.step_on_device(lr, found_inf);
 }
 
 void AdamStep::save(torch::serialize::OutputArchive& archive) const {

@@ -119,7 +119,9 @@ Trainer::Trainer(const Section& training, Model& model, const Objective& objecti
       parallel_(make_parallelism(place.cluster, model.module(), training.get_int("batch_size"))),
       objective_gen_(torch::make_generator<at::CPUGeneratorImpl>(
           derive_seed(place.seed, "trainer", "objective"))),
-      adam_(model.module().parameters(), training.get_float("grad_clip")) {}
+      adam_(model.module().parameters(), training.get_float("grad_clip")),
+      graph_wanted_(training.get_bool("cuda_graph") && device_.is_cuda() &&
+                    training.get_int("accumulate") == 1 && parallel_->workers() == 1) {}
 
 // The sample order is a function of the step alone: epoch e is a permutation seeded by
 // (seed, e), so a resumed run sees exactly the batches an uninterrupted one would.
@@ -240,6 +242,10 @@ int64_t Trainer::resume(const std::string& path, Progress* p) {
 }
 
 Trainer::StepResult Trainer::train_step(const torch::Tensor& batch, double lr, int64_t step) {
+  return graph_wanted_ ? graphed_step(batch, lr, step) : eager_step(batch, lr, step);
+}
+
+Trainer::StepResult Trainer::eager_step(const torch::Tensor& batch, double lr, int64_t step) {
   const int64_t b = batch.size(0);
   const int64_t accumulate = std::min(cfg_.get_int("accumulate"), b);
   adam_.begin(lr);

@@ -15,6 +15,7 @@
 #include "distributed/cluster.hpp"
 #include "distributed/parallelism.hpp"
 #include "training/adam_step.hpp"
+#include "training/cuda_graph_step.hpp"
 
 namespace wb {
 
@@ -99,11 +100,18 @@ class Trainer {
   // resumed run draws the same ones.
   StepResult train_step(const torch::Tensor& batch, double lr, int64_t step = 0);
 
+  // Whether the steps replay a captured CUDA graph now (training.cuda_graph).
+  bool replays_graph() const { return graph_ != nullptr; }
+
   // The periodic validation: training.val_batches batches of `val`.
   Validation validate(const torch::Tensor& val);
 
  private:
   torch::Tensor batch_indices(int64_t step, int64_t n);
+  // train_step as a replayed CUDA graph (graphed_train_step.cpp), where
+  // training.cuda_graph asks for it and it applies; the eager step otherwise.
+  StepResult graphed_step(const torch::Tensor& batch, double lr, int64_t step);
+  StepResult eager_step(const torch::Tensor& batch, double lr, int64_t step);
   // The resumable state besides model, optimizer and RNG: the best validation loss and
   // how many validations have passed without improving on it (early stopping).
   struct Progress {
@@ -127,6 +135,12 @@ class Trainer {
   AdamStep adam_;                          // after objective_gen_: made from the model's parameters
   int64_t perm_epoch_ = -1;
   torch::Tensor perm_;
+  // training.cuda_graph on a GPU, one process, one micro-batch per step: the steps after
+  // the first kEagerStepsBeforeGraph replay graph_ (false again if its capture fails).
+  bool graph_wanted_;
+  int64_t eager_steps_ = 0;
+  std::unique_ptr<CudaGraphStep> graph_;
+  torch::Tensor graph_lr_;  // float32 scalar on the device: the rate the graph's Adam reads
 };
 
 }  // namespace wb

@@ -184,6 +184,10 @@ TEST(Experiment, HashIsStableAcrossFormattingAndNamesButNotValues) {
   auto d = run_config(kBase, {"evaluators.0.max_iter=50"});
   EXPECT_NE(a.hash, d.hash);
   EXPECT_EQ(a.pretrain_hash, d.pretrain_hash);  // a new probe reuses the checkpoint
+  // A CUDA graph replays the eager step's kernels: the same pretraining.
+  auto e = run_config(kBase, {"training.cuda_graph=true"});
+  EXPECT_EQ(a.hash, e.hash);
+  EXPECT_EQ(a.pretrain_hash, e.pretrain_hash);
   // The hash is fixed by the config text alone: a change here means old results no
   // longer match their configs.
   EXPECT_EQ(a.hash.size(), 16u);

@@ -202,3 +202,43 @@ TEST(Trainer, BfloatPrecisionOnTheCpuFollowsTheFloat32Run) {
   EXPECT_TRUE(differs);
   EXPECT_LT(bf16[6], bf16[1]);
 }
+
+// training.cuda_graph: on a GPU the steps after the first two replay one captured graph
+// and give the eager steps' losses (float32, clipping on, so the device-side norm
+// counts); on the CPU the key changes nothing.
+std::map<int64_t, double> tiny_losses(torch::Device device, bool graph, bool* replayed) {
+  TinyTraining s({"training.steps=8", "training.log_every=1", "training.grad_clip=0.5",
+                  "training.precision=\"float32\"",
+                  fmt::format("training.cuda_graph={}", graph ? "true" : "false")});
+  s.model->module().to(device);
+  wbtest::TempDir dir;
+  AllMetrics m;
+  wb::Trainer trainer(s.rc.at("training"), *s.model, *s.objective, m, {device, 3, dir.path});
+  trainer.run(s.data.slice(0, 0, 32), s.data.slice(0, 32));
+  *replayed = trainer.replays_graph();
+  return m.values["loss"];
+}
+
+TEST(Trainer, OnTheCpuTheCudaGraphKeyChangesNothing) {
+  bool replayed = true, plain_replayed = true;
+  auto with = tiny_losses(torch::kCPU, true, &replayed);
+  auto without = tiny_losses(torch::kCPU, false, &plain_replayed);
+  EXPECT_FALSE(replayed);
+  ASSERT_EQ(with.size(), 8u);
+  EXPECT_EQ(with, without);
+}
+
+TEST(Trainer, OnAGpuTheCudaGraphStepGivesTheEagerLosses) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device here: the CUDA graph is checked by tools/gpu/check.sh";
+  bool replayed = false, plain_replayed = true;
+  auto graphed = tiny_losses(torch::kCUDA, true, &replayed);
+  auto eager = tiny_losses(torch::kCUDA, false, &plain_replayed);
+  EXPECT_TRUE(replayed) << "the step was not captured (see the warning above)";
+  EXPECT_FALSE(plain_replayed);
+  ASSERT_EQ(graphed.size(), 8u);
+  ASSERT_EQ(eager.size(), 8u);
+  for (int64_t step = 1; step <= 8; ++step)
+    EXPECT_NEAR(graphed[step], eager[step], 1e-4 * eager[step]) << step;
+  EXPECT_LT(graphed[8], graphed[1]);  // and it learns: the updates were applied
+}
