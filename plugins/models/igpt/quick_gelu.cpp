@@ -1,5 +1,7 @@
 #include "quick_gelu.hpp"
 
+#include <atomic>
+
 #include <ATen/Parallel.h>
 #include <torch/autograd.h>
 
@@ -141,6 +143,19 @@ struct QuickGeluCuda : torch::autograd::Function<QuickGeluCuda> {
     return {dx};
   }
 };
+
+// Whether the kernels run on x's GPU, asked once per device.
+bool cuda_kernels_run_on(const torch::Tensor& x) {
+  constexpr int kDevices = 64;
+  static std::atomic<int8_t> known[kDevices] = {};  // 0 not asked, 1 yes, -1 no
+  const int index = x.device().index();
+  if (index < 0 || index >= kDevices) return false;
+  if (known[index] == 0) {
+    c10::cuda::CUDAGuard on(x.device());
+    known[index] = cuda::quick_gelu_runs_on_current_device() ? 1 : -1;
+  }
+  return known[index] == 1;
+}
 #endif
 
 bool fused_dtype(const torch::Tensor& x) {
@@ -163,7 +178,8 @@ bool quick_gelu_fused_on_cuda() {
 torch::Tensor quick_gelu(const torch::Tensor& x) {
   if (x.device().is_cpu() && fused_dtype(x)) return QuickGelu::apply(x);
 #ifdef IGPT_CUDA_KERNELS
-  if (x.device().is_cuda() && fused_dtype(x)) return QuickGeluCuda::apply(x);
+  if (x.device().is_cuda() && fused_dtype(x) && cuda_kernels_run_on(x))
+    return QuickGeluCuda::apply(x);
 #endif
   return x * torch::sigmoid(kA * x);
 }

@@ -72,6 +72,14 @@ void check_launch(const char* what) {
 
 }  // namespace
 
+bool quick_gelu_runs_on_current_device() {
+  cudaFuncAttributes attributes;
+  const bool ok = cudaFuncGetAttributes(&attributes, forward_kernel<float>) == cudaSuccess &&
+                  cudaFuncGetAttributes(&attributes, backward_kernel<__nv_bfloat16>) == cudaSuccess;
+  cudaGetLastError();  // a failed query's error is not the next launch's
+  return ok;
+}
+
 void quick_gelu_forward(const void* x, void* y, int64_t n, Dtype dtype, void* stream) {
   if (n == 0) return;
   auto s = static_cast<cudaStream_t>(stream);

@@ -10,6 +10,11 @@ namespace igpt::cuda {
 
 enum class Dtype { Float32, Bfloat16 };
 
+// Whether the kernels have code this GPU (the current device) can run: a GPU older than
+// the architectures built (WB_CUDA_ARCHITECTURES), or a CUDA runtime that cannot load
+// them, answers false, and the caller takes composed operations instead.
+bool quick_gelu_runs_on_current_device();
+
 // y = x * sigmoid(1.702 x) over n contiguous values on the current device, queued on
 // `stream` (a cudaStream_t). Computed in float32 whatever the storage.
 void quick_gelu_forward(const void* x, void* y, int64_t n, Dtype dtype, void* stream);
