@@ -122,6 +122,14 @@ IGPT_INLINE void store_row(bf16* dst, VecF v) {
     vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
 }
 
+// kLanes values of a row of T as floats (bfloat16 widened).
+IGPT_INLINE VecF load_row(const float* src) {
+  return vec::load(src);
+}
+IGPT_INLINE VecF load_row(const bf16* src) {
+  return vec::load_bf16(reinterpret_cast<const uint16_t*>(src));
+}
+
 // The largest and the sum of a vector's lanes, by halving (four shuffles, not fifteen
 // scalar steps): once per row and tile, so it counts.
 IGPT_INLINE float lanes_max(VecF v) {
@@ -286,12 +294,12 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
   float* work = scratch<float>(7, 2 * sp + d * sp + 2 * tile_size).data();
   float *lse = work, *delta = work + sp, *dqt = work + 2 * sp, *dk_acc = dqt + d * sp,
         *dv_acc = dk_acc + tile_size;
-  for (int64_t i = 0; i < sp; ++i) {
-    float dot_od = 0;
+  for (int64_t i = 0; i < sp; ++i) {  // d is a multiple of kLanes
+    VecF dot_od = {};
     if (i < s)
-      for (int64_t c = 0; c < d; ++c)
-        dot_od += float(dout.p[i * dout.ld + c]) * float(o[i * d + c]);
-    delta[i] = dot_od;
+      for (int64_t c = 0; c < d; c += kLanes)
+        dot_od += load_row(dout.p + i * dout.ld + c) * load_row(o + i * d + c);
+    delta[i] = lanes_sum(dot_od);
     lse[i] = i < s ? lse_in[i] : 0.0f;
   }
   std::fill(dqt, dqt + d * sp, 0.0f);
@@ -361,8 +369,19 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
       store_row<kInsn>(dv + j0 * d + i, vec::load(dv_acc + i));
     }
   }
-  for (int64_t i = 0; i < s; ++i)
-    for (int64_t c = 0; c < d; ++c) dq[i * d + c] = T(dqt[c * sp + i]);
+  // dQ^T turned around in kLanes x kLanes blocks through a buffer in the first-level
+  // cache: walking a column of dQ^T directly reads values sp floats apart, at sp = 1024
+  // all in one cache set.
+  for (int64_t i0 = 0; i0 < s; i0 += kLanes)
+    for (int64_t c0 = 0; c0 < d; c0 += kLanes) {
+      alignas(64) float block[kLanes][kLanes], row[kLanes];
+      for (int64_t c = 0; c < kLanes; ++c)
+        vec::store(block[c], vec::load(dqt + (c0 + c) * sp + i0));
+      for (int64_t r = 0; r < std::min(kLanes, s - i0); ++r) {
+        for (int64_t c = 0; c < kLanes; ++c) row[c] = block[c][r];
+        store_row<kInsn>(dq + (i0 + r) * d + c0, vec::load(row));
+      }
+    }
 }
 
 // Each entry point is built twice, for AVX-512 (with DQ, BW and VL, as every AVX-512 Xeon
