@@ -392,13 +392,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
 // kernel. The AVX-512 build rounds to bfloat16 by AVX512-BF16's instruction where the
 // CPU has it (checked once). The products themselves are oneDNN's (cpublas::brgemm),
 // which dispatches on the CPU by itself.
-bool cpu_has_bf16_insn() {
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") != 0;
-  }();
-  return has;
-}
+using vec::cpu_has_bf16_insn;
 
 #define IGPT_FLASH_VERSIONS(entry, T, params, args)                                 \
   __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) void entry params { \

@@ -78,6 +78,36 @@ IGPT_KERNEL void gelu_backward_bf16(const uint16_t* x, const uint16_t* dy, uint1
                     grad(load_bf16_tail(x + i, n - i), load_bf16_tail(dy + i, n - i)));
 }
 
+// The bfloat16 passes once more for a CPU with AVX512-BF16: its instruction rounds (one
+// for the portable rounding's seven) and AVX-512's reciprocal estimate with a Newton
+// step replaces the sigmoid's division.
+IGPT_INLINE VecF sigmoid_ax_avx512(VecF x) {
+  return reciprocal_avx512(1.0f + vexp(x * -kA));
+}
+
+__attribute__((target("avx512f"))) void gelu_forward_bf16_insn(const uint16_t* x, uint16_t* y,
+                                                               int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const VecF v = load_bf16(x + i);
+    store_bf16_insn(y + i, v * sigmoid_ax_avx512(v));
+  }
+  if (i < n) store_bf16_tail(y + i, n - i, gelu(load_bf16_tail(x + i, n - i)));
+}
+
+__attribute__((target("avx512f"))) void gelu_backward_bf16_insn(const uint16_t* x,
+                                                                const uint16_t* dy, uint16_t* dx,
+                                                                int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const VecF v = load_bf16(x + i), s = sigmoid_ax_avx512(v);
+    store_bf16_insn(dx + i, load_bf16(dy + i) * (s + kA * v * s * (1.0f - s)));
+  }
+  if (i < n)
+    store_bf16_tail(dx + i, n - i,
+                    grad(load_bf16_tail(x + i, n - i), load_bf16_tail(dy + i, n - i)));
+}
+
 template <class T>
 T* ptr(const torch::Tensor& t) {
   return static_cast<T*>(t.data_ptr());
@@ -87,9 +117,11 @@ struct QuickGelu : torch::autograd::Function<QuickGelu> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in) {
     auto x = x_in.contiguous();
     auto y = torch::empty_like(x);
-    const bool bf16 = x.scalar_type() == torch::kBFloat16;
+    const bool bf16 = x.scalar_type() == torch::kBFloat16, insn = bf16 && cpu_has_bf16_insn();
     at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
-      if (bf16)
+      if (insn)
+        gelu_forward_bf16_insn(ptr<uint16_t>(x) + b, ptr<uint16_t>(y) + b, e - b);
+      else if (bf16)
         gelu_forward_bf16(ptr<uint16_t>(x) + b, ptr<uint16_t>(y) + b, e - b);
       else
         gelu_forward(ptr<float>(x) + b, ptr<float>(y) + b, e - b);
@@ -102,9 +134,12 @@ struct QuickGelu : torch::autograd::Function<QuickGelu> {
     auto x = ctx->get_saved_variables()[0];
     auto dy = grads[0].to(x.scalar_type()).contiguous();
     auto dx = torch::empty_like(x);
-    const bool bf16 = x.scalar_type() == torch::kBFloat16;
+    const bool bf16 = x.scalar_type() == torch::kBFloat16, insn = bf16 && cpu_has_bf16_insn();
     at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
-      if (bf16)
+      if (insn)
+        gelu_backward_bf16_insn(ptr<uint16_t>(x) + b, ptr<uint16_t>(dy) + b, ptr<uint16_t>(dx) + b,
+                                e - b);
+      else if (bf16)
         gelu_backward_bf16(ptr<uint16_t>(x) + b, ptr<uint16_t>(dy) + b, ptr<uint16_t>(dx) + b,
                            e - b);
       else

@@ -113,6 +113,24 @@ IGPT_INLINE void store_bf16_pairs_insn(uint16_t* p, VecF a, VecF b) {
   std::memcpy(p, &u, sizeof u);
 }
 
+// 1 / a to about 2^-28 relative (float32's rounding): AVX-512's 14-bit estimate and one
+// Newton step, for the AVX-512 builds only (vrcp14ps needs a 64-byte register); a
+// division costs several times as much there (vdivps on 16 lanes).
+IGPT_INLINE VecF reciprocal_avx512(VecF a) {
+  VecF r;
+  asm("vrcp14ps %1, %0" : "=v"(r) : "v"(a));
+  return r * (2.0f - a * r);
+}
+
+// Whether this CPU has AVX512-BF16 (vcvtneps2bf16), asked once.
+inline bool cpu_has_bf16_insn() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return has;
+}
+
 IGPT_INLINE float hmax(VecF v) {
   float m = v[0];
   for (int64_t i = 1; i < kLanes; ++i) m = std::max(m, v[i]);
