@@ -122,6 +122,17 @@ IGPT_INLINE void store_row(bf16* dst, VecF v) {
     vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
 }
 
+// e^x of the softmax's x <= 0: where the result is rounded to bfloat16 by instruction
+// (kInsn: the AVX-512 build on a CPU with AVX512-BF16) the shorter exp of vec.hpp, made
+// for that; elsewhere (float32, AVX2) the full one.
+template <bool kInsn>
+IGPT_INLINE VecF exp_of(VecF x) {
+  if constexpr (kInsn)
+    return vec::vexp_nonpositive_avx512(x);
+  else
+    return vec::vexp(x);
+}
+
 // kLanes values of a row of T as floats (bfloat16 widened).
 IGPT_INLINE VecF load_row(const float* src) {
   return vec::load(src);
@@ -161,7 +172,7 @@ IGPT_INLINE VecF probabilities(const float* sr, int64_t vecs, float scale, float
                                int64_t visible, T* pr) {
   VecF sum = {};
   for (int64_t c = 0; c < vecs; ++c) {
-    VecF ec = vec::vexp(vec::load(sr + c * kLanes) * scale - max);
+    VecF ec = exp_of<kInsn>(vec::load(sr + c * kLanes) * scale - max);
     if constexpr (kHides) ec = vec::iota() + float(c * kLanes) < float(visible) ? ec : VecF{};
     store_row<kInsn>(pr + c * kLanes, ec);
     sum += ec;
@@ -331,7 +342,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
             for (int c = 0; c < kVecs; ++c) {
               const VecF x = vec::load(st + (r + e) * kBlock + c * kLanes) * scale -
                              vec::load(lse + t0 + c * kLanes);
-              vec::store(pr + c * kLanes, vec::vexp(x));
+              vec::store(pr + c * kLanes, exp_of<kInsn>(x));
             }
             if (masked) {  // the tile's queries that see this key: columns lo .. hi - 1
               const int64_t lo = causal ? std::clamp(key - t0, int64_t(0), kBlock) : 0;
