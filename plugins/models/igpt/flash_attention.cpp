@@ -336,6 +336,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
         // Two keys (rows r, r + 1 of S^T) at a time: they are one VNNI pair of dS^T's B.
         for (int64_t r = 0; r < kBlock; r += 2) {
           VecF ds[2][kVecs];
+          vec::VecH ds_bits[2][kVecs];  // kInsn: dS^T rounded once, for both of its stores
           for (int e = 0; e < 2; ++e) {
             const int64_t key = j0 + r + e;
             alignas(64) float pr[kBlock];
@@ -354,9 +355,15 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
               const int64_t at = (r + e) * kBlock + c * kLanes;
               const int64_t out = (r + e) * kSpan + (t0 - i0) + c * kLanes;
               const VecF p = vec::load(pr + c * kLanes);
-              ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + t0 + c * kLanes)) * scale;
+              // dS^T without the softmax's scale: dK and dQ take it once, at the end.
+              ds[e][c] = p * (vec::load(dpt + at) - vec::load(delta + t0 + c * kLanes));
               store_row<kInsn>(pt + out, p);
-              store_row<kInsn>(dst + out, ds[e][c]);
+              if constexpr (kInsn) {
+                ds_bits[e][c] = vec::bf16_insn(ds[e][c]);
+                std::memcpy(dst + out, &ds_bits[e][c], sizeof ds_bits[e][c]);
+              } else {
+                store_row<kInsn>(dst + out, ds[e][c]);
+              }
             }
           }
           if constexpr (vnni)  // dS^T as the VNNI B of K^T dS^T
@@ -364,7 +371,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
               auto* pair = reinterpret_cast<uint16_t*>(
                   dsb + b_index(r, (t0 - i0) + c * kLanes, kSpan, true));
               if constexpr (kInsn)
-                vec::store_bf16_pairs_insn(pair, ds[0][c], ds[1][c]);
+                vec::store_bf16_pairs(pair, ds_bits[0][c], ds_bits[1][c]);
               else
                 vec::store_bf16_pairs(pair, ds[0][c], ds[1][c]);
             }
@@ -376,7 +383,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
     }
     const int64_t rows = std::min(kBlock, s - j0);
     for (int64_t i = 0; i < rows * d; i += kLanes) {  // d is a multiple of kLanes
-      store_row<kInsn>(dk + j0 * d + i, vec::load(dk_acc + i));
+      store_row<kInsn>(dk + j0 * d + i, vec::load(dk_acc + i) * scale);
       store_row<kInsn>(dv + j0 * d + i, vec::load(dv_acc + i));
     }
   }
@@ -390,7 +397,7 @@ IGPT_INLINE void backward_head_impl(Rows<T> q, Rows<T> k, Rows<T> v, Rows<T> dou
         vec::store(block[c], vec::load(dqt + (c0 + c) * sp + i0));
       for (int64_t r = 0; r < std::min(kLanes, s - i0); ++r) {
         for (int64_t c = 0; c < kLanes; ++c) row[c] = block[c][r];
-        store_row<kInsn>(dq + (i0 + r) * d + c0, vec::load(row));
+        store_row<kInsn>(dq + (i0 + r) * d + c0, vec::load(row) * scale);
       }
     }
 }

@@ -131,9 +131,9 @@ IGPT_INLINE void store_bf16_insn(uint16_t* p, VecF v) {
   VecH h = bf16_insn(v);
   std::memcpy(p, &h, sizeof h);
 }
-IGPT_INLINE void store_bf16_pairs_insn(uint16_t* p, VecF a, VecF b) {
-  VecU u = __builtin_convertvector(bf16_insn(a), VecU) |
-           (__builtin_convertvector(bf16_insn(b), VecU) << 16);
+// Two rows already rounded (bf16_insn's results) interleaved as store_bf16_pairs does.
+IGPT_INLINE void store_bf16_pairs(uint16_t* p, VecH a, VecH b) {
+  VecU u = __builtin_convertvector(a, VecU) | (__builtin_convertvector(b, VecU) << 16);
   std::memcpy(p, &u, sizeof u);
 }
 
