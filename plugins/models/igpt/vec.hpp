@@ -68,10 +68,10 @@ IGPT_INLINE VecF vexp(VecF x) {
 // exp(x) for x <= 0 whose result is rounded to bfloat16 (attention's probabilities on
 // a CPU with AVX512-BF16): the Taylor polynomial to r^5 (relative error < 3e-6, a
 // thousandth of bfloat16's rounding), and 2^n applied by AVX-512's vscalefps (one
-// instruction for four). x is floored at -87 as in vexp: below, the result would be a
-// denormal float, which costs the CPU a slow assist per value (the masked keys' -inf
-// made the short sequences' attention 1.3x slower with a floor of -104). For the
-// AVX-512 builds only, as reciprocal_avx512.
+// instruction for four). x is floored at -87 as in vexp, so the result stays a normal
+// float: with a floor of -104 the 196-token attention ran 1.3x slower, presumably the
+// masked keys' -inf becoming denormals (a slow assist each). For the AVX-512 builds
+// only, as reciprocal_avx512.
 IGPT_INLINE VecF vexp_nonpositive_avx512(VecF x) {
   x = x < splat(-87.0f) ? splat(-87.0f) : x;
   const VecF magic = splat(12582912.0f);
