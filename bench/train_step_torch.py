@@ -8,7 +8,7 @@ every layer's normalised hidden state averaged over positions.
 Prints one line that bench/train_vs_pytorch.sh reads:
     pytorch <version> <eager|compile>: <ms> ms/step, <tokens/s> tokens/s
 --profile also prints torch.profiler's table of one more step (self CPU time by
-operator), to set beside train_bench --profile's.
+operator, to set beside train_bench --profile's; on a GPU the kernels' self time).
 """
 import argparse
 import math
@@ -143,9 +143,16 @@ def main():
           f"{secs * 1e3:.1f} ms/step, {a.batch * a.tokens / secs:.0f} tokens/s")
     if a.profile:
         from torch.profiler import ProfilerActivity, profile
-        with profile(activities=[ProfilerActivity.CPU]) as prof:
+        # On a GPU the kernels' own time (the CPU's is their launch): where a step's
+        # time goes on the device, kernel by kernel.
+        cuda = device.type == "cuda"
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+        with profile(activities=activities) as prof:
             step()
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
+            if cuda:
+                torch.cuda.synchronize()
+        key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+        print(prof.key_averages().table(sort_by=key, row_limit=20 if cuda else 12))
 
 
 if __name__ == "__main__":

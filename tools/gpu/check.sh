@@ -93,6 +93,12 @@ for batch in ${WB_GPU_BATCHES-32 64}; do  # WB_GPU_BATCHES= skips the benchmark
   compare "iGPT-S batch $batch" "" -- --layers 24 --width 512 --heads 8 --tokens 1024 \
     --vocab 512 --batch "$batch" --steps 10 --device cuda --precision bfloat16
 done
+# Where the step's GPU time goes, kernel by kernel (the Python step's: the same
+# kernels as ours but the quick GELU and the attention's choice).
+if [ -n "${WB_GPU_BATCHES-32 64}" ]; then
+  timeout 150 "$py" bench/train_step_torch.py --layers 24 --width 512 --heads 8 --tokens 1024 \
+    --vocab 512 --batch 32 --steps 3 --device cuda --precision bfloat16 --profile 2>&1 | tail -28
+fi
 # The quickstart's model: hundreds of small kernels a step, where launches dominate and
 # a graph should gain most; against eager and torch.compile.
 if [ -n "${WB_GPU_BATCHES-32 64}" ]; then
