@@ -116,10 +116,7 @@ IGPT_INLINE void store_row(float* dst, VecF v) {
 }
 template <bool kInsn>
 IGPT_INLINE void store_row(bf16* dst, VecF v) {
-  if constexpr (kInsn)
-    vec::store_bf16_insn(reinterpret_cast<uint16_t*>(dst), v);
-  else
-    vec::store_bf16(reinterpret_cast<uint16_t*>(dst), v);
+  vec::store_bf16_maybe_insn<kInsn>(reinterpret_cast<uint16_t*>(dst), v);
 }
 
 // e^x of the softmax's x <= 0: where the result is rounded to bfloat16 by instruction

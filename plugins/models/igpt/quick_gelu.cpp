@@ -22,17 +22,26 @@ using namespace vec;
 constexpr float kA = 1.702f;
 constexpr int64_t kGrain = 1 << 15;  // elements per task: enough to amortise a thread's start
 
-// sigmoid(a x) = 1 / (1 + exp(-a x)); vexp clamps, so no infinity or NaN arises.
+// sigmoid(a x) = 1 / (1 + exp(-a x)); vexp clamps, so no infinity or NaN arises. kFast
+// (the AVX-512 build on a CPU with AVX512-BF16, for bfloat16 results): AVX-512's
+// reciprocal estimate with a Newton step instead of the division.
+template <bool kFast = false>
 IGPT_INLINE VecF sigmoid_ax(VecF x) {
-  return 1.0f / (1.0f + vexp(x * -kA));
+  const VecF denominator = 1.0f + vexp(x * -kA);
+  if constexpr (kFast)
+    return reciprocal_avx512(denominator);
+  else
+    return 1.0f / denominator;
 }
 
+template <bool kFast = false>
 IGPT_INLINE VecF gelu(VecF x) {
-  return x * sigmoid_ax(x);
+  return x * sigmoid_ax<kFast>(x);
 }
 // d/dx x s(ax) = s + a x s (1 - s), times the incoming gradient g.
+template <bool kFast = false>
 IGPT_INLINE VecF grad(VecF x, VecF g) {
-  VecF s = sigmoid_ax(x);
+  VecF s = sigmoid_ax<kFast>(x);
   return g * (s + kA * x * s * (1.0f - s));
 }
 
@@ -62,50 +71,44 @@ IGPT_INLINE void store_bf16_tail(uint16_t* p, int64_t n, VecF v) {
   std::memcpy(p, buf, n * sizeof(uint16_t));
 }
 
-IGPT_KERNEL void gelu_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n) {
+// kInsn: rounded by AVX512-BF16's instruction, the sigmoid by the reciprocal estimate
+// (one instruction for the portable rounding's seven, and no division); the tail as the
+// portable build computes it.
+template <bool kInsn>
+IGPT_INLINE void gelu_forward_bf16_impl(const uint16_t* x, uint16_t* y, int64_t n) {
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) store_bf16(y + i, gelu(load_bf16(x + i)));
+  for (; i + kLanes <= n; i += kLanes)
+    store_bf16_maybe_insn<kInsn>(y + i, gelu<kInsn>(load_bf16(x + i)));
   if (i < n) store_bf16_tail(y + i, n - i, gelu(load_bf16_tail(x + i, n - i)));
 }
 
-IGPT_KERNEL void gelu_backward_bf16(const uint16_t* x, const uint16_t* dy, uint16_t* dx,
-                                    int64_t n) {
+template <bool kInsn>
+IGPT_INLINE void gelu_backward_bf16_impl(const uint16_t* x, const uint16_t* dy, uint16_t* dx,
+                                         int64_t n) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    store_bf16(dx + i, grad(load_bf16(x + i), load_bf16(dy + i)));
+    store_bf16_maybe_insn<kInsn>(dx + i, grad<kInsn>(load_bf16(x + i), load_bf16(dy + i)));
   if (i < n)
     store_bf16_tail(dx + i, n - i,
                     grad(load_bf16_tail(x + i, n - i), load_bf16_tail(dy + i, n - i)));
 }
 
-// The bfloat16 passes once more for a CPU with AVX512-BF16: its instruction rounds (one
-// for the portable rounding's seven) and AVX-512's reciprocal estimate with a Newton
-// step replaces the sigmoid's division.
-IGPT_INLINE VecF sigmoid_ax_avx512(VecF x) {
-  return reciprocal_avx512(1.0f + vexp(x * -kA));
+IGPT_KERNEL void gelu_forward_bf16(const uint16_t* x, uint16_t* y, int64_t n) {
+  gelu_forward_bf16_impl<false>(x, y, n);
 }
-
+IGPT_KERNEL void gelu_backward_bf16(const uint16_t* x, const uint16_t* dy, uint16_t* dx,
+                                    int64_t n) {
+  gelu_backward_bf16_impl<false>(x, dy, dx, n);
+}
+// The same for a CPU with AVX512-BF16 (chosen at run time: cpu_has_bf16_insn).
 __attribute__((target("avx512f"))) void gelu_forward_bf16_insn(const uint16_t* x, uint16_t* y,
                                                                int64_t n) {
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const VecF v = load_bf16(x + i);
-    store_bf16_insn(y + i, v * sigmoid_ax_avx512(v));
-  }
-  if (i < n) store_bf16_tail(y + i, n - i, gelu(load_bf16_tail(x + i, n - i)));
+  gelu_forward_bf16_impl<true>(x, y, n);
 }
-
 __attribute__((target("avx512f"))) void gelu_backward_bf16_insn(const uint16_t* x,
                                                                 const uint16_t* dy, uint16_t* dx,
                                                                 int64_t n) {
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const VecF v = load_bf16(x + i), s = sigmoid_ax_avx512(v);
-    store_bf16_insn(dx + i, load_bf16(dy + i) * (s + kA * v * s * (1.0f - s)));
-  }
-  if (i < n)
-    store_bf16_tail(dx + i, n - i,
-                    grad(load_bf16_tail(x + i, n - i), load_bf16_tail(dy + i, n - i)));
+  gelu_backward_bf16_impl<true>(x, dy, dx, n);
 }
 
 template <class T>

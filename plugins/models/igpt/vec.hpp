@@ -131,6 +131,15 @@ IGPT_INLINE void store_bf16_insn(uint16_t* p, VecF v) {
   VecH h = bf16_insn(v);
   std::memcpy(p, &h, sizeof h);
 }
+// store_bf16_insn where kInsn (an AVX-512 build on a CPU with AVX512-BF16, chosen by
+// the caller at run time), store_bf16 otherwise.
+template <bool kInsn>
+IGPT_INLINE void store_bf16_maybe_insn(uint16_t* p, VecF v) {
+  if constexpr (kInsn)
+    store_bf16_insn(p, v);
+  else
+    store_bf16(p, v);
+}
 // Two rows already rounded (bf16_insn's results) interleaved as store_bf16_pairs does.
 IGPT_INLINE void store_bf16_pairs(uint16_t* p, VecH a, VecH b) {
   VecU u = __builtin_convertvector(a, VecU) | (__builtin_convertvector(b, VecU) << 16);
