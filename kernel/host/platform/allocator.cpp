@@ -174,9 +174,8 @@ LargeBlockCache* installed = nullptr;  // LibTorch owns it once set
 }
 
 void keep_freed_memory() {
-  constexpr int kMmapThreshold = 32 << 20;  // glibc's maximum on 64-bit
-  static_assert(size_t(kMmapThreshold) == LargeBlockCache::kLargeBlock);
-  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
+  // Below the cache's blocks, glibc's heap (kLargeBlock is its maximum threshold).
+  mallopt(M_MMAP_THRESHOLD, int(LargeBlockCache::kLargeBlock));
   mallopt(M_TRIM_THRESHOLD, 1 << 30);  // an int: 1 GiB, in effect never
   if (installed != nullptr) return;
   // At most a quarter of the machine's memory kept unused; a step's activations are

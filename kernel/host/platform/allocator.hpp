@@ -32,7 +32,7 @@ void release_cached_memory();
 // made (keep_freed_memory's is never destroyed).
 class LargeBlockCache final : public c10::Allocator {
  public:
-  static constexpr size_t kLargeBlock = size_t(32) << 20;  // glibc's mmap threshold above
+  static constexpr size_t kLargeBlock = size_t(32) << 20;  // glibc's largest mmap threshold
   static constexpr size_t kGranule = size_t(2) << 20;      // sizes round up to huge pages
 
   explicit LargeBlockCache(size_t max_cached);
