@@ -3,6 +3,8 @@
 // whole network (torch.cuda.graphs: warm up on a side stream, gradients set to none
 // before the capture so the backward allocates them in the graph's memory pool, the
 // optimizer's state made before it, the autocast cache off while capturing).
+#include <array>
+
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>
@@ -23,13 +25,13 @@ bool cuda_graphs_built() {
 
 namespace {
 
-torch::Tensor clone_if(const torch::Tensor& t) {
-  return t.defined() ? t.clone() : t;
+// A batch's tensors, each field once, for the loops below that clone, copy and compare
+// them (one list, so none of them can miss a field).
+std::array<torch::Tensor*, 4> tensors_of(TrainingBatch& b) {
+  return {&b.input.tokens, &b.input.masked, &b.targets, &b.weights};
 }
-
-// Copies src into dst where both are defined (the caller checked they match).
-void copy_if(const torch::Tensor& dst, const torch::Tensor& src) {
-  if (dst.defined()) dst.copy_(src, /*non_blocking=*/true);
+std::array<const torch::Tensor*, 4> tensors_of(const TrainingBatch& b) {
+  return {&b.input.tokens, &b.input.masked, &b.targets, &b.weights};
 }
 
 bool same_layout(const torch::Tensor& a, const torch::Tensor& b) {
@@ -77,10 +79,8 @@ CudaGraphStep::~CudaGraphStep() = default;
 
 LossOutput CudaGraphStep::Impl::capture(const TrainingBatch& batch) {
   in = batch;
-  in.input.tokens = clone_if(batch.input.tokens);
-  in.input.masked = clone_if(batch.input.masked);
-  in.targets = clone_if(batch.targets);
-  in.weights = clone_if(batch.weights);
+  for (torch::Tensor* t : tensors_of(in))
+    if (t->defined()) *t = t->clone();
   const c10::DeviceIndex index = device.index();
   auto caller = c10::cuda::getCurrentCUDAStream(index);
   auto side = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
@@ -125,20 +125,21 @@ LossOutput CudaGraphStep::run(const TrainingBatch& batch) {
   if (!s.problem.empty()) throw Error("CUDA graph: " + s.problem);
   if (!s.graph) return s.capture(batch);
   if (!fits(batch)) throw Error("CUDA graph: a batch of another shape than the captured one");
-  copy_if(s.in.input.tokens, batch.input.tokens);
-  copy_if(s.in.input.masked, batch.input.masked);
-  copy_if(s.in.targets, batch.targets);
-  copy_if(s.in.weights, batch.weights);
+  const auto to = tensors_of(s.in);
+  const auto from = tensors_of(batch);
+  for (size_t i = 0; i < to.size(); ++i)
+    if (to[i]->defined()) to[i]->copy_(*from[i], /*non_blocking=*/true);
   s.graph->replay();
   return copied(s.out);
 }
 
 bool CudaGraphStep::fits(const TrainingBatch& b) const {
   const TrainingBatch& in = impl_->in;
-  return same_layout(in.input.tokens, b.input.tokens) &&
-         same_layout(in.input.masked, b.input.masked) && same_layout(in.targets, b.targets) &&
-         same_layout(in.weights, b.weights) && in.input.causal == b.input.causal &&
-         in.input.shift_sos == b.input.shift_sos;
+  const auto ours = tensors_of(in);
+  const auto theirs = tensors_of(b);
+  for (size_t i = 0; i < ours.size(); ++i)
+    if (!same_layout(*ours[i], *theirs[i])) return false;
+  return in.input.causal == b.input.causal && in.input.shift_sos == b.input.shift_sos;
 }
 
 const std::string& CudaGraphStep::problem() const {
