@@ -35,6 +35,21 @@ FusedAdam::Lists FusedAdam::gather(torch::optim::OptimizerParamGroup& group) {
   return l;
 }
 
+namespace {
+// The device's step counts advanced and one call of the fused kernel over `l`, at rate
+// `lr` (a number, or a float32 scalar tensor on the device), skipped where `found_inf`
+// is 1.
+template <class Rate>
+void fused_update(const FusedAdam::Lists& l, const torch::optim::AdamOptions& o, const Rate& lr,
+                  const std::optional<torch::Tensor>& found_inf) {
+  at::_foreach_add_(l.steps, 1.0);
+  TORCH_CHECK(!o.amsgrad(), "FusedAdam: amsgrad is not used by the workbench");
+  at::_fused_adam_(l.params, l.grads, l.exp_avgs, l.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, l.steps,
+                   lr, std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
+                   /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/{}, found_inf);
+}
+}  // namespace
+
 torch::Tensor FusedAdam::step(LossClosure closure) {
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
@@ -44,14 +59,10 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
   }
   for (auto& group : param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-    Lists l = gather(group);
+    const Lists l = gather(group);
     if (l.params.empty()) continue;
     for (auto* st : l.states) st->step(st->step() + 1);
-    at::_foreach_add_(l.steps, 1.0);
-    TORCH_CHECK(!o.amsgrad(), "FusedAdam: amsgrad is not used by the workbench");
-    at::_fused_adam_(l.params, l.grads, l.exp_avgs, l.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, l.steps,
-                     o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(),
-                     o.eps(), /*amsgrad=*/false, /*maximize=*/false);
+    fused_update(l, o, o.lr(), std::nullopt);
   }
   return loss;
 }
@@ -60,13 +71,8 @@ void FusedAdam::step_on_device(const torch::Tensor& lr, const torch::Tensor& fou
   torch::NoGradGuard no_grad;
   for (auto& group : param_groups()) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-    Lists l = gather(group);
-    if (l.params.empty()) continue;
-    at::_foreach_add_(l.steps, 1.0);
-    TORCH_CHECK(!o.amsgrad(), "FusedAdam: amsgrad is not used by the workbench");
-    at::_fused_adam_(l.params, l.grads, l.exp_avgs, l.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, l.steps,
-                     lr, std::get<0>(o.betas()), std::get<1>(o.betas()), o.weight_decay(), o.eps(),
-                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/{}, found_inf);
+    const Lists l = gather(group);
+    if (!l.params.empty()) fused_update(l, o, lr, found_inf);
   }
 }
 

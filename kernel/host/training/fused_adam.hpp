@@ -25,12 +25,13 @@ class FusedAdam : public torch::optim::Adam {
   // Adam's load, then the step tensors are made again from the loaded counts.
   void load(torch::serialize::InputArchive& archive) override;
 
- private:
   // The parameters that have gradients, with their state (made on first use).
   struct Lists {
     std::vector<torch::optim::AdamParamState*> states;
     std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
   };
+
+ private:
   Lists gather(torch::optim::OptimizerParamGroup& group);
   // The kernel reads each parameter's step count from a float tensor; one per
   // parameter, made from AdamParamState::step() on its first step (and after a load),
