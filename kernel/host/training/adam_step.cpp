@@ -2,7 +2,6 @@
 
 #include <ATen/ops/_foreach_mul.h>
 #include <ATen/ops/_foreach_norm.h>
-#include <torch/nn/utils/clip_grad.h>
 
 namespace wb {
 
@@ -18,11 +17,11 @@ AdamStep::AdamStep(std::vector<torch::Tensor> params, double grad_clip)
 void AdamStep::begin(double lr) {
   for (auto& group : adam_.param_groups())
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-  adam_.zero_grad(/*set_to_none=*/true);
+  clear_grads();
 }
 
 void AdamStep::update() {
-  if (grad_clip_ > 0) torch::nn::utils::clip_grad_norm_(params_, grad_clip_);
+  clip();
   adam_.step();
 }
 
@@ -30,21 +29,25 @@ void AdamStep::clear_grads() {
   adam_.zero_grad(/*set_to_none=*/true);
 }
 
-// clip_grad_norm_'s arithmetic (coefficient max / (norm + 1e-6), at most 1) with the
-// norm left on the device: clip_grad_norm_ returns it as a host number, a read a
-// captured graph cannot make.
 void AdamStep::update_on_device(const torch::Tensor& lr, const torch::Tensor& found_inf) {
-  if (grad_clip_ > 0) {
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : params_)
-      if (p.grad().defined()) grads.push_back(p.grad());
-    if (!grads.empty()) {
-      auto norm = torch::stack(at::_foreach_norm(grads, 2)).norm();
-      at::_foreach_mul_(grads, torch::clamp_max(grad_clip_ / (norm + 1e-6), 1.0));
-    }
-  }
+  clip();
   adam_.step_on_device(lr, found_inf);
+}
+
+// torch::nn::utils::clip_grad_norm_'s arithmetic, bit for bit (the norm of the
+// gradients' norms, a single one taken as it is; coefficient max / (norm + 1e-6), at
+// most 1), with the norm left on the device: clip_grad_norm_ returns it as a host
+// number, a wait for the device each step and a read a captured graph cannot make.
+void AdamStep::clip() {
+  if (grad_clip_ <= 0) return;
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params_)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  if (grads.empty()) return;
+  auto norms = at::_foreach_norm(grads, 2);
+  const auto norm = norms.size() == 1 ? norms[0] : torch::stack(norms).norm();
+  at::_foreach_mul_(grads, torch::clamp_max(grad_clip_ / (norm + 1e-6), 1.0));
 }
 
 void AdamStep::save(torch::serialize::OutputArchive& archive) const {

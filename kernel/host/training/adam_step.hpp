@@ -23,10 +23,11 @@ class AdamStep {
   // Closes it after the backward passes: clipping, then Adam.
   void update();
 
-  // The same step without a host read, for a CUDA graph to capture (training.cuda_graph):
-  // gradients set to none, then after the backward clipping and Adam with the rate read
-  // from `lr` and skipped where `found_inf` is 1 (FusedAdam::step_on_device);
-  // count_step() after each applied update keeps the saved step counts.
+  // The same step with its rate and skip on the device, for a CUDA graph to capture
+  // (training.cuda_graph): gradients set to none, then after the backward clipping and
+  // Adam with the rate read from `lr` and skipped where `found_inf` is 1
+  // (FusedAdam::step_on_device); count_step() after each applied update keeps the saved
+  // step counts.
   void clear_grads();
   void update_on_device(const torch::Tensor& lr, const torch::Tensor& found_inf);
   void count_step() { adam_.count_step(); }
@@ -39,6 +40,7 @@ class AdamStep {
   void load(torch::serialize::InputArchive& archive);
 
  private:
+  void clip();  // the gradients' global norm clipped to grad_clip_ (where above 0)
   std::vector<torch::Tensor> params_;
   double grad_clip_;
   FusedAdam adam_;

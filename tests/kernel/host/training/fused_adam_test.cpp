@@ -1,6 +1,7 @@
 // FusedAdam (LibTorch's fused kernel) against torch::optim::Adam: the same updates,
 // and a checkpoint of one restores the other's state.
 #include <gtest/gtest.h>
+#include <torch/nn/utils/clip_grad.h>
 #include <torch/torch.h>
 
 #include "training/adam_step.hpp"
@@ -103,6 +104,28 @@ TEST(FusedAdam, ALoadAfterStepsTakesTheLoadedStepCounts) {
   load_state(opt, buffer);
   take_steps(opt, b, 2, 4);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
+}
+
+// AdamStep clips with the gradients' norm kept on the device; the parameters it gives
+// are clip_grad_norm_'s, bit for bit, for several parameters and for one (which
+// clip_grad_norm_ takes without stacking).
+TEST(AdamStep, ClipsAsClipGradNormDoesBitForBit) {
+  for (size_t count : {2, 1}) {
+    auto a = make_params(), b = make_params();
+    a.resize(count);
+    b.resize(count);
+    wb::AdamStep step(a, 0.5);  // the gradients' norm is about 16: clipped
+    wb::FusedAdam reference(b, options());
+    for (int s = 0; s < 3; ++s) {
+      step.begin(1e-2);
+      set_grads(a, s);
+      step.update();
+      set_grads(b, s);
+      torch::nn::utils::clip_grad_norm_(b, 0.5);
+      reference.step();
+    }
+    for (size_t i = 0; i < count; ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << count << " " << i;
+  }
 }
 
 // The step a CUDA graph captures (AdamStep::update_on_device: rate from a tensor, the
