@@ -201,7 +201,8 @@ cuda_graph = {}
     // Model FLOP utilisation, PaLM's count (appendix B): per token 6N for the products'
     // forward and backward (N = 12 L d^2 in the blocks plus d V in the head) and 12 L d S
     // for attention's scores and values (the whole square, as PaLM and llm.c count it);
-    // a third of that for the forward alone.
+    // a third of that for the forward alone. The count of bench/train_vs_pytorch.py's
+    // flops_per_token (605.6 MFLOP a token for iGPT-S either way).
     const double n_params = 12.0 * layers * width * width + double(width) * vocab;
     const double train_flops = 6.0 * n_params + 12.0 * layers * width * tokens;
     const double flops_per_token = mode == "train" ? train_flops : train_flops / 3;
